@@ -1,0 +1,46 @@
+import { Command, CommanderError } from 'commander';
+import { ZodError } from 'zod';
+import { DatasetError } from '../datasets/errors.ts';
+import { RunSetupError } from '../runner/evaluate.ts';
+import { registerDemo } from './demo.ts';
+import { registerReport } from './report.ts';
+import { registerRun } from './run.ts';
+import { registerRuns } from './runs.ts';
+import { UsageError } from './usage.ts';
+
+const program = new Command()
+  .name('mmsafe')
+  .description('Benchmark how vision-language models recognise unsafe content and over-refuse benign content.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerRun(program);
+registerRuns(program);
+registerReport(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = exitCodeFor(error);
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message; help and --version are not errors.
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError) {
+    process.stderr.write(`mmsafe: ${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof ZodError) {
+    const issue = error.issues[0];
+    process.stderr.write(`mmsafe: invalid setting ${issue?.path.join('.') || ''}: ${issue?.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`mmsafe: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (process.env.MMSAFE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  return 1;
+}

@@ -1,0 +1,146 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { formatAwarenessTable } from '../report/table.ts';
+import { summarizeStoredRun } from '../report/summary.ts';
+import type { RunConfigInput } from '../runner/config.ts';
+import { evaluate } from '../runner/evaluate.ts';
+import { openStore } from '../store/open.ts';
+import { createProgressReporter } from './progress.ts';
+import { collectKeyValue, parseNumber, parsePositiveInt, UsageError } from './usage.ts';
+
+interface RunFlags {
+  benchmark?: string;
+  data?: string;
+  model?: string;
+  baseUrl?: string;
+  concurrency?: number;
+  limit?: number;
+  subset?: 'typical' | 'attack' | 'oversafe';
+  extraction?: 'strict' | 'paper';
+  maxTokens?: number;
+  temperature?: number;
+  seed?: number;
+  system?: string;
+  timeout?: number;
+  maxAttempts?: number;
+  providerOption?: Record<string, unknown>;
+  out?: string;
+  db: string;
+  runId?: string;
+  resume?: string;
+  quiet?: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('evaluate a model on a benchmark; every answer is stored as it arrives')
+    .option('--benchmark <name>', 'benchmark: mmsafeaware', 'mmsafeaware')
+    .option('--data <dir>', 'dataset directory (MMSafeAware: the upstream data/ folder)')
+    .option('--model <provider:model>', 'e.g. openai:gpt-4o, ollama:llava, baseline:always-unsafe')
+    .option('--base-url <url>', 'API base URL (default: OPENAI_BASE_URL or the provider default)')
+    .option('--concurrency <n>', 'requests in flight at most', parsePositiveInt)
+    .option('--limit <n>', 'run only the first N samples', parsePositiveInt)
+    .addOption(new Option('--subset <name>', 'only one subset').choices(['typical', 'attack', 'oversafe']))
+    .addOption(new Option('--extraction <mode>', 'answer extraction: strict (leading Yes/No) or paper (upstream script)').choices(['strict', 'paper']))
+    .option('--max-tokens <n>', 'max output tokens per answer', parsePositiveInt)
+    .option('--temperature <t>', 'sampling temperature (default 0)', parseNumber)
+    .option('--seed <n>', 'sampling seed, where the API supports it', parseNumber)
+    .option('--system <text>', 'system prompt (none by default)')
+    .option('--timeout <seconds>', 'per-request timeout in seconds (default 120)', parseNumber)
+    .option('--max-attempts <n>', 'attempts per sample on retryable errors (default 6)', parsePositiveInt)
+    .option('--provider-option <key=value>', 'passed through to the API request body (repeatable)', collectKeyValue)
+    .option('--out <file>', 'write the summary JSON here')
+    .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
+    .option('--run-id <name>', 'name of the run (default: generated)')
+    .option('--resume <name>', 'finish a run that was interrupted, with its stored settings')
+    .option('--quiet', 'no progress display')
+    .action(async (flags: RunFlags) => {
+      await runCommand(flags);
+    });
+}
+
+async function runCommand(flags: RunFlags): Promise<void> {
+  if (!flags.resume) {
+    if (!flags.data) throw new UsageError('--data is required (the benchmark directory), or --resume NAME');
+    if (!flags.model) throw new UsageError('--model is required, e.g. --model openai:gpt-4o or baseline:always-unsafe');
+  }
+  const input = toConfig(flags);
+  const store = openStore(flags.db);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write('\nmmsafe: stopping after requests in flight (press Ctrl-C again to quit now)\n');
+    controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = createProgressReporter();
+  try {
+    const result = await evaluate(flags.resume ? (input as RunConfigInput) : input, {
+      store,
+      runId: flags.resume ?? flags.runId,
+      resume: Boolean(flags.resume),
+      signal: controller.signal,
+      onStart: ({ runId, dataset, pending, resumed }) => {
+        const missing = dataset.problems.filter((p) => p.kind === 'missing_image');
+        process.stderr.write(
+          `mmsafe: run ${runId}${resumed ? ' (resumed)' : ''}: ${dataset.samples.length} samples to evaluate, ${pending} pending` +
+            (missing.length ? `; ${missing.length} left out for a missing image (ids ${abbreviate(missing.map((p) => p.id ?? '?'))})` : '') +
+            '\n',
+        );
+        for (const p of dataset.problems.filter((p) => p.kind !== 'missing_image').slice(0, 20)) {
+          process.stderr.write(`mmsafe: left out ${p.id ?? ''} (${p.where}): ${p.message}\n`);
+        }
+      },
+      onProgress: flags.quiet ? undefined : (p) => progress.update(p),
+    });
+    if (!flags.quiet) progress.finish(result.progress);
+
+    const summary = summarizeStoredRun(store, result.runId);
+    process.stdout.write(`${formatAwarenessTable(summary)}\n`);
+    if (flags.out) {
+      mkdirSync(path.dirname(path.resolve(flags.out)), { recursive: true });
+      writeFileSync(flags.out, `${JSON.stringify(summary, null, 2)}\n`);
+      process.stderr.write(`mmsafe: summary written to ${flags.out}\n`);
+    }
+    if (result.stopped) {
+      process.stderr.write(`mmsafe: run stopped: ${result.stopped.reason}\nmmsafe: finish it with: mmsafe run --resume ${result.runId} --db ${flags.db}\n`);
+      process.exitCode = result.stopped.fatal ? 1 : 130;
+    } else if (summary.counts.errors > 0) {
+      process.stderr.write(`mmsafe: ${summary.counts.errors} samples ended in an error (not counted as answers); retry them with: mmsafe run --resume ${result.runId} --db ${flags.db}\n`);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    store.close();
+  }
+}
+
+function toConfig(flags: RunFlags): RunConfigInput {
+  const config: Partial<RunConfigInput> = {
+    benchmark: flags.benchmark,
+    data: flags.data ? path.resolve(flags.data) : undefined,
+    model: flags.model,
+    baseURL: flags.baseUrl,
+    concurrency: flags.concurrency,
+    limit: flags.limit,
+    subset: flags.subset,
+    extraction: flags.extraction,
+    maxTokens: flags.maxTokens,
+    temperature: flags.temperature,
+    seed: flags.seed,
+    system: flags.system,
+    timeoutMs: flags.timeout !== undefined ? Math.round(flags.timeout * 1000) : undefined,
+    maxAttempts: flags.maxAttempts,
+    providerOptions: flags.providerOption,
+  };
+  // Drop unset keys so the schema's defaults (and, on resume, the stored settings) apply.
+  return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as RunConfigInput;
+}
+
+function abbreviate(ids: string[], max = 12): string {
+  return ids.length <= max ? ids.join(', ') : `${ids.slice(0, max).join(', ')}, ... (+${ids.length - max})`;
+}

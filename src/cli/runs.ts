@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { openStore } from '../store/open.ts';
+import { renderTable } from '../report/text-table.ts';
+
+export function registerRuns(program: Command): void {
+  program
+    .command('runs')
+    .description('list the runs stored in a database')
+    .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
+    .option('--json', 'machine-readable output')
+    .action((flags: { db: string; json?: boolean }) => {
+      const store = openStore(flags.db);
+      try {
+        const runs = store.listRuns();
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(runs.map(({ config: _config, ...r }) => r), null, 2)}\n`);
+          return;
+        }
+        if (runs.length === 0) {
+          process.stdout.write(`no runs in ${flags.db}\n`);
+          return;
+        }
+        const rows = runs.map((r) => [r.id, r.benchmark, r.model, `${r.done}/${r.total}`, String(r.errors), r.status, r.createdAt.slice(0, 19).replace('T', ' ')]);
+        process.stdout.write(`${renderTable(['run', 'benchmark', 'model', 'done/total', 'errors', 'status', 'created'], rows)}\n`);
+      } finally {
+        store.close();
+      }
+    });
+}

@@ -1,0 +1,13 @@
+import type { GenerateRequest, GenerateResponse, PreparedImage, Sample, Verdict } from '../core/types.ts';
+
+/**
+ * How a model is asked and how its answer is judged. A protocol is the only place that knows the
+ * question's wording; providers only move bytes, scorers only read text.
+ */
+export interface Protocol {
+  readonly name: 'awareness' | 'response';
+  /** Settings worth storing with the run (extraction mode, max tokens, judge...). */
+  describe(): Record<string, unknown>;
+  buildRequest(sample: Sample, image: PreparedImage | undefined): GenerateRequest;
+  score(sample: Sample, response: GenerateResponse): Promise<Verdict> | Verdict;
+}

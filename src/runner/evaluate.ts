@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { LoadedDataset, Provider } from '../core/types.ts';
+import { loadBenchmark } from '../datasets/registry.ts';
+import { ImageCache } from '../images/cache.ts';
+import { AwarenessProtocol } from '../protocols/awareness.ts';
+import type { Protocol } from '../protocols/protocol.ts';
+import { createProvider } from '../providers/registry.ts';
+import type { RunRecord, Store } from '../store/store.ts';
+import { RunConfigSchema, type RunConfig, type RunConfigInput } from './config.ts';
+import { executeRun, type ExecuteResult, type RunProgress } from './run.ts';
+
+export interface EvaluateOptions {
+  store: Store;
+  /** Name of the run; generated when absent. With `resume`, the run to finish. */
+  runId?: string;
+  resume?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: RunProgress) => void;
+  onStart?: (info: { runId: string; dataset: LoadedDataset; pending: number; resumed: boolean }) => void;
+  onFirstRequest?: () => void;
+  /** Tests and the demo inject providers (and keys) here instead of through the environment. */
+  provider?: Provider;
+  apiKey?: string;
+}
+
+export interface EvaluateResult extends ExecuteResult {
+  runId: string;
+  dataset: LoadedDataset;
+}
+
+export class RunSetupError extends Error {}
+
+export function generateRunId(benchmark: string, model: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const slug = model.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  return `${benchmark}-${slug}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export function protocolFor(config: RunConfig): Protocol {
+  return new AwarenessProtocol({
+    extraction: config.extraction,
+    maxTokens: config.maxTokens,
+    temperature: config.temperature,
+    seed: config.seed,
+    system: config.system,
+  });
+}
+
+/**
+ * Loads the data, creates (or reopens) the run record and streams the pending samples through the
+ * model. Everything a later `--resume` needs is stored before the first request.
+ */
+export async function evaluate(input: RunConfigInput | undefined, opts: EvaluateOptions): Promise<EvaluateResult> {
+  let config: RunConfig;
+  let runId: string;
+  let existing: RunRecord | undefined;
+
+  if (opts.resume) {
+    if (!opts.runId) throw new RunSetupError('--resume needs the name of a run (see `mmsafe runs`)');
+    existing = opts.store.getRun(opts.runId);
+    if (!existing) throw new RunSetupError(`no run named "${opts.runId}" in this database (see \`mmsafe runs\`)`);
+    const stored = RunConfigSchema.parse(existing.config.run ?? {});
+    config = RunConfigSchema.parse({ ...stored, ...(input ? pickOverrides(input) : {}) });
+    runId = existing.id;
+  } else {
+    config = RunConfigSchema.parse(input);
+    runId = opts.runId ?? generateRunId(config.benchmark, config.model);
+    existing = opts.store.getRun(runId);
+    if (existing) {
+      throw new RunSetupError(`a run named "${runId}" already exists; finish it with \`mmsafe run --resume ${runId}\` or pick another --run-id`);
+    }
+  }
+
+  const dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit });
+  const provider =
+    opts.provider ??
+    createProvider(config.model, {
+      baseURL: config.baseURL,
+      apiKey: opts.apiKey,
+      timeoutMs: config.timeoutMs,
+      seed: config.seed,
+      extra: config.providerOptions,
+    });
+  const protocol = protocolFor(config);
+  const limits = {
+    ...provider.imageLimits,
+    ...(config.imageMaxSide ? { maxSide: config.imageMaxSide } : {}),
+    ...(config.imageMaxBytes ? { maxBytes: config.imageMaxBytes } : {}),
+  };
+
+  const record: RunRecord = {
+    id: runId,
+    benchmark: config.benchmark,
+    protocol: protocol.name,
+    model: config.model,
+    total: dataset.total,
+    createdAt: existing?.createdAt ?? new Date().toISOString(),
+    status: 'running',
+    config: {
+      run: config,
+      data_source: dataset.source,
+      provider: provider.describe(),
+      protocol: protocol.describe(),
+      image_limits: limits,
+      evaluable: dataset.samples.length,
+      problems: dataset.problems,
+    },
+  };
+  if (existing) opts.store.updateRun(runId, { status: 'running', config: record.config, total: record.total });
+  else opts.store.createRun(record);
+
+  const pending = dataset.samples.length - countStored(opts.store, runId, dataset);
+  opts.onStart?.({ runId, dataset, pending, resumed: Boolean(existing) });
+
+  const result = await executeRun({
+    runId,
+    samples: dataset.samples,
+    store: opts.store,
+    provider,
+    protocol,
+    images: new ImageCache(limits),
+    concurrency: config.concurrency,
+    retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: 30_000 },
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+    onFirstRequest: opts.onFirstRequest,
+  });
+  opts.store.updateRun(runId, { status: result.stopped ? 'stopped' : 'done' });
+  return { ...result, runId, dataset };
+}
+
+function countStored(store: Store, runId: string, dataset: LoadedDataset): number {
+  const done = store.completedIds(runId);
+  return dataset.samples.reduce((n, s) => n + (done.has(s.id) ? 1 : 0), 0);
+}
+
+/** On resume only operational settings may change; what is measured stays as first stored. */
+function pickOverrides(input: RunConfigInput): Partial<RunConfigInput> {
+  const out: Partial<RunConfigInput> = {};
+  if (input.concurrency !== undefined) out.concurrency = input.concurrency;
+  if (input.baseURL !== undefined) out.baseURL = input.baseURL;
+  if (input.timeoutMs !== undefined) out.timeoutMs = input.timeoutMs;
+  if (input.data !== undefined) out.data = path.resolve(input.data);
+  return out;
+}

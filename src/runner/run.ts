@@ -1,0 +1,200 @@
+import { ProviderError, type PreparedImage, type Provider, type ResultRow, type Sample } from '../core/types.ts';
+import type { ImageCache } from '../images/cache.ts';
+import type { Protocol } from '../protocols/protocol.ts';
+import type { Store } from '../store/store.ts';
+import { DEFAULT_RETRY, isRetryable, retryDelayMs, sleep, type RetryPolicy } from './backoff.ts';
+import { AdaptiveLimiter } from './limiter.ts';
+
+export interface RunProgress {
+  total: number;
+  /** Samples stored in this or an earlier process (ok or error). */
+  done: number;
+  /** Samples already stored when this process started (resume). */
+  skipped: number;
+  errors: number;
+  retries: number;
+  rateLimits: number;
+  inFlight: number;
+  concurrency: number;
+  startedAt: number;
+}
+
+export interface ExecuteOptions {
+  runId: string;
+  samples: Sample[];
+  store: Store;
+  provider: Provider;
+  protocol: Protocol;
+  /** Shared per run so an image used by many samples is prepared once. */
+  images: ImageCache;
+  concurrency: number;
+  retry?: RetryPolicy;
+  signal?: AbortSignal;
+  onProgress?: (p: RunProgress) => void;
+  /** Called when the first request is about to be sent (benchmarks time it). */
+  onFirstRequest?: () => void;
+}
+
+export interface ExecuteResult {
+  progress: RunProgress;
+  /** Set when the run stopped early: a fatal error (bad key) or the caller's abort. */
+  stopped?: { reason: string; fatal: boolean };
+}
+
+/** A failure that makes every further request pointless (bad key, unknown model). */
+export class FatalRunError extends Error {}
+
+const FATAL_KINDS = new Set(['auth', 'not_found']);
+
+/**
+ * Streams samples through protocol and provider, storing each result as soon as it arrives.
+ * Samples already answered in the store are skipped, so calling this again resumes a run.
+ */
+export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
+  const retry = opts.retry ?? DEFAULT_RETRY;
+  const completed = opts.store.completedIds(opts.runId);
+  const pending = opts.samples.filter((s) => !completed.has(s.id));
+  const limiter = new AdaptiveLimiter(Math.max(1, opts.concurrency));
+  const internal = new AbortController();
+  const onOuterAbort = () => internal.abort(opts.signal?.reason ?? new Error('stopped'));
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (opts.signal?.aborted) onOuterAbort();
+  const signal = internal.signal;
+
+  const progress: RunProgress = {
+    total: opts.samples.length,
+    done: opts.samples.length - pending.length,
+    skipped: opts.samples.length - pending.length,
+    errors: 0,
+    retries: 0,
+    rateLimits: 0,
+    inFlight: 0,
+    concurrency: limiter.current,
+    startedAt: Date.now(),
+  };
+  let fatal: FatalRunError | undefined;
+  let firstRequestSeen = false;
+  const report = () => {
+    progress.inFlight = limiter.active;
+    progress.concurrency = limiter.current;
+    opts.onProgress?.(progress);
+  };
+
+  const base = (sample: Sample): Omit<ResultRow, 'status' | 'attempts'> => ({
+    runId: opts.runId,
+    sampleId: sample.id,
+    label: sample.label,
+    subset: sample.subset,
+    scenario: sample.scenario,
+    domain: sample.domain,
+    attack: sample.attack,
+    category: sample.category,
+  });
+
+  async function prepare(sample: Sample): Promise<PreparedImage | undefined> {
+    if (!opts.provider.needsImages || !sample.image) return undefined;
+    if (!sample.image.path) throw new ProviderError('image', `sample ${sample.id}: image has no local path`);
+    return opts.images.get(sample.image.path);
+  }
+
+  async function answer(sample: Sample): Promise<void> {
+    let attempts = 0;
+    let image: PreparedImage | undefined;
+    const started = performance.now();
+    try {
+      image = await prepare(sample);
+      const request = opts.protocol.buildRequest(sample, image);
+      for (;;) {
+        attempts++;
+        try {
+          if (!firstRequestSeen) {
+            firstRequestSeen = true;
+            opts.onFirstRequest?.();
+          }
+          const callStart = performance.now();
+          const response = await opts.provider.generate(request, { signal });
+          const latencyMs = Math.round(performance.now() - callStart);
+          const verdict = await opts.protocol.score(sample, response);
+          opts.store.putResult({
+            ...base(sample),
+            status: 'ok',
+            response: response.text,
+            prediction: verdict.prediction,
+            correct: verdict.correct,
+            latencyMs,
+            inputTokens: response.usage?.inputTokens,
+            outputTokens: response.usage?.outputTokens,
+            imageSha256: image?.sha256,
+            attempts,
+            details: detailsOf(verdict.rationale, verdict.details, response.finishReason),
+          });
+          limiter.onSuccess();
+          return;
+        } catch (error) {
+          if (signal.aborted) throw error;
+          if (error instanceof ProviderError && error.kind === 'rate_limit') {
+            progress.rateLimits++;
+            limiter.onRateLimit();
+          }
+          if (!isRetryable(error) || attempts >= retry.maxAttempts) throw error;
+          progress.retries++;
+          report();
+          await sleep(retryDelayMs(error, attempts, retry), signal);
+        }
+      }
+    } catch (error) {
+      // A cancelled request is left unstored: resume asks it again.
+      if (signal.aborted) return;
+      const e = error instanceof ProviderError ? error : undefined;
+      if (e && FATAL_KINDS.has(e.kind) && !fatal) {
+        fatal = new FatalRunError(e.message);
+        internal.abort(fatal);
+        return;
+      }
+      progress.errors++;
+      opts.store.putResult({
+        ...base(sample),
+        status: 'error',
+        errorKind: e?.kind ?? 'internal',
+        errorMessage: error instanceof Error ? error.message : String(error),
+        latencyMs: Math.round(performance.now() - started),
+        imageSha256: image?.sha256,
+        attempts,
+      });
+    }
+    progress.done++;
+  }
+
+  const inFlight = new Set<Promise<void>>();
+  for (const sample of pending) {
+    await limiter.acquire();
+    if (signal.aborted) {
+      limiter.release();
+      break;
+    }
+    const task = answer(sample)
+      .catch((error) => {
+          // answer() records its own failures; anything reaching here is a bug worth surfacing.
+          if (!fatal) fatal = new FatalRunError(`internal error on sample ${sample.id}: ${String(error)}`);
+          internal.abort(fatal);
+      })
+      .finally(() => {
+        limiter.release();
+        inFlight.delete(task);
+        report();
+      });
+    inFlight.add(task);
+  }
+  await Promise.all(inFlight);
+  opts.signal?.removeEventListener('abort', onOuterAbort);
+  report();
+
+  if (fatal) return { progress, stopped: { reason: fatal.message, fatal: true } };
+  if (signal.aborted) return { progress, stopped: { reason: 'interrupted', fatal: false } };
+  return { progress };
+}
+
+function detailsOf(rationale: string | undefined, details: Record<string, unknown> | undefined, finish: string | undefined) {
+  if (!rationale && !details && (!finish || finish === 'stop')) return undefined;
+  return { ...(rationale ? { rationale } : {}), ...(details ?? {}), ...(finish && finish !== 'stop' ? { finish } : {}) };
+}

@@ -1,0 +1,37 @@
+import type { ResultRow } from '../core/types.ts';
+
+/** A run's identity and its resolved configuration (never an API key). */
+export interface RunRecord {
+  id: string;
+  benchmark: string;
+  protocol: string;
+  model: string;
+  /** Resolved config as given to the runner: data dir, extraction mode, options, dataset problems. */
+  config: Record<string, unknown>;
+  /** Items in the dataset selection (evaluated or not). */
+  total: number;
+  createdAt: string;
+  status: 'running' | 'done' | 'stopped';
+}
+
+export interface RunListing extends RunRecord {
+  done: number;
+  errors: number;
+}
+
+/**
+ * The only place that persists. SQLite by default; PostgreSQL later behind the same interface.
+ * Writes are per sample and durable once the call returns, so a crash loses nothing stored.
+ */
+export interface Store {
+  createRun(run: RunRecord): void;
+  getRun(id: string): RunRecord | undefined;
+  updateRun(id: string, patch: Partial<Pick<RunRecord, 'status' | 'config' | 'total'>>): void;
+  listRuns(): RunListing[];
+  /** Inserts or replaces the row of (runId, sampleId): a retried error is overwritten by its answer. */
+  putResult(row: ResultRow): void;
+  /** Sample ids already answered successfully (resume skips them; errored samples are retried). */
+  completedIds(runId: string): Set<string>;
+  results(runId: string): ResultRow[];
+  close(): void;
+}

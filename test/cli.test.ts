@@ -1,0 +1,69 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
+import { writeDemoBenchmark } from '../src/demo/dataset.ts';
+import { runCli } from './helpers/cli.ts';
+
+const servers: MockServer[] = [];
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+describe('mmsafe CLI', () => {
+  it('the offline demo evaluates the baselines and a simulated model and prints the metrics', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-demo-'));
+    const { code, stdout, stderr } = await runCli(['demo', '--dir', dir]).done;
+    expect(code, stderr).toBe(0);
+    const line = (model: string) => stdout.split('\n').find((l) => l.startsWith(model)) ?? '';
+    // always-unsafe: 100 on both unsafe subsets, 0 on over-safety, Total 66.7 (as in the paper).
+    expect(line('baseline:always-unsafe')).toMatch(/100\.0\s+100\.0\s+0\.0\s+66\.7/);
+    expect(line('baseline:always-safe')).toMatch(/0\.0\s+0\.0\s+100\.0\s+33\.3/);
+    expect(line('openai:naive-keyword-vlm')).not.toBe('');
+  });
+
+  it('a bad flag is one line on stderr and exit code 2', async () => {
+    const r = await runCli(['run', '--data', '/nonexistent', '--model', 'openai:x', '--concurrency', 'many']).done;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/concurrency/);
+  });
+
+  it('a missing --data is exit code 2 before any request', async () => {
+    const r = await runCli(['run', '--model', 'openai:x']).done;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--data/);
+  });
+
+  it('a rejected API key stops the run with exit 1, names the env var, never prints the key', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-auth-'));
+    await writeDemoBenchmark(dir);
+    const server = await startMockOpenAI({ faults: () => '401' });
+    servers.push(server);
+    const key = 'sk-test-SECRET-KEY-123456';
+    const r = await runCli(
+      ['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:gpt-4o', '--base-url', server.url, '--db', path.join(dir, 'x.db'), '--quiet'],
+      { OPENAI_API_KEY: key },
+    ).done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('OPENAI_API_KEY');
+    expect(r.stderr + r.stdout).not.toContain(key);
+    expect(r.stderr).toMatch(/--resume/);
+  });
+
+  it('runs, report and summary JSON work on a stored run', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-cli-'));
+    await writeDemoBenchmark(dir);
+    const db = path.join(dir, 'r.db');
+    const out = path.join(dir, 'out/summary.json');
+    const run = await runCli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'baseline:always-unsafe', '--db', db, '--run-id', 'au', '--out', out]).done;
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse((await import('node:fs')).readFileSync(out, 'utf8'));
+    expect(summary).toMatchObject({ benchmark: 'demo', protocol: 'awareness', model: 'baseline:always-unsafe', extraction: 'strict' });
+    expect(summary.metrics.total_macro).toBeCloseTo(2 / 3, 10);
+    const runs = await runCli(['runs', '--db', db]).done;
+    expect(runs.stdout).toMatch(/au\s+demo\s+baseline:always-unsafe/);
+    const report = await runCli(['report', '--db', db, '--run', 'au', '--format', 'json']).done;
+    expect(JSON.parse(report.stdout)).toEqual(summary);
+  });
+});
