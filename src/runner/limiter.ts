@@ -7,7 +7,7 @@ export class AdaptiveLimiter {
   private inFlight = 0;
   private width: number;
   private successes = 0;
-  private lastDecrease = 0;
+  private lastDecrease = Number.NEGATIVE_INFINITY;
   private readonly waiters: (() => void)[] = [];
 
   constructor(

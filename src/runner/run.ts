@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ProviderError, type PreparedImage, type Provider, type ResultRow, type Sample } from '../core/types.ts';
 import type { ImageCache } from '../images/cache.ts';
 import type { Protocol } from '../protocols/protocol.ts';
@@ -60,6 +61,8 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   if (opts.signal?.aborted) onOuterAbort();
   const signal = internal.signal;
+  // Every request in flight listens on this signal; hundreds at once are expected, not a leak.
+  setMaxListeners(0, signal);
 
   const progress: RunProgress = {
     total: opts.samples.length,

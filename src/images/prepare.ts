@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import sharp, { type Metadata } from 'sharp';
+import { ProviderError, type ImageLimits, type PreparedImage } from '../core/types.ts';
+import { sniffImageType } from './sniff.ts';
+
+/** Decoding refuses images above this many pixels; larger ones are a per-sample error. 50 MP and below are downscaled. */
+const MAX_INPUT_PIXELS = 100_000_000;
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function finish(data: Buffer, mime: PreparedImage['mime'], width?: number, height?: number): PreparedImage {
+  return { data, mime, sha256: sha256(data), bytes: data.length, width, height };
+}
+
+/**
+ * Makes an image fit a provider: the original bytes when they already fit (the common case, and
+ * the cheapest), otherwise oriented, downscaled and re-encoded. The hash is of the bytes sent.
+ */
+export async function prepareImage(bytes: Buffer, limits: ImageLimits, label = 'image'): Promise<PreparedImage> {
+  if (bytes.length === 0) throw new ProviderError('image', `${label}: the file is empty (0 bytes)`);
+  const type = sniffImageType(bytes);
+  if (!type) throw new ProviderError('image', `${label}: not a recognised image format (${bytes.length} bytes)`);
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+  } catch (error) {
+    throw new ProviderError('image', `${label}: cannot read the ${type} image: ${(error as Error).message}`);
+  }
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  const rotated = (meta.orientation ?? 1) > 1;
+  const fits = limits.accepts.includes(type as PreparedImage['mime']) && !rotated && Math.max(width, height) <= limits.maxSide && bytes.length <= limits.maxBytes;
+  if (fits) {
+    // A full decode catches truncated files that metadata alone would pass.
+    await assertDecodes(bytes, type, label);
+    return finish(bytes, type as PreparedImage['mime'], width, height);
+  }
+  return reencode(bytes, limits, meta, label);
+}
+
+async function assertDecodes(bytes: Buffer, type: string, label: string): Promise<void> {
+  try {
+    await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_INPUT_PIXELS }).raw().toBuffer();
+  } catch (error) {
+    throw new ProviderError('image', `${label}: the ${type} image is corrupt or truncated: ${(error as Error).message}`);
+  }
+}
+
+async function reencode(bytes: Buffer, limits: ImageLimits, meta: Metadata, label: string): Promise<PreparedImage> {
+  const alpha = Boolean(meta.hasAlpha);
+  const mime: PreparedImage['mime'] = alpha && limits.accepts.includes('image/png') ? 'image/png' : 'image/jpeg';
+  let side = limits.maxSide;
+  let quality = 90;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    try {
+      const pipeline = sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_INPUT_PIXELS, pages: 1 })
+        .rotate()
+        .resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true });
+      const out = mime === 'image/png'
+        ? await pipeline.png({ compressionLevel: 9 }).toBuffer({ resolveWithObject: true })
+        : await pipeline.flatten({ background: '#ffffff' }).jpeg({ quality, mozjpeg: true }).toBuffer({ resolveWithObject: true });
+      if (out.data.length <= limits.maxBytes) return finish(out.data, mime, out.info.width, out.info.height);
+    } catch (error) {
+      throw new ProviderError('image', `${label}: cannot decode the image: ${(error as Error).message}`);
+    }
+    // Still too large for the API: trade quality first, then pixels.
+    if (mime === 'image/jpeg' && quality > 60) quality -= 15;
+    else side = Math.floor(side * 0.75);
+  }
+  throw new ProviderError('image', `${label}: cannot bring the image under ${limits.maxBytes} bytes`);
+}
+
+export async function readAndPrepare(file: string, limits: ImageLimits): Promise<PreparedImage> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new ProviderError('image', `cannot read image ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return prepareImage(bytes, limits, file);
+}

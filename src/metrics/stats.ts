@@ -1,0 +1,28 @@
+export type Interval = [number, number];
+
+/**
+ * Wilson score interval: well-behaved at 0% and 100% and for small n, where the normal
+ * approximation collapses to a zero-width interval. n = 0 gives [0, 0] (no information).
+ */
+export function wilson(correct: number, n: number, z = 1.96): Interval {
+  if (n === 0) return [0, 0];
+  const p = correct / n;
+  const z2 = z * z;
+  const denom = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / denom;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+export interface Proportion {
+  n: number;
+  correct: number;
+  accuracy: number;
+  ci95: Interval;
+}
+
+export function proportion(correct: number, n: number): Proportion {
+  return { n, correct, accuracy: n ? correct / n : 0, ci95: wilson(correct, n) };
+}
+
+export const ratio = (num: number, den: number): number => (den ? num / den : 0);

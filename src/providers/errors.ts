@@ -1,0 +1,42 @@
+import { ProviderError, type ProviderErrorKind } from '../core/types.ts';
+
+/** Retry-After in seconds or as an HTTP date, or retry-after-ms; undefined when absent or unreadable. */
+export function parseRetryAfter(get: (name: string) => string | null | undefined): number | undefined {
+  const ms = get('retry-after-ms');
+  if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const value = get('retry-after');
+  if (!value) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.max(0, Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+const CONTENT_POLICY = /content[_ ]?(policy|filter|management)|safety system|responsible ?ai|blocked/i;
+const CONTEXT_LENGTH = /context[_ ]?length|too many tokens|maximum context|prompt is too long/i;
+
+/**
+ * One classification of HTTP failures for every provider, so the runner decides retries and the
+ * store records outcomes the same way whichever API answered.
+ */
+export function classifyHttpError(
+  status: number | undefined,
+  detail: { code?: string | null; type?: string | null; message?: string },
+  opts: { keyEnv?: string; retryAfterMs?: number; provider?: string } = {},
+): ProviderError {
+  const text = `${detail.code ?? ''} ${detail.type ?? ''} ${detail.message ?? ''}`;
+  const who = opts.provider ? `${opts.provider}: ` : '';
+  const message = `${who}HTTP ${status ?? '?'}${detail.message ? `: ${detail.message.slice(0, 300)}` : ''}`;
+  let kind: ProviderErrorKind;
+  if (status === 429) kind = 'rate_limit';
+  else if (status === 503 || status === 529) kind = 'overloaded';
+  else if (status === 408) kind = 'timeout';
+  else if (status !== undefined && status >= 500) kind = 'server';
+  else if (status === 401 || status === 403) {
+    const env = opts.keyEnv ? `${opts.keyEnv} was rejected` : 'the API key was rejected';
+    return new ProviderError('auth', `${who}${env} (HTTP ${status}); check the key in the environment`, { status });
+  } else if (status === 404) kind = 'not_found';
+  else if (CONTENT_POLICY.test(text)) kind = 'content_policy';
+  else if (CONTEXT_LENGTH.test(text)) kind = 'context_length';
+  else kind = 'bad_request';
+  return new ProviderError(kind, message, { status, retryAfterMs: opts.retryAfterMs });
+}

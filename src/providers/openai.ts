@@ -1,0 +1,144 @@
+import OpenAI from 'openai';
+import {
+  ProviderError,
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateResponse,
+  type ImageLimits,
+  type Provider,
+} from '../core/types.ts';
+import { classifyHttpError, parseRetryAfter } from './errors.ts';
+
+export interface OpenAIProviderOptions {
+  model: string;
+  baseURL?: string;
+  apiKey?: string;
+  timeoutMs?: number;
+  extra?: Record<string, unknown>;
+  /** Name used in the provider id (`ollama` routes through this class too). */
+  kind?: string;
+}
+
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+/**
+ * OpenAI chat completions through the official SDK; also the route for every OpenAI-compatible
+ * server (vLLM, Ollama, LM Studio, OpenRouter, Together). The SDK's own retries are off: the
+ * runner retries with its own back-off and rate-limit handling.
+ */
+export class OpenAIProvider implements Provider {
+  readonly id: string;
+  readonly needsImages = true;
+  readonly imageLimits: ImageLimits = {
+    maxSide: 2048,
+    maxBytes: 20 * 1024 * 1024,
+    accepts: ['image/jpeg', 'image/png', 'image/webp', 'image/gif'],
+  };
+  private readonly client: OpenAI;
+  private readonly baseURL: string;
+
+  constructor(private readonly options: OpenAIProviderOptions) {
+    this.id = `${options.kind ?? 'openai'}:${options.model}`;
+    this.baseURL = options.baseURL ?? process.env.OPENAI_BASE_URL ?? DEFAULT_BASE_URL;
+    this.client = new OpenAI({
+      // Local servers take any key; a placeholder keeps the SDK from refusing to start.
+      apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? 'not-needed',
+      baseURL: this.baseURL,
+      maxRetries: 0,
+      timeout: options.timeoutMs ?? 120_000,
+    });
+  }
+
+  describe(): Record<string, unknown> {
+    return { baseURL: this.baseURL, model: this.options.model, timeoutMs: this.options.timeoutMs ?? 120_000 };
+  }
+
+  async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResponse> {
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [];
+    if (request.system) messages.push({ role: 'system', content: request.system });
+    for (const m of request.messages) {
+      if (m.role === 'assistant') {
+        messages.push({ role: 'assistant', content: m.content.map((p) => (p.type === 'text' ? p.text : '')).join('') });
+        continue;
+      }
+      messages.push({
+        role: 'user',
+        content: m.content.map((p): OpenAI.Chat.ChatCompletionContentPart =>
+          p.type === 'text'
+            ? { type: 'text', text: p.text }
+            : { type: 'image_url', image_url: { url: `data:${p.image.mime};base64,${p.image.data.toString('base64')}` } },
+        ),
+      });
+    }
+    const body: Record<string, unknown> = {
+      model: this.options.model,
+      messages,
+      temperature: request.temperature ?? 0,
+      max_tokens: request.maxTokens ?? 512,
+      ...(request.seed !== undefined ? { seed: request.seed } : {}),
+      ...(request.topLogprobs ? { logprobs: true, top_logprobs: request.topLogprobs } : {}),
+      ...(request.jsonSchema
+        ? { response_format: { type: 'json_schema', json_schema: { name: request.jsonSchema.name, schema: request.jsonSchema.schema, strict: true } } }
+        : {}),
+      ...this.options.extra,
+      ...request.extra,
+    };
+
+    let completion: OpenAI.Chat.ChatCompletion;
+    try {
+      completion = (await this.client.chat.completions.create(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, {
+        signal: options.signal,
+      })) as OpenAI.Chat.ChatCompletion;
+    } catch (error) {
+      throw this.classify(error, options.signal);
+    }
+    const choice = completion?.choices?.[0];
+    if (!choice) throw new ProviderError('invalid_response', `${this.id}: the API answered without choices`);
+    if (choice.finish_reason === 'content_filter') {
+      throw new ProviderError('content_policy', `${this.id}: the API's content filter blocked the answer`);
+    }
+    const usage = completion.usage;
+    return {
+      text: choice.message?.content ?? '',
+      finishReason: choice.finish_reason ?? undefined,
+      model: completion.model,
+      usage: usage
+        ? {
+            inputTokens: usage.prompt_tokens,
+            outputTokens: usage.completion_tokens,
+            cachedTokens: usage.prompt_tokens_details?.cached_tokens,
+            reasoningTokens: usage.completion_tokens_details?.reasoning_tokens,
+          }
+        : undefined,
+      logprobs: choice.logprobs?.content?.map((t) => ({
+        token: t.token,
+        logprob: t.logprob,
+        top: t.top_logprobs?.map((x) => ({ token: x.token, logprob: x.logprob })),
+      })),
+    };
+  }
+
+  private classify(error: unknown, signal?: AbortSignal): ProviderError {
+    if (error instanceof ProviderError) return error;
+    if (signal?.aborted || error instanceof OpenAI.APIUserAbortError) return new ProviderError('cancelled', `${this.id}: request cancelled`, { cause: error });
+    if (error instanceof OpenAI.APIConnectionTimeoutError) return new ProviderError('timeout', `${this.id}: no answer within ${this.options.timeoutMs ?? 120_000} ms`);
+    if (error instanceof OpenAI.APIConnectionError) {
+      return new ProviderError('network', `${this.id}: cannot reach ${this.baseURL} (${connectionCause(error)})`);
+    }
+    if (error instanceof OpenAI.APIError && error.status !== undefined) {
+      const detail = (error.error ?? {}) as { code?: string; type?: string; message?: string };
+      return classifyHttpError(
+        error.status,
+        { code: error.code ?? detail.code, type: error.type ?? detail.type, message: detail.message ?? error.message },
+        { keyEnv: 'OPENAI_API_KEY', provider: this.id, retryAfterMs: parseRetryAfter((h) => error.headers?.get(h)) },
+      );
+    }
+    if (error instanceof SyntaxError) return new ProviderError('invalid_response', `${this.id}: the API sent malformed JSON`);
+    return new ProviderError('invalid_response', `${this.id}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function connectionCause(error: Error): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? error.message;
+}

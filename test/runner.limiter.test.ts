@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { ProviderError } from '../src/core/types.ts';
+import { retryDelayMs } from '../src/runner/backoff.ts';
+import { AdaptiveLimiter } from '../src/runner/limiter.ts';
+
+describe('AdaptiveLimiter (AIMD)', () => {
+  it('admits up to its width and queues the rest in order', async () => {
+    const limiter = new AdaptiveLimiter(2);
+    await limiter.acquire();
+    await limiter.acquire();
+    const order: number[] = [];
+    const third = limiter.acquire().then(() => order.push(3));
+    const fourth = limiter.acquire().then(() => order.push(4));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(order).toEqual([]);
+    limiter.release();
+    await third;
+    expect(order).toEqual([3]);
+    limiter.release();
+    await fourth;
+    expect(order).toEqual([3, 4]);
+  });
+
+  it('halves on a rate limit (once per second) and grows back by one per window of successes', () => {
+    let now = 0;
+    const limiter = new AdaptiveLimiter(16, () => now);
+    limiter.onRateLimit();
+    expect(limiter.current).toBe(8);
+    limiter.onRateLimit(); // same burst: ignored
+    expect(limiter.current).toBe(8);
+    now = 1500;
+    limiter.onRateLimit();
+    expect(limiter.current).toBe(4);
+    for (let i = 0; i < 4; i++) limiter.onSuccess();
+    expect(limiter.current).toBe(5);
+    for (let i = 0; i < 200; i++) limiter.onSuccess();
+    expect(limiter.current).toBe(16);
+  });
+
+  it('never goes below one', () => {
+    let now = 0;
+    const limiter = new AdaptiveLimiter(2, () => now);
+    for (let i = 0; i < 5; i++) {
+      now += 2000;
+      limiter.onRateLimit();
+    }
+    expect(limiter.current).toBe(1);
+  });
+});
+
+describe('retry delay', () => {
+  const policy = { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1000 };
+  it('grows exponentially with jitter between half and the full ceiling', () => {
+    expect(retryDelayMs(new Error('x'), 1, policy, () => 0)).toBe(50);
+    expect(retryDelayMs(new Error('x'), 1, policy, () => 1)).toBe(100);
+    expect(retryDelayMs(new Error('x'), 3, policy, () => 1)).toBe(400);
+    expect(retryDelayMs(new Error('x'), 10, policy, () => 1)).toBe(1000);
+  });
+  it('honours Retry-After, capped', () => {
+    expect(retryDelayMs(new ProviderError('rate_limit', 'slow down', { retryAfterMs: 250 }), 1, policy)).toBe(250);
+    expect(retryDelayMs(new ProviderError('rate_limit', 'slow down', { retryAfterMs: 10 ** 9 }), 1, policy)).toBe(1000);
+  });
+});
