@@ -18,7 +18,7 @@ const LOADERS: Record<string, Loader> = {
 
 export const BENCHMARKS = Object.keys(LOADERS);
 
-export function loadBenchmark(name: string, data: string, opts: LoadOptions = {}): Promise<LoadedDataset> {
+export async function loadBenchmark(name: string, data: string, opts: LoadOptions = {}): Promise<LoadedDataset> {
   const loader = LOADERS[name];
   if (!loader) throw new DatasetError(`unknown benchmark "${name}"; known: ${BENCHMARKS.join(', ')}`);
   return loader(data, opts);
