@@ -1,0 +1,94 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { ProviderError, type ImageLimits } from '../src/core/types.ts';
+import { ImageCache } from '../src/images/cache.ts';
+import { DEFAULT_IMAGE_LIMITS } from '../src/images/limits.ts';
+import { prepareImage } from '../src/images/prepare.ts';
+import { sniffImageType } from '../src/images/sniff.ts';
+
+const solid = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: '#3a7' } });
+/** Incompressible pixels, so byte limits are really exercised. */
+const noisy = (w: number, h: number) => sharp(Buffer.from(Array.from({ length: w * h * 3 }, () => Math.floor(Math.random() * 256))), { raw: { width: w, height: h, channels: 3 } });
+
+describe('image type sniffing', () => {
+  it('reads the type from the bytes', async () => {
+    expect(sniffImageType(await solid(8, 8).jpeg().toBuffer())).toBe('image/jpeg');
+    expect(sniffImageType(await solid(8, 8).png().toBuffer())).toBe('image/png');
+    expect(sniffImageType(await solid(8, 8).webp().toBuffer())).toBe('image/webp');
+    expect(sniffImageType(await solid(8, 8).gif().toBuffer())).toBe('image/gif');
+    expect(sniffImageType(await solid(8, 8).tiff().toBuffer())).toBe('image/tiff');
+    expect(sniffImageType(Buffer.from('hello world, not an image'))).toBeUndefined();
+  });
+});
+
+describe('prepareImage', () => {
+  it('passes a fitting image through untouched, hashing the bytes sent', async () => {
+    const png = await solid(64, 48).png().toBuffer();
+    const img = await prepareImage(png, DEFAULT_IMAGE_LIMITS);
+    expect(img.data.equals(png)).toBe(true);
+    expect(img).toMatchObject({ mime: 'image/png', width: 64, height: 48, bytes: png.length });
+    expect(img.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('downscales a 6000x4000 PNG to the max side', async () => {
+    const img = await prepareImage(await solid(6000, 4000).png().toBuffer(), { ...DEFAULT_IMAGE_LIMITS, maxSide: 1568 });
+    expect(Math.max(img.width!, img.height!)).toBe(1568);
+    const meta = await sharp(img.data).metadata();
+    expect([meta.width, meta.height]).toEqual([1568, 1045]);
+  });
+
+  it('converts webp when the provider does not take it, and keeps it when it does', async () => {
+    const webp = await solid(32, 32).webp().toBuffer();
+    expect((await prepareImage(webp, DEFAULT_IMAGE_LIMITS)).mime).toBe('image/webp');
+    const converted = await prepareImage(webp, { ...DEFAULT_IMAGE_LIMITS, accepts: ['image/jpeg', 'image/png'] });
+    expect(converted.mime).toBe('image/jpeg');
+    expect(sniffImageType(converted.data)).toBe('image/jpeg');
+  });
+
+  it('applies EXIF orientation', async () => {
+    const rotated = await solid(40, 20).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const img = await prepareImage(rotated, DEFAULT_IMAGE_LIMITS);
+    expect([img.width, img.height]).toEqual([20, 40]);
+    expect((await sharp(img.data).metadata()).orientation ?? 1).toBe(1);
+  });
+
+  it('enforces the byte limit', async () => {
+    const big = await noisy(1200, 1200).png().toBuffer();
+    const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, maxBytes: 200_000 };
+    const img = await prepareImage(big, limits);
+    expect(img.bytes).toBeLessThanOrEqual(200_000);
+  });
+
+  it.each([
+    ['a zero-byte file', async () => Buffer.alloc(0), /empty/],
+    ['random bytes', async () => Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 37) % 256)), /not a recognised image/],
+    ['a truncated JPEG', async () => (await noisy(300, 300).jpeg().toBuffer()).subarray(0, 4000), /corrupt or truncated|cannot/],
+  ])('%s is a per-sample image error', async (_name, make, message) => {
+    const err = await prepareImage(await make(), DEFAULT_IMAGE_LIMITS).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe('image');
+    expect(err.message).toMatch(message);
+  });
+});
+
+describe('ImageCache', () => {
+  it('prepares a shared image once under concurrent requests, and remembers failures', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-img-'));
+    const file = path.join(dir, 'a.jpg');
+    writeFileSync(file, await solid(50, 50).png().toBuffer()); // a PNG named .jpg
+    const bad = path.join(dir, 'bad.png');
+    writeFileSync(bad, Buffer.alloc(0));
+    const cache = new ImageCache(DEFAULT_IMAGE_LIMITS);
+    const all = await Promise.all(Array.from({ length: 10 }, () => cache.get(file)));
+    expect(new Set(all.map((i) => i.sha256)).size).toBe(1);
+    expect(all[0].mime).toBe('image/png');
+    expect(cache.stats).toEqual({ prepared: 1, hits: 9 });
+    await expect(cache.get(bad)).rejects.toThrow(/empty/);
+    await expect(cache.get(bad)).rejects.toThrow(/empty/);
+    expect(cache.stats.prepared).toBe(2);
+    await expect(cache.get(path.join(dir, 'none.jpg'))).rejects.toThrow(/cannot read image/);
+  });
+});
