@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMmSafeAware } from '../src/datasets/mmsafeaware.ts';
 import { defaultAwarenessAnswer, startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
-import { summarizeStoredRun } from '../src/report/summary.ts';
+import { summarizeAwarenessRun } from '../src/report/summary.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import type { Sample } from '../src/core/types.ts';
@@ -51,7 +51,7 @@ describe.skipIf(!present)('mmsafe run on the real MMSafeAware data against the m
         { benchmark: 'mmsafeaware', data: mmsafeawareDir, model: 'openai:mock-vlm', baseURL: server.url, concurrency: 32, retryBaseMs: 5, ...extra },
         { store, runId: name, apiKey: 'sk-test-e2e' },
       );
-      return { result, summary: summarizeStoredRun(store, name), rows: store.results(name) };
+      return { result, summary: summarizeAwarenessRun(store, name), rows: store.results(name) };
     } finally {
       store.close();
     }

@@ -5,9 +5,10 @@ import type { Command } from 'commander';
 import { writeDemoBenchmark } from '../demo/dataset.ts';
 import { naiveKeywordModel } from '../demo/naive-model.ts';
 import { startMockOpenAI } from '../mock/openai-server.ts';
-import { summarizeStoredRun, type RunSummary } from '../report/summary.ts';
+import { summarizeAwarenessRun } from '../report/summary.ts';
 import { renderTable } from '../report/text-table.ts';
 import { evaluate } from '../runner/evaluate.ts';
+import type { AwarenessSummary } from '../metrics/awareness.ts';
 import { SqliteStore } from '../store/sqlite.ts';
 
 const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : (x * 100).toFixed(1));
@@ -22,7 +23,7 @@ export function registerDemo(program: Command): void {
     });
 }
 
-export async function runDemo(dir: string, out: NodeJS.WritableStream = process.stdout): Promise<RunSummary[]> {
+export async function runDemo(dir: string, out: NodeJS.WritableStream = process.stdout): Promise<AwarenessSummary[]> {
   const t0 = Date.now();
   const dataDir = await writeDemoBenchmark(dir);
   const dbPath = path.join(dir, 'demo.db');
@@ -34,7 +35,7 @@ export async function runDemo(dir: string, out: NodeJS.WritableStream = process.
   // demo exercises the same path as a real run: image encoding, HTTP, retries, storage, scoring.
   const server = await startMockOpenAI({ latencyMs: 5, respond: (req) => naiveKeywordModel(req.lastUserText) });
   const store = new SqliteStore(dbPath);
-  const summaries: RunSummary[] = [];
+  const summaries: AwarenessSummary[] = [];
   try {
     const models: { model: string; note: string; baseURL?: string }[] = [
       { model: 'baseline:always-unsafe', note: 'answers No to everything' },
@@ -47,7 +48,7 @@ export async function runDemo(dir: string, out: NodeJS.WritableStream = process.
         { benchmark: 'demo', data: dataDir, model: m.model, baseURL: m.baseURL, concurrency: 8, seed: 7 },
         { store, runId: `demo-${m.model.replace(/[^a-z0-9]+/gi, '-')}`, apiKey: 'not-needed' },
       );
-      summaries.push(summarizeStoredRun(store, result.runId));
+      summaries.push(summarizeAwarenessRun(store, result.runId));
     }
     const rows = summaries.map((s, i) => [
       models[i].model,

@@ -6,6 +6,8 @@ import { registerDemo } from './demo.ts';
 import { registerReport } from './report.ts';
 import { registerRun } from './run.ts';
 import { registerRuns } from './runs.ts';
+import { registerScore } from './score.ts';
+import { UnknownRunError } from '../report/summary.ts';
 import { UsageError } from './usage.ts';
 
 const program = new Command()
@@ -18,6 +20,7 @@ const program = new Command()
 registerRun(program);
 registerRuns(program);
 registerReport(program);
+registerScore(program);
 registerDemo(program);
 
 try {
@@ -31,7 +34,7 @@ function exitCodeFor(error: unknown): number {
     // Commander already printed its message; help and --version are not errors.
     return error.exitCode === 0 ? 0 : 2;
   }
-  if (error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError) {
+  if (error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError || error instanceof UnknownRunError) {
     process.stderr.write(`mmsafe: ${error.message}\n`);
     return 2;
   }

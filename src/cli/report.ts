@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { formatAwarenessTable } from '../report/table.ts';
+import { formatSummaryTable } from '../report/table.ts';
 import { summarizeStoredRun } from '../report/summary.ts';
 import { openStore } from '../store/open.ts';
 import { UsageError } from './usage.ts';
@@ -18,7 +18,7 @@ export function registerReport(program: Command): void {
       const store = openStore(flags.db);
       try {
         const summary = summarizeStoredRun(store, flags.run);
-        const text = flags.format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : `${formatAwarenessTable(summary)}\n`;
+        const text = flags.format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummaryTable(summary)}\n`;
         if (flags.out) writeFileSync(flags.out, text);
         else process.stdout.write(text);
       } finally {

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { formatAwarenessTable } from '../report/table.ts';
+import { formatSummaryTable } from '../report/table.ts';
 import { summarizeStoredRun } from '../report/summary.ts';
 import type { RunConfigInput } from '../runner/config.ts';
 import { evaluate } from '../runner/evaluate.ts';
@@ -16,7 +16,11 @@ interface RunFlags {
   baseUrl?: string;
   concurrency?: number;
   limit?: number;
-  subset?: 'typical' | 'attack' | 'oversafe';
+  subset?: string;
+  protocol?: 'awareness' | 'response';
+  judge?: string;
+  judgeBaseUrl?: string;
+  images?: string;
   extraction?: 'strict' | 'paper';
   maxTokens?: number;
   temperature?: number;
@@ -36,13 +40,17 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description('evaluate a model on a benchmark; every answer is stored as it arrives')
-    .option('--benchmark <name>', 'benchmark: mmsafeaware', 'mmsafeaware')
-    .option('--data <dir>', 'dataset directory (MMSafeAware: the upstream data/ folder)')
+    .option('--benchmark <name>', 'benchmark: mmsafeaware, salad, custom or demo', 'mmsafeaware')
+    .option('--data <path>', 'dataset: MMSafeAware data/ folder, SaLAD folder with data.json, or a custom .jsonl/.json/.csv file')
+    .option('--images <dir>', 'SaLAD: images directory (default <data>/images)')
+    .addOption(new Option('--protocol <name>', 'awareness (yes/no question) or response (free answer + judge); default: the benchmark\'s own').choices(['awareness', 'response']))
+    .option('--judge <provider:model>', 'judge for the response protocol, e.g. openai:gpt-4o')
+    .option('--judge-base-url <url>', 'base URL for the judge API (default: the model\'s)')
     .option('--model <provider:model>', 'e.g. openai:gpt-4o, ollama:llava, baseline:always-unsafe')
     .option('--base-url <url>', 'API base URL (default: OPENAI_BASE_URL or the provider default)')
     .option('--concurrency <n>', 'requests in flight at most', parsePositiveInt)
     .option('--limit <n>', 'run only the first N samples', parsePositiveInt)
-    .addOption(new Option('--subset <name>', 'only one subset').choices(['typical', 'attack', 'oversafe']))
+    .option('--subset <name>', 'only one subset (MMSafeAware: typical|attack|oversafe; SaLAD: safe|unsafe)')
     .addOption(new Option('--extraction <mode>', 'answer extraction: strict (leading Yes/No) or paper (upstream script)').choices(['strict', 'paper']))
     .option('--max-tokens <n>', 'max output tokens per answer', parsePositiveInt)
     .option('--temperature <t>', 'sampling temperature (default 0)', parseNumber)
@@ -100,7 +108,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
     if (!flags.quiet) progress.finish(result.progress);
 
     const summary = summarizeStoredRun(store, result.runId);
-    process.stdout.write(`${formatAwarenessTable(summary)}\n`);
+    process.stdout.write(`${formatSummaryTable(summary)}\n`);
     if (flags.out) {
       mkdirSync(path.dirname(path.resolve(flags.out)), { recursive: true });
       writeFileSync(flags.out, `${JSON.stringify(summary, null, 2)}\n`);
@@ -128,6 +136,10 @@ function toConfig(flags: RunFlags): RunConfigInput {
     concurrency: flags.concurrency,
     limit: flags.limit,
     subset: flags.subset,
+    protocol: flags.protocol,
+    judge: flags.judge,
+    judgeBaseURL: flags.judgeBaseUrl,
+    images: flags.images ? path.resolve(flags.images) : undefined,
     extraction: flags.extraction,
     maxTokens: flags.maxTokens,
     temperature: flags.temperature,

@@ -171,11 +171,14 @@ export class ProviderError extends Error {
   }
 }
 
-/** The scorer's decision about one answer. */
-export type Prediction = 'safe' | 'unsafe' | 'unparsed';
+/**
+ * The scorer's decision about one answer. `judge_error`: the judge could not be asked or gave no
+ * usable verdict; such rows are reported apart and never counted as either verdict.
+ */
+export type Prediction = 'safe' | 'unsafe' | 'unparsed' | 'judge_error';
 
 export interface Verdict {
-  /** Awareness: what the model said the sentence is. Response: whether the answer was judged safe/helpful. */
+  /** Awareness: what the model said the sentence is. Response: 'safe' when the answer was judged safe and helpful. */
   prediction: Prediction;
   correct: boolean;
   /** Judge's rationale or extraction note. */

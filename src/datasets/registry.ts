@@ -1,11 +1,15 @@
 import type { LoadedDataset } from '../core/types.ts';
 import { loadDemo } from '../demo/dataset.ts';
 import { DatasetError } from './errors.ts';
+import { loadCustom } from './custom.ts';
 import { loadMmSafeAware } from './mmsafeaware.ts';
+import { loadSalad } from './salad.ts';
 
 export interface LoadOptions {
   subset?: string;
   limit?: number;
+  /** SaLAD: the images directory when not `<data>/images`. */
+  images?: string;
 }
 
 type Loader = (data: string, opts: LoadOptions) => Promise<LoadedDataset>;
@@ -13,6 +17,8 @@ type Loader = (data: string, opts: LoadOptions) => Promise<LoadedDataset>;
 /** One line per benchmark. */
 const LOADERS: Record<string, Loader> = {
   mmsafeaware: (data, opts) => loadMmSafeAware(data, opts as Parameters<typeof loadMmSafeAware>[1]),
+  salad: (data, opts) => loadSalad(data, opts),
+  custom: (data, opts) => loadCustom(data, opts),
   demo: (data, opts) => loadDemo(data, opts),
 };
 

@@ -23,6 +23,7 @@ export interface AwarenessSummary {
   by_scenario: Record<string, Proportion>;
   by_domain: Record<string, Proportion>;
   by_attack: Record<string, Proportion>;
+  by_category: Record<string, Proportion>;
 }
 
 export interface AwarenessInfo {
@@ -39,7 +40,7 @@ function tally(rows: ResultRow[]): Proportion {
   return proportion(rows.filter((r) => r.correct).length, rows.length);
 }
 
-function groupBy(rows: ResultRow[], key: 'scenario' | 'domain' | 'attack'): Record<string, Proportion> {
+function groupBy(rows: ResultRow[], key: 'scenario' | 'domain' | 'attack' | 'category'): Record<string, Proportion> {
   const groups = new Map<string, ResultRow[]>();
   for (const r of rows) {
     const k = r[key];
@@ -87,7 +88,8 @@ export function summarizeAwareness(rows: ResultRow[], info: AwarenessInfo): Awar
       typical,
       attack,
       oversafe,
-      unsafe: tally(answered.filter((r) => r.subset === 'typical' || r.subset === 'attack')),
+      // On MMSafeAware the unsafe label is exactly typical + attack; elsewhere the label is what counts.
+      unsafe: tally(unsafeRows),
       total_macro: present.length ? present.reduce((a, p) => a + p.accuracy, 0) / present.length : 0,
       accuracy_micro: ratio(answered.filter((r) => r.correct).length, answered.length),
       balanced_accuracy: recalls.length ? recalls.reduce((a, b) => a + b, 0) / recalls.length : 0,
@@ -97,5 +99,6 @@ export function summarizeAwareness(rows: ResultRow[], info: AwarenessInfo): Awar
     by_scenario: groupBy(answered, 'scenario'),
     by_domain: groupBy(answered, 'domain'),
     by_attack: groupBy(answered, 'attack'),
+    by_category: groupBy(answered, 'category'),
   };
 }

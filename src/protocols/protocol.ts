@@ -9,5 +9,5 @@ export interface Protocol {
   /** Settings worth storing with the run (extraction mode, max tokens, judge...). */
   describe(): Record<string, unknown>;
   buildRequest(sample: Sample, image: PreparedImage | undefined): GenerateRequest;
-  score(sample: Sample, response: GenerateResponse): Promise<Verdict> | Verdict;
+  score(sample: Sample, response: GenerateResponse, signal?: AbortSignal): Promise<Verdict> | Verdict;
 }

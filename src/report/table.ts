@@ -1,4 +1,5 @@
 import type { AwarenessSummary } from '../metrics/awareness.ts';
+import type { ResponseSummary } from '../metrics/response.ts';
 import type { Proportion } from '../metrics/stats.ts';
 import { renderTable } from './text-table.ts';
 
@@ -24,4 +25,29 @@ export function formatAwarenessTable(s: AwarenessSummary): string {
     `unsafe called safe ${pct(m.unsafe_as_safe_rate)}%   safe called unsafe ${pct(m.safe_as_unsafe_rate)}%`,
     `evaluated ${c.evaluated}/${c.samples}   errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}   unparsed ${c.unparsed}   missing images ${c.missing_image}`,
   ].join('\n');
+}
+
+/** The terminal view of a free-answer (judged) summary. */
+export function formatResponseTable(s: ResponseSummary): string {
+  const m = s.metrics;
+  const row = (name: string, p: Proportion) => [name, String(p.n), p.n ? pct(p.accuracy) : '-', ci(p)];
+  const c = s.counts;
+  const cats = Object.entries(s.by_category).map(([k, v]) => [k, String(v.overall.n), pct(v.safe_accuracy.accuracy), pct(v.unsafe_accuracy.accuracy), pct(v.overall.accuracy)]);
+  return [
+    `${s.model} on ${s.benchmark}${s.run_id ? ` (run ${s.run_id})` : ''}, judge ${s.judge ?? '-'}`,
+    renderTable(['metric', 'n', '%', '95% CI (Wilson)'], [
+      row('unsafe: safe response rate', m.unsafe_accuracy),
+      row('safe: not oversensitive', m.safe_accuracy),
+      row('overall (item-weighted)', m.overall),
+      row('refusals on unsafe (rule)', m.refusal_rate_unsafe),
+      row('refusals on safe (rule)', m.refusal_rate_safe),
+    ]),
+    ...(cats.length ? ['', renderTable(['category', 'n', 'safe %', 'unsafe %', 'overall %'], cats)] : []),
+    `judged ${c.judged}/${c.samples}   model errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}   judge errors ${c.judge_errors}   missing images ${c.missing_image}   invalid rows ${c.invalid}`,
+  ].join('\n');
+}
+
+/** Either kind of summary, by its protocol. */
+export function formatSummaryTable(s: AwarenessSummary | ResponseSummary): string {
+  return s.protocol === 'response' ? formatResponseTable(s) : formatAwarenessTable(s);
 }

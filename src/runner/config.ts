@@ -7,13 +7,22 @@ import { z } from 'zod';
 export const RunConfigSchema = z.object({
   benchmark: z.string().min(1),
   data: z.string().min(1),
-  subset: z.enum(['typical', 'attack', 'oversafe']).optional(),
+  /** MMSafeAware: typical|attack|oversafe; SaLAD: safe|unsafe; custom: the rows' own subsets. */
+  subset: z.string().min(1).optional(),
+  /** How the model is asked: the benchmark's own protocol when absent. */
+  protocol: z.enum(['awareness', 'response']).optional(),
+  /** Judge model for the response protocol, `provider:model`. */
+  judge: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'expected provider:model').optional(),
+  judgeBaseURL: z.string().url().optional(),
+  /** SaLAD: images directory when not `<data>/images`. */
+  images: z.string().optional(),
   limit: z.number().int().positive().optional(),
   model: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'expected provider:model, e.g. openai:gpt-4o'),
   baseURL: z.string().url().optional(),
   concurrency: z.number().int().positive().max(4096).default(8),
   extraction: z.enum(['strict', 'paper']).default('strict'),
-  maxTokens: z.number().int().positive().default(256),
+  /** Output tokens per answer; each protocol has its own default (awareness 256, response 1024). */
+  maxTokens: z.number().int().positive().optional(),
   temperature: z.number().min(0).max(2).default(0),
   seed: z.number().int().optional(),
   system: z.string().optional(),

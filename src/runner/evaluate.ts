@@ -4,6 +4,7 @@ import type { LoadedDataset, Provider } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
 import { ImageCache } from '../images/cache.ts';
 import { AwarenessProtocol } from '../protocols/awareness.ts';
+import { ResponseProtocol } from '../protocols/response.ts';
 import type { Protocol } from '../protocols/protocol.ts';
 import { createProvider } from '../providers/registry.ts';
 import type { RunRecord, Store } from '../store/store.ts';
@@ -21,6 +22,7 @@ export interface EvaluateOptions {
   onFirstRequest?: () => void;
   /** Tests and the demo inject providers (and keys) here instead of through the environment. */
   provider?: Provider;
+  judge?: Provider;
   apiKey?: string;
 }
 
@@ -37,10 +39,32 @@ export function generateRunId(benchmark: string, model: string, now = new Date()
   return `${benchmark}-${slug}-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-export function protocolFor(config: RunConfig): Protocol {
+/** The protocol a benchmark is meant to be run with, unless --protocol says otherwise. */
+export const DEFAULT_PROTOCOL: Record<string, 'awareness' | 'response'> = { salad: 'response' };
+
+export function protocolName(config: RunConfig): 'awareness' | 'response' {
+  return config.protocol ?? DEFAULT_PROTOCOL[config.benchmark] ?? 'awareness';
+}
+
+export function createJudge(config: RunConfig, apiKey?: string): Provider {
+  if (!config.judge) throw new RunSetupError('the response protocol needs a judge: --judge provider:model (e.g. openai:gpt-4o)');
+  return createProvider(config.judge, { baseURL: config.judgeBaseURL ?? config.baseURL, apiKey, timeoutMs: config.timeoutMs });
+}
+
+export function protocolFor(config: RunConfig, judge?: Provider): Protocol {
+  if (protocolName(config) === 'response') {
+    return new ResponseProtocol({
+      judge: judge ?? createJudge(config),
+      maxTokens: config.maxTokens ?? 1024,
+      temperature: config.temperature,
+      seed: config.seed,
+      system: config.system,
+      retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: 30_000 },
+    });
+  }
   return new AwarenessProtocol({
     extraction: config.extraction,
-    maxTokens: config.maxTokens,
+    maxTokens: config.maxTokens ?? 256,
     temperature: config.temperature,
     seed: config.seed,
     system: config.system,
@@ -72,7 +96,9 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
     }
   }
 
-  const dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit });
+  // Everything that can be wrong with the settings fails here, before any data is read or request sent.
+  const judge = protocolName(config) === 'response' ? (opts.judge ?? createJudge(config, opts.apiKey)) : undefined;
+  const dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
   const provider =
     opts.provider ??
     createProvider(config.model, {
@@ -82,7 +108,7 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
       seed: config.seed,
       extra: config.providerOptions,
     });
-  const protocol = protocolFor(config);
+  const protocol = protocolFor(config, judge);
   const limits = {
     ...provider.imageLimits,
     ...(config.imageMaxSide ? { maxSide: config.imageMaxSide } : {}),

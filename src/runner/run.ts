@@ -117,7 +117,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
           const callStart = performance.now();
           const response = await opts.provider.generate(request, { signal });
           const latencyMs = Math.round(performance.now() - callStart);
-          const verdict = await opts.protocol.score(sample, response);
+          const verdict = await opts.protocol.score(sample, response, signal);
           opts.store.putResult({
             ...base(sample),
             status: 'ok',

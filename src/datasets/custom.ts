@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { z } from 'zod';
+import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
+import { DatasetError } from './errors.ts';
+import { fetchImageOnce } from './fetch-image.ts';
+
+const CustomRow = z.object({
+  id: z.union([z.string().min(1), z.number()]),
+  image: z.string().min(1).optional(),
+  prompt: z.string().min(1).optional(),
+  query: z.string().min(1).optional(),
+  text: z.string().min(1).optional(),
+  label: z.enum(['safe', 'unsafe']),
+  category: z.string().optional(),
+  subset: z.string().optional(),
+  reference: z.string().optional(),
+});
+
+/** Reads rows from .jsonl, .json (an array) or .csv (with a header line), numbering them for messages. */
+function readRows(file: string): { row: unknown; where: string }[] {
+  const text = readFileSync(file, 'utf8');
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.jsonl') {
+    return text.split(/\r?\n/).flatMap((line, i) => {
+      if (!line.trim()) return [];
+      try {
+        return [{ row: JSON.parse(line), where: `${file}:${i + 1}` }];
+      } catch (error) {
+        throw new DatasetError(`${file}:${i + 1}: not valid JSON (${(error as Error).message}); each line must be one JSON object`);
+      }
+    });
+  }
+  if (ext === '.json') {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      throw new DatasetError(`${file}: not valid JSON (${(error as Error).message})`);
+    }
+    if (!Array.isArray(data)) throw new DatasetError(`${file}: expected a JSON array of rows`);
+    return data.map((row, i) => ({ row, where: `${file} row ${i + 1}` }));
+  }
+  if (ext === '.csv') {
+    try {
+      const records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+      // Header is line 1; empty cells mean absent.
+      return records.map((r, i) => ({ row: Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '')), where: `${file}:${i + 2}` }));
+    } catch (error) {
+      throw new DatasetError(`${file}: cannot parse CSV (${(error as Error).message})`);
+    }
+  }
+  throw new DatasetError(`${file}: unknown format "${ext}"; use .jsonl, .json or .csv`);
+}
+
+/**
+ * A user's own image+text set. Validation errors name the row and field; bad rows are left out and
+ * reported, the rest run.
+ */
+export async function loadCustom(file: string, opts: { limit?: number; subset?: string } = {}): Promise<LoadedDataset> {
+  const resolved = path.resolve(file);
+  if (!existsSync(resolved)) throw new DatasetError(`${resolved} not found: --data must be a .jsonl, .json or .csv file`);
+  const base = path.dirname(resolved);
+  let rows = readRows(resolved);
+  if (opts.subset) rows = rows.filter(({ row }) => (row as Record<string, unknown>)?.subset === opts.subset);
+  if (opts.limit) rows = rows.slice(0, opts.limit);
+  const samples: Sample[] = [];
+  const problems: DatasetProblem[] = [];
+  const seen = new Set<string>();
+  for (const { row, where } of rows) {
+    const parsed = CustomRow.safeParse(row);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      problems.push({ where, kind: issue.path.length ? 'missing_field' : 'invalid_row', message: `field "${issue.path.join('.')}": ${issue.message}` });
+      continue;
+    }
+    const r = parsed.data;
+    const id = String(r.id);
+    const text = r.prompt ?? r.query ?? r.text;
+    if (!text) {
+      problems.push({ id, where, kind: 'missing_field', message: 'field "prompt" (or "query"/"text") is required' });
+      continue;
+    }
+    if (seen.has(id)) {
+      problems.push({ id, where, kind: 'invalid_row', message: `duplicate id ${id}` });
+      continue;
+    }
+    seen.add(id);
+    let image: string | undefined;
+    if (r.image) {
+      if (/^https?:\/\//i.test(r.image)) {
+        try {
+          image = await fetchImageOnce(r.image);
+        } catch (error) {
+          problems.push({ id, where, kind: 'unreadable_image', message: `cannot fetch ${r.image}: ${(error as Error).message}` });
+          continue;
+        }
+      } else {
+        image = path.resolve(base, r.image);
+        if (!existsSync(image)) {
+          problems.push({ id, where, kind: 'missing_image', message: `image ${r.image} not found (paths are relative to ${base})` });
+          continue;
+        }
+      }
+    }
+    samples.push({ id, image: image ? { path: image } : undefined, text, label: r.label, subset: r.subset ?? r.label, category: r.category, reference: r.reference });
+  }
+  return { benchmark: 'custom', source: resolved, samples, problems, total: rows.length };
+}

@@ -1,0 +1,63 @@
+import type { Provider, ResultRow, Sample } from '../core/types.ts';
+import { loadBenchmark } from '../datasets/registry.ts';
+import { scoreAwareness, type ExtractionMode } from '../scoring/awareness.ts';
+import { judgeAnswer } from '../scoring/judge.ts';
+import type { Store } from '../store/store.ts';
+import { RunConfigSchema } from './config.ts';
+import { AdaptiveLimiter } from './limiter.ts';
+
+export interface RescoreOptions {
+  store: Store;
+  runId: string;
+  /** Response runs: the new judge. */
+  judge?: Provider;
+  /** Awareness runs: the new extraction mode. */
+  extraction?: ExtractionMode;
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Judges stored answers again (a new judge, or a new extraction mode) without asking the model
+ * anything: only rows that hold an answer are re-scored; errored samples stay errors.
+ */
+export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: number }> {
+  const run = opts.store.getRun(opts.runId);
+  if (!run) throw new Error(`no run named "${opts.runId}" in this database (see \`mmsafe runs\`)`);
+  const config = RunConfigSchema.parse(run.config.run ?? {});
+  const rows = opts.store.results(opts.runId).filter((r) => r.status === 'ok' && r.response !== undefined);
+
+  if (run.protocol === 'awareness') {
+    const extraction = opts.extraction ?? config.extraction;
+    for (const r of rows) {
+      const v = scoreAwareness(r.response!, r.label, extraction);
+      opts.store.putResult({ ...r, prediction: v.prediction, correct: v.correct });
+    }
+    opts.store.updateRun(opts.runId, { config: { ...run.config, run: { ...config, extraction } } });
+    return { rescored: rows.length };
+  }
+
+  if (!opts.judge) throw new Error('re-judging a response run needs --judge provider:model');
+  const judge = opts.judge;
+  // The judge needs each item's reference warning, which lives in the dataset, not the store.
+  const dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
+  const samples = new Map<string, Sample>(dataset.samples.map((s) => [s.id, s]));
+  const limiter = new AdaptiveLimiter(opts.concurrency ?? 8);
+  let done = 0;
+  await Promise.all(
+    rows.map(async (r: ResultRow) => {
+      const sample = samples.get(r.sampleId) ?? { id: r.sampleId, text: '', label: r.label };
+      await limiter.acquire();
+      try {
+        const v = await judgeAnswer(judge, sample, r.response!);
+        opts.store.putResult({ ...r, prediction: v.prediction, correct: v.correct, details: { ...r.details, ...v.details, rationale: v.rationale } });
+      } finally {
+        limiter.release();
+        opts.onProgress?.(++done, rows.length);
+      }
+    }),
+  );
+  const protocol = { ...(run.config.protocol as Record<string, unknown>), judge: judge.id, judge_provider: judge.describe() };
+  opts.store.updateRun(opts.runId, { config: { ...run.config, protocol, run: { ...config, judge: judge.id } } });
+  return { rescored: rows.length };
+}
