@@ -7,6 +7,8 @@ import { registerReport } from './report.ts';
 import { registerRun } from './run.ts';
 import { registerRuns } from './runs.ts';
 import { registerScore } from './score.ts';
+import { registerData } from './data.ts';
+import { registerJudgeAgreement } from './judge-agreement.ts';
 import { UnknownRunError } from '../report/summary.ts';
 import { UsageError } from './usage.ts';
 
@@ -21,6 +23,8 @@ registerRun(program);
 registerRuns(program);
 registerReport(program);
 registerScore(program);
+registerData(program);
+registerJudgeAgreement(program);
 registerDemo(program);
 
 try {

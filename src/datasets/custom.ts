@@ -63,7 +63,13 @@ export async function loadCustom(file: string, opts: { limit?: number; subset?: 
   if (!existsSync(resolved)) throw new DatasetError(`${resolved} not found: --data must be a .jsonl, .json or .csv file`);
   const base = path.dirname(resolved);
   let rows = readRows(resolved);
-  if (opts.subset) rows = rows.filter(({ row }) => (row as Record<string, unknown>)?.subset === opts.subset);
+  if (opts.subset) {
+    // A row without a subset belongs to the subset named by its label.
+    rows = rows.filter(({ row }) => {
+      const r = (row ?? {}) as Record<string, unknown>;
+      return (r.subset ?? r.label) === opts.subset;
+    });
+  }
   if (opts.limit) rows = rows.slice(0, opts.limit);
   const samples: Sample[] = [];
   const problems: DatasetProblem[] = [];

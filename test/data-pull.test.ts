@@ -1,0 +1,71 @@
+import { cpSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { zipSync } from 'fflate';
+import sharp from 'sharp';
+import * as tar from 'tar';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pullBenchmark } from '../src/datasets/pull.ts';
+import { hasData, mmsafeawareDir, saladSampleDir } from './helpers/data.ts';
+
+let server: http.Server;
+let base: string;
+const files = new Map<string, string>();
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const file = files.get(req.url ?? '');
+    if (!file) return res.writeHead(404).end('not found');
+    res.writeHead(200, { 'content-length': statSync(file).size });
+    createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe.skipIf(!hasData(mmsafeawareDir, 'data pull of MMSafeAware from a loopback archive'))('mmsafe data pull mmsafeaware', () => {
+  it('downloads a GitHub-style tarball, keeps its data/ folder and verifies it', async () => {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-pull-'));
+    // Laid out as GitHub's archive of the upstream repository: <repo>-main/data/...
+    const repo = path.join(work, 'src', 'MMSafetyAwareness-main');
+    mkdirSync(repo, { recursive: true });
+    writeFileSync(path.join(repo, 'README.md'), 'upstream readme');
+    cpSync(mmsafeawareDir, path.join(repo, 'data'), { recursive: true });
+    const archive = path.join(work, 'main.tar.gz');
+    await tar.c({ gzip: true, file: archive, cwd: path.join(work, 'src') }, ['MMSafetyAwareness-main']);
+    files.set('/mmsafeaware.tar.gz', archive);
+
+    const result = await pullBenchmark('mmsafeaware', { dir: path.join(work, 'cache'), from: `${base}/mmsafeaware.tar.gz` });
+    expect(result.path).toBe(path.join(work, 'cache', 'mmsafeaware'));
+    expect(result.dataset.total).toBe(1523);
+    expect(result.dataset.samples).toHaveLength(1446);
+    expect(readFileSync(path.join(result.path, 'prompt.txt'), 'utf8')).toBe(readFileSync(path.join(mmsafeawareDir, 'prompt.txt'), 'utf8'));
+  });
+});
+
+describe.skipIf(!hasData(saladSampleDir, 'data pull of the SaLAD sample'))('mmsafe data pull salad', () => {
+  it('downloads a zip with data.json and images, and verifies it', async () => {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-pull-salad-'));
+    const rows = JSON.parse(readFileSync(path.join(saladSampleDir, 'data.json'), 'utf8').toString()) as { image: string }[];
+    const entries: Record<string, Uint8Array> = { 'SaLAD/data.json': new Uint8Array(Buffer.from(JSON.stringify(rows))) };
+    for (const name of new Set(rows.slice(1).map((r) => r.image))) {
+      entries[`SaLAD/images/${name}`] = new Uint8Array(await sharp({ create: { width: 20, height: 20, channels: 3, background: '#fff' } }).jpeg().toBuffer());
+    }
+    entries['../evil.txt'] = new Uint8Array(Buffer.from('must not escape'));
+    const archive = path.join(work, 'salad.zip');
+    writeFileSync(archive, zipSync(entries));
+    files.set('/salad.zip', archive);
+    const result = await pullBenchmark('salad', { dir: path.join(work, 'cache'), from: `${base}/salad.zip` });
+    expect(result.dataset.total).toBe(rows.length);
+    const missing = rows.filter((r) => r.image === rows[0].image).length;
+    expect(result.dataset.samples).toHaveLength(rows.length - missing);
+    expect(() => statSync(path.join(work, 'cache', '..', 'evil.txt'))).toThrow();
+  });
+
+  it('a 404 is a clear error naming the URL', async () => {
+    await expect(pullBenchmark('salad', { dir: mkdtempSync(path.join(os.tmpdir(), 'mmsafe-pull-')), from: `${base}/nope.zip` })).rejects.toThrow(/HTTP 404 from http:\/\/127\.0\.0\.1:\d+\/nope\.zip/);
+  });
+});
