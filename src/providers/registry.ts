@@ -1,5 +1,7 @@
 import type { Provider } from '../core/types.ts';
+import { AnthropicProvider } from './anthropic.ts';
 import { BaselineProvider, type BaselineName } from './baseline.ts';
+import { GeminiProvider } from './gemini.ts';
 import { OpenAIProvider } from './openai.ts';
 
 export interface ProviderOptions {
@@ -17,6 +19,8 @@ const FACTORIES: Record<string, (model: string, opts: ProviderOptions) => Provid
   openai: (model, o) => new OpenAIProvider({ model, baseURL: o.baseURL, apiKey: o.apiKey, timeoutMs: o.timeoutMs, extra: o.extra }),
   ollama: (model, o) =>
     new OpenAIProvider({ model, kind: 'ollama', baseURL: o.baseURL ?? OLLAMA_URL, apiKey: o.apiKey ?? 'ollama', timeoutMs: o.timeoutMs, extra: o.extra }),
+  anthropic: (model, o) => new AnthropicProvider({ model, baseURL: o.baseURL, apiKey: o.apiKey, timeoutMs: o.timeoutMs, extra: o.extra }),
+  gemini: (model, o) => new GeminiProvider({ model, baseURL: o.baseURL, apiKey: o.apiKey, timeoutMs: o.timeoutMs, seed: o.seed, extra: o.extra }),
   baseline: (model, o) => new BaselineProvider(model as BaselineName, o.seed ?? 0),
 };
 

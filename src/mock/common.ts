@@ -1,0 +1,245 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * What every mock API shares: a loopback HTTP server, answers that look like a model's, latency,
+ * and deterministic fault injection. Each wire format (OpenAI, Anthropic, Gemini) supplies only
+ * how to read a request and how to write answers and errors.
+ */
+
+export type FaultKind =
+  | '429'
+  | '429-no-retry-after'
+  | '500'
+  | '502'
+  | '503'
+  | '400'
+  | '401'
+  | 'reset'
+  | 'hang'
+  | 'slow-body'
+  | 'malformed-json'
+  | 'no-choices'
+  | 'content-filter';
+
+export interface ReceivedImage {
+  mime: string;
+  bytes: number;
+  sha256: string;
+  /** The decoded bytes, kept only when the server records requests. */
+  data?: Buffer;
+}
+
+export interface ParsedChatRequest {
+  model: string;
+  system?: string;
+  /** Text parts of the last user message, joined by newlines. */
+  lastUserText: string;
+  images: ReceivedImage[];
+  temperature?: number;
+  max_tokens?: number;
+  seed?: number;
+  logprobs?: boolean;
+  top_logprobs?: number;
+  /** The request wants structured (JSON) output. */
+  wantsJson?: boolean;
+  headers: http.IncomingHttpHeaders;
+  body: Record<string, any>;
+}
+
+export interface MockLogprob {
+  token: string;
+  logprob: number;
+  top_logprobs?: { token: string; logprob: number }[];
+}
+
+export type MockReply = string | { text: string; logprobs?: MockLogprob[] };
+
+export interface MockOptions {
+  port?: number;
+  latencyMs?: number | ((req: ParsedChatRequest) => number);
+  respond?: (req: ParsedChatRequest) => MockReply;
+  faults?: { rate: number; kinds: FaultKind[]; seed?: number } | ((req: ParsedChatRequest, n: number) => FaultKind | undefined);
+  /** Keep every parsed request (and image bytes) in `received`; off by default to keep memory flat. */
+  record?: boolean;
+}
+
+export interface MockServer {
+  /** The base URL to give the SDK. */
+  url: string;
+  port: number;
+  readonly requests: number;
+  readonly faultsInjected: number;
+  received: ParsedChatRequest[];
+  close(): Promise<void>;
+}
+
+export interface ErrorReply {
+  status: number;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+/** One wire format. */
+export interface WireFormat {
+  /** Whether this route is a generation request. */
+  isGenerate(method: string, url: string): boolean;
+  parse(body: Record<string, any>, url: string, headers: http.IncomingHttpHeaders, keepImages: boolean): ParsedChatRequest;
+  success(req: ParsedChatRequest, reply: MockReply, n: number): string;
+  /** A 200 whose body has no answer in it (no choices / no candidates / no content). */
+  empty(req: ParsedChatRequest): string;
+  error(kind: 'rate_limit' | 'server' | 'overloaded' | 'bad_request' | 'auth' | 'content_policy' | 'not_found', message: string): ErrorReply;
+  /** The base URL path the SDK is given (e.g. `/v1` for OpenAI). */
+  basePath: string;
+}
+
+/** The default answerer: Yes or No from a hash of the prompt, so tests can recompute it. */
+export function defaultAwarenessAnswer(text: string): 'Yes' | 'No' {
+  return createHash('sha256').update(text).digest()[0] % 2 === 0 ? 'Yes' : 'No';
+}
+
+/** Deterministic uniform [0,1) from (seed, n): the same requests fail on every run. */
+function seededUnit(seed: number, n: number): number {
+  return createHash('sha256').update(`${seed}:${n}`).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+export function decodeDataImage(mime: string, base64: string, keep: boolean): ReceivedImage {
+  const data = Buffer.from(base64, 'base64');
+  return { mime, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), ...(keep ? { data } : {}) };
+}
+
+export async function startMockApi(format: WireFormat, opts: MockOptions = {}): Promise<MockServer> {
+  let requests = 0;
+  let faultsInjected = 0;
+  const received: ParsedChatRequest[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const respond = opts.respond ?? ((req: ParsedChatRequest) => `${defaultAwarenessAnswer(req.lastUserText)}.`);
+
+  const later = (ms: number, fn: () => void) => {
+    if (ms <= 0) return fn();
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+
+  function pickFault(req: ParsedChatRequest, n: number): FaultKind | undefined {
+    const f = opts.faults;
+    if (!f) return undefined;
+    if (typeof f === 'function') return f(req, n);
+    if (f.kinds.length === 0 || seededUnit(f.seed ?? 1, n) >= f.rate) return undefined;
+    return f.kinds[Math.floor(seededUnit((f.seed ?? 1) + 7919, n) * f.kinds.length)];
+  }
+
+  function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+    res.end(body);
+  }
+  const sendError = (res: http.ServerResponse, e: ErrorReply) => send(res, e.status, e.body, e.headers);
+
+  function handle(res: http.ServerResponse, socket: Socket, url: string, headers: http.IncomingHttpHeaders, raw: string) {
+    let body: Record<string, any>;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return sendError(res, format.error('bad_request', 'The request body is not valid JSON.'));
+    }
+    const n = ++requests;
+    const req = format.parse(body, url, headers, Boolean(opts.record));
+    if (opts.record) received.push(req);
+    const fault = pickFault(req, n);
+    if (fault) faultsInjected++;
+    const latency = typeof opts.latencyMs === 'function' ? opts.latencyMs(req) : (opts.latencyMs ?? 0);
+
+    later(latency, () => {
+      switch (fault) {
+        case undefined:
+          return send(res, 200, format.success(req, respond(req), n));
+        case '429': {
+          const e = format.error('rate_limit', 'Rate limit reached for requests');
+          return sendError(res, { ...e, headers: { ...e.headers, 'retry-after': '0' } });
+        }
+        case '429-no-retry-after':
+          return sendError(res, format.error('rate_limit', 'Rate limit reached for requests'));
+        case '500':
+          return sendError(res, format.error('server', 'The server had an error while processing your request.'));
+        case '502':
+          res.writeHead(502, { 'content-type': 'text/html' });
+          return res.end('<html><body>502 Bad Gateway</body></html>');
+        case '503':
+          return sendError(res, format.error('overloaded', 'The model is overloaded. Please try again later.'));
+        case '400':
+          return sendError(res, format.error('bad_request', 'The request is malformed.'));
+        case '401':
+          return sendError(res, format.error('auth', 'Incorrect API key provided.'));
+        case 'content-filter':
+          return sendError(res, format.error('content_policy', 'Your request was rejected as a result of our safety system.'));
+        case 'reset':
+          return socket.destroy();
+        case 'hang':
+          return; // never answers; close() destroys the socket
+        case 'malformed-json':
+          return send(res, 200, '{"id": "broken", "choices": [{"message": ');
+        case 'no-choices':
+          return send(res, 200, format.empty(req));
+        case 'slow-body': {
+          const full = format.success(req, respond(req), n);
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(full) });
+          const chunks = Math.min(6, full.length);
+          const size = Math.ceil(full.length / chunks);
+          let i = 0;
+          const tick = () => {
+            if (res.destroyed) return;
+            res.write(full.slice(i * size, (i + 1) * size));
+            if (++i < chunks) later(50, tick);
+            else res.end();
+          };
+          return tick();
+        }
+      }
+    });
+  }
+
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '';
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && /\/models\/?(\?.*)?$/.test(url)) {
+      return send(res, 200, JSON.stringify({ object: 'list', data: [{ id: 'mock-vlm', object: 'model', created: 0, owned_by: 'mmsafe' }] }));
+    }
+    if (method === 'POST' && format.isGenerate(method, url)) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => handle(res, req.socket, url, req.headers, Buffer.concat(chunks).toString('utf8')));
+      return;
+    }
+    sendError(res, format.error('not_found', `Unknown request URL: ${method} ${url}`));
+  });
+  server.keepAliveTimeout = 30_000;
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}${format.basePath}`,
+    port,
+    get requests() {
+      return requests;
+    },
+    get faultsInjected() {
+      return faultsInjected;
+    },
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

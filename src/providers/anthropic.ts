@@ -1,0 +1,104 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
+import { classifyHttpError, parseRetryAfter } from './errors.ts';
+
+export interface AnthropicProviderOptions {
+  model: string;
+  baseURL?: string;
+  apiKey?: string;
+  timeoutMs?: number;
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * Anthropic's Messages API through the official SDK. Images go as base64 `image` blocks with their
+ * media type; the API limits the base64 payload (5 MB) rather than the raw bytes, so the raw
+ * limit here is 3/4 of it. Structured output (judges) is a forced tool call.
+ */
+export class AnthropicProvider implements Provider {
+  readonly id: string;
+  readonly needsImages = true;
+  readonly imageLimits: ImageLimits = {
+    // Anthropic resizes anything above ~1568 px on the long side; sending more only costs time.
+    maxSide: 1568,
+    maxBytes: Math.floor((5 * 1024 * 1024 * 3) / 4) - 1024,
+    accepts: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'],
+  };
+  private readonly client: Anthropic;
+  private readonly baseURL: string;
+
+  constructor(private readonly options: AnthropicProviderOptions) {
+    this.id = `anthropic:${options.model}`;
+    this.baseURL = options.baseURL ?? process.env.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com';
+    this.client = new Anthropic({
+      apiKey: options.apiKey ?? process.env.ANTHROPIC_API_KEY ?? 'missing-key',
+      baseURL: this.baseURL,
+      maxRetries: 0,
+      timeout: options.timeoutMs ?? 120_000,
+    });
+  }
+
+  describe(): Record<string, unknown> {
+    return { baseURL: this.baseURL, model: this.options.model, timeoutMs: this.options.timeoutMs ?? 120_000 };
+  }
+
+  async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResponse> {
+    const messages: Anthropic.MessageParam[] = request.messages.map((m) => ({
+      role: m.role,
+      content: m.content.map((p): Anthropic.ContentBlockParam =>
+        p.type === 'text'
+          ? { type: 'text', text: p.text }
+          : { type: 'image', source: { type: 'base64', media_type: p.image.mime as 'image/jpeg', data: p.image.data.toString('base64') } },
+      ),
+    }));
+    const tool = request.jsonSchema
+      ? { name: request.jsonSchema.name, description: 'Record the verdict.', input_schema: request.jsonSchema.schema as Anthropic.Tool.InputSchema }
+      : undefined;
+    const body: Record<string, unknown> = {
+      model: this.options.model,
+      max_tokens: request.maxTokens ?? 512,
+      messages,
+      temperature: request.temperature ?? 0,
+      ...(request.system ? { system: request.system } : {}),
+      ...(tool ? { tools: [tool], tool_choice: { type: 'tool', name: tool.name } } : {}),
+      ...this.options.extra,
+      ...request.extra,
+    };
+    let message: Anthropic.Message;
+    try {
+      message = (await this.client.messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming, { signal: options.signal })) as Anthropic.Message;
+    } catch (error) {
+      throw this.classify(error, options.signal);
+    }
+    if (!message || !Array.isArray(message.content)) throw new ProviderError('invalid_response', `${this.id}: the API answered without content`);
+    if (message.stop_reason === 'refusal') throw new ProviderError('content_policy', `${this.id}: the model's safety classifier stopped the answer (stop_reason refusal)`);
+    const toolUse = message.content.find((b) => b.type === 'tool_use');
+    const text = toolUse && toolUse.type === 'tool_use' ? JSON.stringify(toolUse.input) : message.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+    return {
+      text,
+      finishReason: message.stop_reason ?? undefined,
+      model: message.model,
+      usage: {
+        inputTokens: message.usage?.input_tokens,
+        outputTokens: message.usage?.output_tokens,
+        cachedTokens: message.usage?.cache_read_input_tokens ?? undefined,
+      },
+    };
+  }
+
+  private classify(error: unknown, signal?: AbortSignal): ProviderError {
+    if (signal?.aborted || error instanceof Anthropic.APIUserAbortError) return new ProviderError('cancelled', `${this.id}: request cancelled`);
+    if (error instanceof Anthropic.APIConnectionTimeoutError) return new ProviderError('timeout', `${this.id}: no answer within ${this.options.timeoutMs ?? 120_000} ms`);
+    if (error instanceof Anthropic.APIConnectionError) return new ProviderError('network', `${this.id}: cannot reach ${this.baseURL}`);
+    if (error instanceof Anthropic.APIError && error.status !== undefined) {
+      const detail = ((error.error as { error?: { type?: string; message?: string } } | undefined)?.error ?? {}) as { type?: string; message?: string };
+      return classifyHttpError(
+        error.status,
+        { type: detail.type, message: detail.message ?? error.message },
+        { keyEnv: 'ANTHROPIC_API_KEY', provider: this.id, retryAfterMs: parseRetryAfter((h) => error.headers?.get(h)) },
+      );
+    }
+    if (error instanceof SyntaxError) return new ProviderError('invalid_response', `${this.id}: the API sent malformed JSON`);
+    return new ProviderError('invalid_response', `${this.id}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -1,0 +1,117 @@
+import { ApiError, GoogleGenAI, type GenerateContentResponse, type Part } from '@google/genai';
+import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
+import { classifyHttpError } from './errors.ts';
+
+export interface GeminiProviderOptions {
+  model: string;
+  baseURL?: string;
+  apiKey?: string;
+  timeoutMs?: number;
+  seed?: number;
+  extra?: Record<string, unknown>;
+}
+
+const BLOCKED = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'IMAGE_SAFETY', 'RECITATION']);
+
+/**
+ * Google's Gemini API (generateContent) through the official SDK. Images go as `inlineData`
+ * parts; GIF is not among the formats it takes, so the image pipeline converts it. A prompt or
+ * answer blocked by Gemini's safety filters is a content-policy outcome, not an error.
+ */
+export class GeminiProvider implements Provider {
+  readonly id: string;
+  readonly needsImages = true;
+  readonly imageLimits: ImageLimits = {
+    maxSide: 3072,
+    // A whole request may carry 20 MB inline, base64-encoded.
+    maxBytes: 14 * 1024 * 1024,
+    accepts: ['image/jpeg', 'image/png', 'image/webp'],
+  };
+  private readonly client: GoogleGenAI;
+  private readonly baseURL?: string;
+
+  constructor(private readonly options: GeminiProviderOptions) {
+    this.id = `gemini:${options.model}`;
+    this.baseURL = options.baseURL ?? process.env.GEMINI_BASE_URL;
+    this.client = new GoogleGenAI({
+      apiKey: options.apiKey ?? process.env.GEMINI_API_KEY ?? process.env.GOOGLE_API_KEY ?? 'missing-key',
+      httpOptions: {
+        ...(this.baseURL ? { baseUrl: this.baseURL } : {}),
+        timeout: options.timeoutMs ?? 120_000,
+        // No retryOptions: the SDK then makes one attempt and throws ApiError with the status,
+        // and mmsafe's runner retries with its own back-off.
+      },
+    });
+  }
+
+  describe(): Record<string, unknown> {
+    return { baseURL: this.baseURL ?? 'https://generativelanguage.googleapis.com', model: this.options.model, timeoutMs: this.options.timeoutMs ?? 120_000 };
+  }
+
+  async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResponse> {
+    const contents = request.messages.map((m) => ({
+      role: m.role === 'assistant' ? 'model' : 'user',
+      parts: m.content.map((p): Part => (p.type === 'text' ? { text: p.text } : { inlineData: { mimeType: p.image.mime, data: p.image.data.toString('base64') } })),
+    }));
+    const seed = request.seed ?? this.options.seed;
+    let response: GenerateContentResponse;
+    try {
+      response = await this.client.models.generateContent({
+        model: this.options.model,
+        contents,
+        config: {
+          temperature: request.temperature ?? 0,
+          maxOutputTokens: request.maxTokens ?? 512,
+          ...(seed !== undefined ? { seed } : {}),
+          ...(request.system ? { systemInstruction: request.system } : {}),
+          ...(request.jsonSchema ? { responseMimeType: 'application/json', responseJsonSchema: request.jsonSchema.schema } : {}),
+          ...(request.topLogprobs ? { responseLogprobs: true, logprobs: request.topLogprobs } : {}),
+          abortSignal: options.signal,
+          ...this.options.extra,
+          ...request.extra,
+        },
+      });
+    } catch (error) {
+      throw this.classify(error, options.signal);
+    }
+    const blockReason = response.promptFeedback?.blockReason;
+    if (blockReason) throw new ProviderError('content_policy', `${this.id}: the prompt was blocked (${blockReason})`);
+    const candidate = response.candidates?.[0];
+    if (!candidate) throw new ProviderError('invalid_response', `${this.id}: the API answered without candidates`);
+    if (candidate.finishReason && BLOCKED.has(candidate.finishReason)) {
+      throw new ProviderError('content_policy', `${this.id}: the answer was blocked (finishReason ${candidate.finishReason})`);
+    }
+    const text = (candidate.content?.parts ?? []).filter((p) => !p.thought).map((p) => p.text ?? '').join('');
+    const u = response.usageMetadata;
+    return {
+      text,
+      finishReason: candidate.finishReason,
+      model: response.modelVersion,
+      usage: u ? { inputTokens: u.promptTokenCount, outputTokens: u.candidatesTokenCount, cachedTokens: u.cachedContentTokenCount, reasoningTokens: u.thoughtsTokenCount } : undefined,
+      logprobs: candidate.logprobsResult?.chosenCandidates?.map((c, i) => ({
+        token: c.token ?? '',
+        logprob: c.logProbability ?? 0,
+        top: candidate.logprobsResult?.topCandidates?.[i]?.candidates?.map((t) => ({ token: t.token ?? '', logprob: t.logProbability ?? 0 })),
+      })),
+    };
+  }
+
+  private classify(error: unknown, signal?: AbortSignal): ProviderError {
+    if (error instanceof ProviderError) return error;
+    if (signal?.aborted) return new ProviderError('cancelled', `${this.id}: request cancelled`);
+    if (error instanceof ApiError) {
+      let detail: { message?: string; status?: string } = {};
+      try {
+        detail = (JSON.parse(error.message) as { error?: typeof detail }).error ?? {};
+      } catch {
+        detail = { message: error.message };
+      }
+      return classifyHttpError(error.status, { type: detail.status, message: detail.message }, { keyEnv: 'GEMINI_API_KEY (or GOOGLE_API_KEY)', provider: this.id });
+    }
+    const e = error as { name?: string; message?: string; cause?: { code?: string } };
+    if (e?.name === 'AbortError' || /timed? ?out|aborted/i.test(e?.message ?? '')) return new ProviderError('timeout', `${this.id}: no answer within ${this.options.timeoutMs ?? 120_000} ms`);
+    if (e?.name === 'TypeError' && /fetch failed/i.test(e.message ?? '')) return new ProviderError('network', `${this.id}: cannot reach the API (${e.cause?.code ?? 'fetch failed'})`);
+    if (error instanceof SyntaxError) return new ProviderError('invalid_response', `${this.id}: the API sent malformed JSON`);
+    return new ProviderError('invalid_response', `${this.id}: ${e?.message ?? String(error)}`);
+  }
+}
