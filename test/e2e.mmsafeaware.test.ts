@@ -60,8 +60,10 @@ describe.skipIf(!present)('mmsafe run on the real MMSafeAware data against the m
   it('answers all 1,446 samples and reports the metrics an independent computation gives', async () => {
     const server = await startMockOpenAI();
     servers.push(server);
-    const { summary, rows } = await runAgainst(server, 'clean');
+    const { summary, rows, result } = await runAgainst(server, 'clean');
     expect(rows).toHaveLength(1446);
+    // 444 distinct pictures behind 1,446 samples: each is prepared once.
+    expect(result.images).toEqual({ prepared: 444, hits: 1002 });
     expect(summary.counts).toMatchObject({ samples: 1523, evaluated: 1446, missing_image: 77, errors: 0, unparsed: 0 });
     for (const subset of ['typical', 'attack', 'oversafe'] as const) {
       expect(summary.metrics[subset].n).toBe(expected.tally[subset].n);

@@ -34,6 +34,9 @@ interface RunFlags {
   runId?: string;
   resume?: string;
   quiet?: boolean;
+  maxCost?: number;
+  prices?: string;
+  dryRun?: boolean;
 }
 
 export function registerRun(program: Command): void {
@@ -63,6 +66,9 @@ export function registerRun(program: Command): void {
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
     .option('--run-id <name>', 'name of the run (default: generated)')
     .option('--resume <name>', 'finish a run that was interrupted, with its stored settings')
+    .option('--max-cost <usd>', 'stop cleanly (resumable) once this many US dollars are spent', parseNumber)
+    .option('--prices <file>', 'JSON prices per million tokens, overriding the built-in table')
+    .option('--dry-run', 'print the sample count, images and a cost estimate; send nothing')
     .option('--quiet', 'no progress display')
     .action(async (flags: RunFlags) => {
       await runCommand(flags);
@@ -91,6 +97,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
       store,
       runId: flags.resume ?? flags.runId,
       resume: Boolean(flags.resume),
+      dryRun: flags.dryRun,
       signal: controller.signal,
       onStart: ({ runId, dataset, pending, resumed }) => {
         const missing = dataset.problems.filter((p) => p.kind === 'missing_image');
@@ -105,6 +112,19 @@ async function runCommand(flags: RunFlags): Promise<void> {
       },
       onProgress: flags.quiet ? undefined : (p) => progress.update(p),
     });
+    if (result.estimate) {
+      const e = result.estimate;
+      process.stdout.write(
+        [
+          `dry run: ${e.samples} samples (${e.left_out} left out), ${e.distinct_images} distinct images`,
+          `requests: ${e.requests} to the model${e.judge_requests ? `, ${e.judge_requests} to the judge` : ''}`,
+          `estimated tokens: ${e.input_tokens.toLocaleString('en-US')} in, ${e.output_tokens.toLocaleString('en-US')} out`,
+          `estimated cost: ${e.cost_usd === null ? 'unknown (no price for this model: see --prices)' : `$${e.cost_usd.toFixed(2)}`}`,
+          'nothing was sent or stored.',
+        ].join('\n') + '\n',
+      );
+      return;
+    }
     if (!flags.quiet) progress.finish(result.progress);
 
     const summary = summarizeStoredRun(store, result.runId);
@@ -116,7 +136,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
     }
     if (result.stopped) {
       process.stderr.write(`mmsafe: run stopped: ${result.stopped.reason}\nmmsafe: finish it with: mmsafe run --resume ${result.runId} --db ${flags.db}\n`);
-      process.exitCode = result.stopped.fatal ? 1 : 130;
+      process.exitCode = result.stopped.fatal ? 1 : result.stopped.budget ? 3 : 130;
     } else if (summary.counts.errors > 0) {
       process.stderr.write(`mmsafe: ${summary.counts.errors} samples ended in an error (not counted as answers); retry them with: mmsafe run --resume ${result.runId} --db ${flags.db}\n`);
     }
@@ -148,6 +168,8 @@ function toConfig(flags: RunFlags): RunConfigInput {
     timeoutMs: flags.timeout !== undefined ? Math.round(flags.timeout * 1000) : undefined,
     maxAttempts: flags.maxAttempts,
     providerOptions: flags.providerOption,
+    maxCost: flags.maxCost,
+    prices: flags.prices ? path.resolve(flags.prices) : undefined,
   };
   // Drop unset keys so the schema's defaults (and, on resume, the stored settings) apply.
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as RunConfigInput;

@@ -1,14 +1,19 @@
-import type { ImageLimits, PreparedImage } from '../core/types.ts';
-import { readAndPrepare } from './prepare.ts';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { ProviderError, type ImageLimits, type PreparedImage } from '../core/types.ts';
+import { prepareImage } from './prepare.ts';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /**
- * Prepares each distinct image once per run (MMSafeAware: 444 images behind 1,446 samples, five
- * attack items share each typical item's image) while keeping memory bounded: least recently used
- * entries are dropped past `maxCacheBytes`. Failures are remembered so a corrupt file is decoded
- * once and reported on every sample that uses it.
+ * Prepares each distinct image once per run, however many samples or file names share it
+ * (MMSafeAware: 444 distinct images behind 1,446 samples, each attack item has its own copy of its
+ * typical item's picture). Files are read per sample (cheap), keyed by content, and prepared once;
+ * memory stays bounded by dropping least recently used results past `maxCacheBytes`. Failures are
+ * remembered too, so a corrupt file is decoded once and reported on every sample that uses it.
  */
 export class ImageCache {
-  private readonly entries = new Map<string, { promise: Promise<PreparedImage>; bytes: number }>();
+  private readonly byContent = new Map<string, { promise: Promise<PreparedImage>; bytes: number }>();
   private total = 0;
   readonly stats = { prepared: 0, hits: 0 };
 
@@ -17,20 +22,27 @@ export class ImageCache {
     private readonly maxCacheBytes = 64 * 1024 * 1024,
   ) {}
 
-  get(file: string): Promise<PreparedImage> {
-    const hit = this.entries.get(file);
+  async get(file: string): Promise<PreparedImage> {
+    let raw: Buffer;
+    try {
+      raw = await readFile(file);
+    } catch (error) {
+      throw new ProviderError('image', `cannot read image ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    const key = sha256(raw);
+    const hit = this.byContent.get(key);
     if (hit) {
       this.stats.hits++;
-      this.entries.delete(file);
-      this.entries.set(file, hit);
+      this.byContent.delete(key);
+      this.byContent.set(key, hit);
       return hit.promise;
     }
     this.stats.prepared++;
-    const entry = { promise: readAndPrepare(file, this.limits), bytes: 0 };
-    this.entries.set(file, entry);
+    const entry = { promise: prepareImage(raw, this.limits, file), bytes: 0 };
+    this.byContent.set(key, entry);
     entry.promise.then(
       (img) => {
-        if (this.entries.get(file) !== entry) return;
+        if (this.byContent.get(key) !== entry) return;
         entry.bytes = img.bytes;
         this.total += img.bytes;
         this.evict();
@@ -41,10 +53,10 @@ export class ImageCache {
   }
 
   private evict(): void {
-    for (const [key, entry] of this.entries) {
+    for (const [key, entry] of this.byContent) {
       if (this.total <= this.maxCacheBytes) break;
       if (entry.bytes === 0) continue;
-      this.entries.delete(key);
+      this.byContent.delete(key);
       this.total -= entry.bytes;
     }
   }

@@ -2,8 +2,10 @@ import type { DatasetProblem } from '../core/types.ts';
 import { summarizeAwareness, type AwarenessSummary } from '../metrics/awareness.ts';
 import { summarizeResponse, type ResponseSummary } from '../metrics/response.ts';
 import type { RunRecord, Store } from '../store/store.ts';
+import { summarizeUsage, type UsageSummary } from '../metrics/usage.ts';
+import { loadPrices, priceFor } from '../providers/pricing.ts';
 
-export type RunSummary = (AwarenessSummary | ResponseSummary) & { missing_image_ids?: string[] };
+export type RunSummary = (AwarenessSummary | ResponseSummary) & { missing_image_ids?: string[]; usage?: UsageSummary };
 
 export class UnknownRunError extends Error {}
 
@@ -14,16 +16,18 @@ function problemsOf(run: RunRecord) {
 }
 
 /** The public summary JSON of a stored run, computed from its rows (never from memory). */
-export function summarizeStoredRun(store: Store, runId: string): RunSummary {
+export function summarizeStoredRun(store: Store, runId: string, pricesFile?: string): RunSummary {
   const run = store.getRun(runId);
   if (!run) throw new UnknownRunError(`no run named "${runId}" in this database (see \`mmsafe runs\`)`);
   const { missing, invalid } = problemsOf(run);
-  const settings = (run.config.run ?? {}) as { extraction?: 'strict' | 'paper'; judge?: string };
+  const settings = (run.config.run ?? {}) as { extraction?: 'strict' | 'paper'; judge?: string; prices?: string };
   const rows = store.results(runId);
+  const prices = loadPrices(pricesFile ?? settings.prices);
+  const judgeId = run.protocol === 'response' ? ((run.config.protocol as { judge?: string } | undefined)?.judge ?? settings.judge) : undefined;
+  const usage = summarizeUsage(rows, priceFor(run.model, prices), judgeId ? priceFor(judgeId, prices) : undefined, Boolean(judgeId));
   if (run.protocol === 'response') {
-    const judge = (run.config.protocol as { judge?: string } | undefined)?.judge ?? settings.judge;
-    const summary = summarizeResponse(rows, { benchmark: run.benchmark, model: run.model, judge, samples: run.total, missingImage: missing.length, invalid, runId });
-    return { ...summary, missing_image_ids: missing };
+    const summary = summarizeResponse(rows, { benchmark: run.benchmark, model: run.model, judge: judgeId, samples: run.total, missingImage: missing.length, invalid, runId });
+    return { ...summary, missing_image_ids: missing, usage };
   }
   const summary = summarizeAwareness(rows, {
     benchmark: run.benchmark,
@@ -33,7 +37,7 @@ export function summarizeStoredRun(store: Store, runId: string): RunSummary {
     missingImage: missing.length,
     runId,
   });
-  return { ...summary, missing_image_ids: missing };
+  return { ...summary, missing_image_ids: missing, usage };
 }
 
 /** The summary of a run known to use the awareness protocol. */

@@ -1,5 +1,6 @@
 import type { AwarenessSummary } from '../metrics/awareness.ts';
 import type { ResponseSummary } from '../metrics/response.ts';
+import type { UsageSummary } from '../metrics/usage.ts';
 import type { Proportion } from '../metrics/stats.ts';
 import { renderTable } from './text-table.ts';
 
@@ -47,7 +48,15 @@ export function formatResponseTable(s: ResponseSummary): string {
   ].join('\n');
 }
 
+const dollars = (x: number | null | undefined) => (x === null || x === undefined ? 'unknown' : `$${x.toFixed(x < 1 ? 4 : 2)}`);
+
+function formatUsage(u: UsageSummary): string {
+  const judge = u.judge_input_tokens !== undefined ? `; judge ${u.judge_input_tokens} in / ${u.judge_output_tokens} out, cost ${dollars(u.judge_cost_usd)}` : '';
+  return `tokens ${u.input_tokens} in / ${u.output_tokens} out, cost ${dollars(u.cost_usd)}${judge}`;
+}
+
 /** Either kind of summary, by its protocol. */
-export function formatSummaryTable(s: AwarenessSummary | ResponseSummary): string {
-  return s.protocol === 'response' ? formatResponseTable(s) : formatAwarenessTable(s);
+export function formatSummaryTable(s: (AwarenessSummary | ResponseSummary) & { usage?: UsageSummary }): string {
+  const body = s.protocol === 'response' ? formatResponseTable(s) : formatAwarenessTable(s);
+  return s.usage ? `${body}\n${formatUsage(s.usage)}` : body;
 }

@@ -33,7 +33,18 @@ export const RunConfigSchema = z.object({
   imageMaxSide: z.number().int().positive().optional(),
   imageMaxBytes: z.number().int().positive().optional(),
   providerOptions: z.record(z.string(), z.unknown()).optional(),
+  /** Stop cleanly (resumable) once the run has spent this many US dollars in one process. */
+  maxCost: z.number().positive().optional(),
+  /** JSON file of prices overriding the built-in table. */
+  prices: z.string().optional(),
 });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
+
+/** The protocol a benchmark is meant to be run with, unless --protocol says otherwise. */
+export const DEFAULT_PROTOCOL: Record<string, 'awareness' | 'response'> = { salad: 'response' };
+
+export function protocolName(config: Pick<RunConfig, 'protocol' | 'benchmark'>): 'awareness' | 'response' {
+  return config.protocol ?? DEFAULT_PROTOCOL[config.benchmark] ?? 'awareness';
+}

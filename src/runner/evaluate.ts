@@ -7,8 +7,10 @@ import { AwarenessProtocol } from '../protocols/awareness.ts';
 import { ResponseProtocol } from '../protocols/response.ts';
 import type { Protocol } from '../protocols/protocol.ts';
 import { createProvider } from '../providers/registry.ts';
+import { costOf, loadPrices, priceFor } from '../providers/pricing.ts';
 import type { RunRecord, Store } from '../store/store.ts';
-import { RunConfigSchema, type RunConfig, type RunConfigInput } from './config.ts';
+import { protocolName, RunConfigSchema, type RunConfig, type RunConfigInput } from './config.ts';
+import { estimateRun, type RunEstimate } from './estimate.ts';
 import { executeRun, type ExecuteResult, type RunProgress } from './run.ts';
 
 export interface EvaluateOptions {
@@ -23,12 +25,20 @@ export interface EvaluateOptions {
   /** Tests and the demo inject providers (and keys) here instead of through the environment. */
   provider?: Provider;
   judge?: Provider;
+  /** Load and estimate only: no run is stored, no request is sent. */
+  dryRun?: boolean;
   apiKey?: string;
 }
 
 export interface EvaluateResult extends ExecuteResult {
   runId: string;
   dataset: LoadedDataset;
+  /** Set on a dry run: nothing was stored or sent. */
+  estimate?: RunEstimate;
+}
+
+function emptyProgress(dataset: LoadedDataset): RunProgress {
+  return { total: dataset.samples.length, done: 0, skipped: 0, errors: 0, retries: 0, rateLimits: 0, inFlight: 0, concurrency: 0, startedAt: Date.now() };
 }
 
 export class RunSetupError extends Error {}
@@ -37,13 +47,6 @@ export function generateRunId(benchmark: string, model: string, now = new Date()
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const slug = model.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
   return `${benchmark}-${slug}-${stamp}-${randomBytes(2).toString('hex')}`;
-}
-
-/** The protocol a benchmark is meant to be run with, unless --protocol says otherwise. */
-export const DEFAULT_PROTOCOL: Record<string, 'awareness' | 'response'> = { salad: 'response' };
-
-export function protocolName(config: RunConfig): 'awareness' | 'response' {
-  return config.protocol ?? DEFAULT_PROTOCOL[config.benchmark] ?? 'awareness';
 }
 
 export function createJudge(config: RunConfig, apiKey?: string): Provider {
@@ -91,14 +94,21 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
     config = RunConfigSchema.parse(input);
     runId = opts.runId ?? generateRunId(config.benchmark, config.model);
     existing = opts.store.getRun(runId);
-    if (existing) {
+    if (existing && !opts.dryRun) {
       throw new RunSetupError(`a run named "${runId}" already exists; finish it with \`mmsafe run --resume ${runId}\` or pick another --run-id`);
     }
   }
 
   // Everything that can be wrong with the settings fails here, before any data is read or request sent.
+  if (config.maxCost !== undefined) {
+    const prices = loadPrices(config.prices);
+    for (const m of [config.model, ...(protocolName(config) === 'response' && config.judge ? [config.judge] : [])]) {
+      if (!priceFor(m, prices)) throw new RunSetupError(`--max-cost needs the price of ${m}, which is unknown: give it with --prices FILE ({"${m}": {"input": USD per 1M tokens, "output": ...}})`);
+    }
+  }
   const judge = protocolName(config) === 'response' ? (opts.judge ?? createJudge(config, opts.apiKey)) : undefined;
   const dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
+  if (opts.dryRun) return { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset) };
   const provider =
     opts.provider ??
     createProvider(config.model, {
@@ -151,9 +161,23 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
     signal: opts.signal,
     onProgress: opts.onProgress,
     onFirstRequest: opts.onFirstRequest,
+    maxCostUsd: config.maxCost,
+    costOf: costFunction(config, judge),
   });
   opts.store.updateRun(runId, { status: result.stopped ? 'stopped' : 'done' });
   return { ...result, runId, dataset };
+}
+
+function costFunction(config: RunConfig, judge: Provider | undefined) {
+  const prices = loadPrices(config.prices);
+  const price = priceFor(config.model, prices);
+  const judgePrice = judge ? priceFor(judge.id, prices) : undefined;
+  return (usage: { inputTokens?: number; outputTokens?: number; cachedTokens?: number }, judgeUsage?: { input: number; output: number }) => {
+    const a = costOf(price, usage);
+    if (!judgeUsage) return a;
+    const b = costOf(judgePrice, { inputTokens: judgeUsage.input, outputTokens: judgeUsage.output });
+    return a === undefined || b === undefined ? undefined : a + b;
+  };
 }
 
 function countStored(store: Store, runId: string, dataset: LoadedDataset): number {
@@ -167,6 +191,8 @@ function pickOverrides(input: RunConfigInput): Partial<RunConfigInput> {
   if (input.concurrency !== undefined) out.concurrency = input.concurrency;
   if (input.baseURL !== undefined) out.baseURL = input.baseURL;
   if (input.timeoutMs !== undefined) out.timeoutMs = input.timeoutMs;
+  if (input.maxCost !== undefined) out.maxCost = input.maxCost;
+  if (input.prices !== undefined) out.prices = input.prices;
   if (input.data !== undefined) out.data = path.resolve(input.data);
   return out;
 }

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ProviderError, type PreparedImage, type Provider, type ResultRow, type Sample } from '../core/types.ts';
+import { ProviderError, type GenerateResponse, type PreparedImage, type Provider, type ResultRow, type Sample } from '../core/types.ts';
 import type { ImageCache } from '../images/cache.ts';
 import type { Protocol } from '../protocols/protocol.ts';
 import type { Store } from '../store/store.ts';
@@ -14,6 +14,8 @@ export interface RunProgress {
   skipped: number;
   errors: number;
   retries: number;
+  /** Dollars spent in this process; undefined while any price is unknown. */
+  costUsd?: number;
   rateLimits: number;
   inFlight: number;
   concurrency: number;
@@ -34,12 +36,18 @@ export interface ExecuteOptions {
   onProgress?: (p: RunProgress) => void;
   /** Called when the first request is about to be sent (benchmarks time it). */
   onFirstRequest?: () => void;
+  /** Stop cleanly (resumable) once this much has been spent in this process. */
+  maxCostUsd?: number;
+  /** Dollar cost of one answer (and its judging); undefined when the price is unknown. */
+  costOf?: (usage: { inputTokens?: number; outputTokens?: number; cachedTokens?: number }, judgeUsage?: { input: number; output: number }) => number | undefined;
 }
 
 export interface ExecuteResult {
   progress: RunProgress;
+  /** Distinct images prepared, and samples that reused one. */
+  images?: { prepared: number; hits: number };
   /** Set when the run stopped early: a fatal error (bad key) or the caller's abort. */
-  stopped?: { reason: string; fatal: boolean };
+  stopped?: { reason: string; fatal: boolean; budget?: boolean };
 }
 
 /** A failure that makes every further request pointless (bad key, unknown model). */
@@ -74,7 +82,9 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     inFlight: 0,
     concurrency: limiter.current,
     startedAt: Date.now(),
+    costUsd: opts.costOf ? 0 : undefined,
   };
+  let budgetStop = false;
   let fatal: FatalRunError | undefined;
   let firstRequestSeen = false;
   const report = () => {
@@ -93,6 +103,16 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     attack: sample.attack,
     category: sample.category,
   });
+
+  function chargeFor(usage: Parameters<NonNullable<ExecuteOptions['costOf']>>[0] | undefined, judgeUsage?: { input: number; output: number }) {
+    if (!opts.costOf || progress.costUsd === undefined) return;
+    const cost = opts.costOf(usage ?? {}, judgeUsage);
+    progress.costUsd = cost === undefined ? undefined : progress.costUsd + cost;
+    if (opts.maxCostUsd !== undefined && progress.costUsd !== undefined && progress.costUsd >= opts.maxCostUsd && !budgetStop) {
+      budgetStop = true;
+      internal.abort(new Error('max cost reached'));
+    }
+  }
 
   async function prepare(sample: Sample): Promise<PreparedImage | undefined> {
     if (!opts.provider.needsImages || !sample.image) return undefined;
@@ -118,6 +138,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
           const response = await opts.provider.generate(request, { signal });
           const latencyMs = Math.round(performance.now() - callStart);
           const verdict = await opts.protocol.score(sample, response, signal);
+          chargeFor(response.usage, verdict.details?.judge_usage as { input: number; output: number } | undefined);
           opts.store.putResult({
             ...base(sample),
             status: 'ok',
@@ -129,7 +150,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
             outputTokens: response.usage?.outputTokens,
             imageSha256: image?.sha256,
             attempts,
-            details: detailsOf(verdict.rationale, verdict.details, response.finishReason),
+            details: detailsOf(verdict.rationale, verdict.details, response.finishReason, response.usage),
           });
           limiter.onSuccess();
           return;
@@ -192,12 +213,20 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
   opts.signal?.removeEventListener('abort', onOuterAbort);
   report();
 
-  if (fatal) return { progress, stopped: { reason: fatal.message, fatal: true } };
-  if (signal.aborted) return { progress, stopped: { reason: 'interrupted', fatal: false } };
-  return { progress };
+  const images = { ...opts.images.stats };
+  if (fatal) return { progress, images, stopped: { reason: fatal.message, fatal: true } };
+  if (budgetStop) return { progress, images, stopped: { reason: `--max-cost reached ($${progress.costUsd?.toFixed(4)} spent)`, fatal: false, budget: true } };
+  if (signal.aborted) return { progress, images, stopped: { reason: 'interrupted', fatal: false } };
+  return { progress, images };
 }
 
-function detailsOf(rationale: string | undefined, details: Record<string, unknown> | undefined, finish: string | undefined) {
-  if (!rationale && !details && (!finish || finish === 'stop')) return undefined;
-  return { ...(rationale ? { rationale } : {}), ...(details ?? {}), ...(finish && finish !== 'stop' ? { finish } : {}) };
+const NORMAL_FINISH = new Set(['stop', 'end_turn', 'STOP', 'tool_use']);
+
+/** Only what is worth its bytes: most rows store no details at all (the store grows per sample). */
+function detailsOf(rationale: string | undefined, details: Record<string, unknown> | undefined, finish: string | undefined, usage: GenerateResponse['usage']) {
+  const out: Record<string, unknown> = { ...(rationale ? { rationale } : {}), ...(details ?? {}) };
+  if (finish && !NORMAL_FINISH.has(finish)) out.finish = finish;
+  if (usage?.cachedTokens) out.cached_tokens = usage.cachedTokens;
+  if (usage?.reasoningTokens) out.reasoning_tokens = usage.reasoningTokens;
+  return Object.keys(out).length ? out : undefined;
 }

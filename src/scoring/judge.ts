@@ -46,11 +46,15 @@ export async function judgeAnswer(judge: Provider, sample: Sample, answer: strin
     maxTokens: opts.maxTokens ?? 400,
     jsonSchema: { name: JUDGE_SCHEMA.name, schema: JUDGE_SCHEMA.schema as unknown as Record<string, unknown> },
   };
-  const base = { refusal, judge: judge.id };
+  const base: Record<string, unknown> = { refusal, judge: judge.id };
+  const usage = { input: 0, output: 0 };
+  base.judge_usage = usage;
   let lastRaw = '';
   try {
     for (let round = 0; round < 2; round++) {
       const response = await callWithRetry(judge, request, opts);
+      usage.input += response.usage?.inputTokens ?? 0;
+      usage.output += response.usage?.outputTokens ?? 0;
       lastRaw = response.text;
       const out = parseJudgeOutput(response.text, sample.label);
       if (out) {

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** US dollars per million tokens. */
+export interface Price {
+  input: number;
+  output: number;
+  /** Cached input tokens, where the API bills them differently. */
+  cached?: number;
+}
+
+/**
+ * List prices per million tokens (USD) of common vision models, as published by their vendors;
+ * prices change, so users override them with `--prices FILE`. A model not listed has an unknown
+ * price: reports say "unknown", never $0. Matching is by longest prefix of the model name, so
+ * dated snapshots (gpt-4o-2024-08-06) find their family.
+ */
+export const DEFAULT_PRICES: Record<string, Price> = {
+  'openai:gpt-4o-mini': { input: 0.15, output: 0.6, cached: 0.075 },
+  'openai:gpt-4o': { input: 2.5, output: 10, cached: 1.25 },
+  'openai:gpt-4.1-nano': { input: 0.1, output: 0.4, cached: 0.025 },
+  'openai:gpt-4.1-mini': { input: 0.4, output: 1.6, cached: 0.1 },
+  'openai:gpt-4.1': { input: 2, output: 8, cached: 0.5 },
+  'openai:o4-mini': { input: 1.1, output: 4.4, cached: 0.275 },
+  'openai:o3': { input: 2, output: 8, cached: 0.5 },
+  'anthropic:claude-3-5-haiku': { input: 0.8, output: 4, cached: 0.08 },
+  'anthropic:claude-3-7-sonnet': { input: 3, output: 15, cached: 0.3 },
+  'anthropic:claude-sonnet-4': { input: 3, output: 15, cached: 0.3 },
+  'anthropic:claude-opus-4': { input: 15, output: 75, cached: 1.5 },
+  'gemini:gemini-2.0-flash': { input: 0.1, output: 0.4, cached: 0.025 },
+  'gemini:gemini-2.5-flash': { input: 0.3, output: 2.5, cached: 0.075 },
+  'gemini:gemini-2.5-pro': { input: 1.25, output: 10, cached: 0.31 },
+};
+
+const PriceFile = z.record(z.string(), z.object({ input: z.number().nonnegative(), output: z.number().nonnegative(), cached: z.number().nonnegative().optional() }));
+
+export function loadPrices(file?: string): Record<string, Price> {
+  if (!file) return DEFAULT_PRICES;
+  let parsed;
+  try {
+    parsed = PriceFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (error) {
+    throw new Error(`${file}: cannot read prices (${(error as Error).message})`);
+  }
+  if (!parsed.success) throw new Error(`${file}: expected {"provider:model": {"input": USD per 1M, "output": USD per 1M}}: ${parsed.error.issues[0]?.message}`);
+  return { ...DEFAULT_PRICES, ...parsed.data };
+}
+
+/** The price of a model, or undefined when unknown. Baselines cost nothing, by construction. */
+export function priceFor(model: string, prices: Record<string, Price> = DEFAULT_PRICES): Price | undefined {
+  if (model.startsWith('baseline:')) return { input: 0, output: 0 };
+  if (prices[model]) return prices[model];
+  const key = Object.keys(prices)
+    .filter((k) => model.startsWith(k))
+    .sort((a, b) => b.length - a.length)[0];
+  return key ? prices[key] : undefined;
+}
+
+export function costOf(price: Price | undefined, usage: { inputTokens?: number; outputTokens?: number; cachedTokens?: number }): number | undefined {
+  if (!price) return undefined;
+  const cached = usage.cachedTokens ?? 0;
+  const fresh = Math.max(0, (usage.inputTokens ?? 0) - cached);
+  return (fresh * price.input + cached * (price.cached ?? price.input) + (usage.outputTokens ?? 0) * price.output) / 1e6;
+}
