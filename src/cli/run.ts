@@ -36,6 +36,8 @@ interface RunFlags {
   quiet?: boolean;
   maxCost?: number;
   prices?: string;
+  imageMaxSide?: number;
+  imageMaxBytes?: number;
   dryRun?: boolean;
 }
 
@@ -66,6 +68,8 @@ export function registerRun(program: Command): void {
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
     .option('--run-id <name>', 'name of the run (default: generated)')
     .option('--resume <name>', 'finish a run that was interrupted, with its stored settings')
+    .option('--image-max-side <px>', 'downscale images to at most this many pixels on the long side', parsePositiveInt)
+    .option('--image-max-bytes <n>', 'keep images under this many bytes', parsePositiveInt)
     .option('--max-cost <usd>', 'stop cleanly (resumable) once this many US dollars are spent', parseNumber)
     .option('--prices <file>', 'JSON prices per million tokens, overriding the built-in table')
     .option('--dry-run', 'print the sample count, images and a cost estimate; send nothing')
@@ -169,6 +173,8 @@ function toConfig(flags: RunFlags): RunConfigInput {
     maxAttempts: flags.maxAttempts,
     providerOptions: flags.providerOption,
     maxCost: flags.maxCost,
+    imageMaxSide: flags.imageMaxSide,
+    imageMaxBytes: flags.imageMaxBytes,
     prices: flags.prices ? path.resolve(flags.prices) : undefined,
   };
   // Drop unset keys so the schema's defaults (and, on resume, the stored settings) apply.
