@@ -121,8 +121,9 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
   const protocol = protocolFor(config, judge);
   const limits = {
     ...provider.imageLimits,
-    ...(config.imageMaxSide ? { maxSide: config.imageMaxSide } : {}),
-    ...(config.imageMaxBytes ? { maxBytes: config.imageMaxBytes } : {}),
+    // User limits may only tighten the API's: a larger image would be rejected by the API anyway.
+    ...(config.imageMaxSide ? { maxSide: Math.min(config.imageMaxSide, provider.imageLimits.maxSide) } : {}),
+    ...(config.imageMaxBytes ? { maxBytes: Math.min(config.imageMaxBytes, provider.imageLimits.maxBytes) } : {}),
   };
 
   const record: RunRecord = {
