@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so a fresh `npm ci` needs no build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+import { pathToFileURL } from 'node:url';
+import { freshBundle } from './build.js';
+
+await import(pathToFileURL(await freshBundle('cli/main.ts', 'mmsafe.mjs')).href);

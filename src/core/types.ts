@@ -128,6 +128,8 @@ export interface Provider {
   generate(request: GenerateRequest, options?: GenerateOptions): Promise<GenerateResponse>;
   /** Settings worth storing with the run (base URL, options); never secrets. */
   describe(): Record<string, unknown>;
+  /** Loads what the first request needs (the SDK) ahead of time; optional. */
+  warmup?(): Promise<unknown>;
 }
 
 export type ProviderErrorKind =

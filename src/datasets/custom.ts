@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from './errors.ts';
@@ -19,7 +18,7 @@ const CustomRow = z.object({
 });
 
 /** Reads rows from .jsonl, .json (an array) or .csv (with a header line), numbering them for messages. */
-function readRows(file: string): { row: unknown; where: string }[] {
+async function readRows(file: string): Promise<{ row: unknown; where: string }[]> {
   const text = readFileSync(file, 'utf8');
   const ext = path.extname(file).toLowerCase();
   if (ext === '.jsonl') {
@@ -43,6 +42,7 @@ function readRows(file: string): { row: unknown; where: string }[] {
     return data.map((row, i) => ({ row, where: `${file} row ${i + 1}` }));
   }
   if (ext === '.csv') {
+    const { parse: parseCsv } = await import('csv-parse/sync');
     try {
       const records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
       // Header is line 1; empty cells mean absent.
@@ -62,7 +62,7 @@ export async function loadCustom(file: string, opts: { limit?: number; subset?: 
   const resolved = path.resolve(file);
   if (!existsSync(resolved)) throw new DatasetError(`${resolved} not found: --data must be a .jsonl, .json or .csv file`);
   const base = path.dirname(resolved);
-  let rows = readRows(resolved);
+  let rows = await readRows(resolved);
   if (opts.subset) {
     // A row without a subset belongs to the subset named by its label.
     rows = rows.filter(({ row }) => {

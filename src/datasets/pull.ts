@@ -3,9 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { unzipSync } from 'fflate';
 import { readFileSync } from 'node:fs';
-import * as tar from 'tar';
 import type { LoadedDataset } from '../core/types.ts';
 import { DatasetError } from './errors.ts';
 import { loadBenchmark } from './registry.ts';
@@ -38,6 +36,7 @@ async function extract(archive: string, into: string): Promise<void> {
   mkdirSync(into, { recursive: true });
   const head = readFileSync(archive).subarray(0, 4);
   if (head[0] === 0x50 && head[1] === 0x4b) {
+    const { unzipSync } = await import('fflate');
     const files = unzipSync(readFileSync(archive));
     for (const [name, data] of Object.entries(files)) {
       const target = path.resolve(into, name);
@@ -52,6 +51,7 @@ async function extract(archive: string, into: string): Promise<void> {
     return;
   }
   if (head[0] === 0x1f && head[1] === 0x8b) {
+    const tar = await import('tar');
     await tar.x({ file: archive, cwd: into, strict: true });
     return;
   }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../images/sharp.ts';
 import type { LoadedDataset, Sample } from '../core/types.ts';
 import { DEMO_ITEMS, type DemoItem } from './items.ts';
 
@@ -12,6 +12,7 @@ function escapeMarkup(text: string): string {
 
 /** A "photo" of the scene as a captioned card: typography stands in for a real picture. */
 async function renderScene(scene: string, file: string): Promise<void> {
+  const sharp = await loadSharp();
   const width = 640;
   const height = 400;
   const caption = await sharp({

@@ -112,6 +112,7 @@ export function decodeDataImage(mime: string, base64: string, keep: boolean): Re
 export async function startMockApi(format: WireFormat, opts: MockOptions = {}): Promise<MockServer> {
   let requests = 0;
   let faultsInjected = 0;
+  let firstRequestAt: number | undefined;
   const received: ParsedChatRequest[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -148,6 +149,7 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
       return sendError(res, format.error('bad_request', 'The request body is not valid JSON.'));
     }
     const n = ++requests;
+    firstRequestAt ??= Date.now();
     const req = format.parse(body, url, headers, Boolean(opts.record));
     if (opts.record) received.push(req);
     const fault = pickFault(req, n);
@@ -206,6 +208,10 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
   const server = http.createServer((req, res) => {
     const url = req.url ?? '';
     const method = req.method ?? 'GET';
+    // Counters for benchmarks that run the mock in another process.
+    if (method === 'GET' && url === '/__mock/stats') {
+      return send(res, 200, JSON.stringify({ requests, faultsInjected, firstRequestAt: firstRequestAt ?? null }));
+    }
     if (method === 'GET' && /\/models\/?(\?.*)?$/.test(url)) {
       return send(res, 200, JSON.stringify({ object: 'list', data: [{ id: 'mock-vlm', object: 'model', created: 0, owned_by: 'mmsafe' }] }));
     }

@@ -1,4 +1,4 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
 import { classifyHttpError, parseRetryAfter } from './errors.ts';
 
@@ -24,18 +24,30 @@ export class AnthropicProvider implements Provider {
     maxBytes: Math.floor((5 * 1024 * 1024 * 3) / 4) - 1024,
     accepts: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'],
   };
-  private readonly client: Anthropic;
+  /** The SDK loads on first use: startup stays fast, and runs that use other providers never load it. */
+  private client?: Promise<{ sdk: typeof import('@anthropic-ai/sdk').default; client: Anthropic }>;
   private readonly baseURL: string;
 
   constructor(private readonly options: AnthropicProviderOptions) {
     this.id = `anthropic:${options.model}`;
     this.baseURL = options.baseURL ?? process.env.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com';
-    this.client = new Anthropic({
-      apiKey: options.apiKey ?? process.env.ANTHROPIC_API_KEY ?? 'missing-key',
-      baseURL: this.baseURL,
-      maxRetries: 0,
-      timeout: options.timeoutMs ?? 120_000,
-    });
+  }
+
+  warmup() {
+    return this.sdk();
+  }
+
+  private sdk() {
+    this.client ??= import('@anthropic-ai/sdk').then(({ default: sdk }) => ({
+      sdk,
+      client: new sdk({
+        apiKey: this.options.apiKey ?? process.env.ANTHROPIC_API_KEY ?? 'missing-key',
+        baseURL: this.baseURL,
+        maxRetries: 0,
+        timeout: this.options.timeoutMs ?? 120_000,
+      }),
+    }));
+    return this.client;
   }
 
   describe(): Record<string, unknown> {
@@ -64,11 +76,12 @@ export class AnthropicProvider implements Provider {
       ...this.options.extra,
       ...request.extra,
     };
+    const { sdk, client } = await this.sdk();
     let message: Anthropic.Message;
     try {
-      message = (await this.client.messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming, { signal: options.signal })) as Anthropic.Message;
+      message = (await client.messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming, { signal: options.signal })) as Anthropic.Message;
     } catch (error) {
-      throw this.classify(error, options.signal);
+      throw this.classify(sdk, error, options.signal);
     }
     if (!message || !Array.isArray(message.content)) throw new ProviderError('invalid_response', `${this.id}: the API answered without content`);
     if (message.stop_reason === 'refusal') throw new ProviderError('content_policy', `${this.id}: the model's safety classifier stopped the answer (stop_reason refusal)`);
@@ -86,7 +99,7 @@ export class AnthropicProvider implements Provider {
     };
   }
 
-  private classify(error: unknown, signal?: AbortSignal): ProviderError {
+  private classify(Anthropic: typeof import('@anthropic-ai/sdk').default, error: unknown, signal?: AbortSignal): ProviderError {
     if (signal?.aborted || error instanceof Anthropic.APIUserAbortError) return new ProviderError('cancelled', `${this.id}: request cancelled`);
     if (error instanceof Anthropic.APIConnectionTimeoutError) return new ProviderError('timeout', `${this.id}: no answer within ${this.options.timeoutMs ?? 120_000} ms`);
     if (error instanceof Anthropic.APIConnectionError) return new ProviderError('network', `${this.id}: cannot reach ${this.baseURL}`);

@@ -1,4 +1,4 @@
-import { ApiError, GoogleGenAI, type GenerateContentResponse, type Part } from '@google/genai';
+import type { GenerateContentResponse, GoogleGenAI, Part } from '@google/genai';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
 import { classifyHttpError } from './errors.ts';
 
@@ -27,21 +27,33 @@ export class GeminiProvider implements Provider {
     maxBytes: 14 * 1024 * 1024,
     accepts: ['image/jpeg', 'image/png', 'image/webp'],
   };
-  private readonly client: GoogleGenAI;
+  /** The SDK loads on first use: startup stays fast, and runs that use other providers never load it. */
+  private client?: Promise<{ sdk: typeof import('@google/genai'); client: GoogleGenAI }>;
   private readonly baseURL?: string;
 
   constructor(private readonly options: GeminiProviderOptions) {
     this.id = `gemini:${options.model}`;
     this.baseURL = options.baseURL ?? process.env.GEMINI_BASE_URL;
-    this.client = new GoogleGenAI({
-      apiKey: options.apiKey ?? process.env.GEMINI_API_KEY ?? process.env.GOOGLE_API_KEY ?? 'missing-key',
+  }
+
+  warmup() {
+    return this.sdk();
+  }
+
+  private sdk() {
+    this.client ??= import('@google/genai').then((sdk) => ({
+      sdk,
+      client: new sdk.GoogleGenAI({
+      apiKey: this.options.apiKey ?? process.env.GEMINI_API_KEY ?? process.env.GOOGLE_API_KEY ?? 'missing-key',
       httpOptions: {
         ...(this.baseURL ? { baseUrl: this.baseURL } : {}),
-        timeout: options.timeoutMs ?? 120_000,
+        timeout: this.options.timeoutMs ?? 120_000,
         // No retryOptions: the SDK then makes one attempt and throws ApiError with the status,
         // and mmsafe's runner retries with its own back-off.
       },
-    });
+      }),
+    }));
+    return this.client;
   }
 
   describe(): Record<string, unknown> {
@@ -54,9 +66,10 @@ export class GeminiProvider implements Provider {
       parts: m.content.map((p): Part => (p.type === 'text' ? { text: p.text } : { inlineData: { mimeType: p.image.mime, data: p.image.data.toString('base64') } })),
     }));
     const seed = request.seed ?? this.options.seed;
+    const { sdk, client } = await this.sdk();
     let response: GenerateContentResponse;
     try {
-      response = await this.client.models.generateContent({
+      response = await client.models.generateContent({
         model: this.options.model,
         contents,
         config: {
@@ -72,7 +85,7 @@ export class GeminiProvider implements Provider {
         },
       });
     } catch (error) {
-      throw this.classify(error, options.signal);
+      throw this.classify(sdk.ApiError, error, options.signal);
     }
     const blockReason = response.promptFeedback?.blockReason;
     if (blockReason) throw new ProviderError('content_policy', `${this.id}: the prompt was blocked (${blockReason})`);
@@ -96,7 +109,7 @@ export class GeminiProvider implements Provider {
     };
   }
 
-  private classify(error: unknown, signal?: AbortSignal): ProviderError {
+  private classify(ApiError: typeof import('@google/genai').ApiError, error: unknown, signal?: AbortSignal): ProviderError {
     if (error instanceof ProviderError) return error;
     if (signal?.aborted) return new ProviderError('cancelled', `${this.id}: request cancelled`);
     if (error instanceof ApiError) {

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import {
   ProviderError,
   type GenerateOptions,
@@ -34,19 +34,31 @@ export class OpenAIProvider implements Provider {
     maxBytes: 20 * 1024 * 1024,
     accepts: ['image/jpeg', 'image/png', 'image/webp', 'image/gif'],
   };
-  private readonly client: OpenAI;
+  /** The SDK loads on first use: startup stays fast, and runs that use other providers never load it. */
+  private client?: Promise<{ sdk: typeof import('openai').default; client: OpenAI }>;
   private readonly baseURL: string;
 
   constructor(private readonly options: OpenAIProviderOptions) {
     this.id = `${options.kind ?? 'openai'}:${options.model}`;
     this.baseURL = options.baseURL ?? process.env.OPENAI_BASE_URL ?? DEFAULT_BASE_URL;
-    this.client = new OpenAI({
-      // Local servers take any key; a placeholder keeps the SDK from refusing to start.
-      apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? 'not-needed',
-      baseURL: this.baseURL,
-      maxRetries: 0,
-      timeout: options.timeoutMs ?? 120_000,
-    });
+  }
+
+  warmup() {
+    return this.sdk();
+  }
+
+  private sdk() {
+    this.client ??= import('openai').then(({ default: sdk }) => ({
+      sdk,
+      client: new sdk({
+        // Local servers take any key; a placeholder keeps the SDK from refusing to start.
+        apiKey: this.options.apiKey ?? process.env.OPENAI_API_KEY ?? 'not-needed',
+        baseURL: this.baseURL,
+        maxRetries: 0,
+        timeout: this.options.timeoutMs ?? 120_000,
+      }),
+    }));
+    return this.client;
   }
 
   describe(): Record<string, unknown> {
@@ -84,13 +96,14 @@ export class OpenAIProvider implements Provider {
       ...request.extra,
     };
 
+    const { sdk, client } = await this.sdk();
     let completion: OpenAI.Chat.ChatCompletion;
     try {
-      completion = (await this.client.chat.completions.create(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, {
+      completion = (await client.chat.completions.create(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, {
         signal: options.signal,
       })) as OpenAI.Chat.ChatCompletion;
     } catch (error) {
-      throw this.classify(error, options.signal);
+      throw this.classify(sdk, error, options.signal);
     }
     const choice = completion?.choices?.[0];
     if (!choice) throw new ProviderError('invalid_response', `${this.id}: the API answered without choices`);
@@ -118,7 +131,7 @@ export class OpenAIProvider implements Provider {
     };
   }
 
-  private classify(error: unknown, signal?: AbortSignal): ProviderError {
+  private classify(OpenAI: typeof import('openai').default, error: unknown, signal?: AbortSignal): ProviderError {
     if (error instanceof ProviderError) return error;
     if (signal?.aborted || error instanceof OpenAI.APIUserAbortError) return new ProviderError('cancelled', `${this.id}: request cancelled`, { cause: error });
     if (error instanceof OpenAI.APIConnectionTimeoutError) return new ProviderError('timeout', `${this.id}: no answer within ${this.options.timeoutMs ?? 120_000} ms`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { LoadedDataset, Provider } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
 import { ImageCache } from '../images/cache.ts';
+import { loadSharp } from '../images/sharp.ts';
 import { AwarenessProtocol } from '../protocols/awareness.ts';
 import { ResponseProtocol } from '../protocols/response.ts';
 import type { Protocol } from '../protocols/protocol.ts';
@@ -42,6 +43,16 @@ function emptyProgress(dataset: LoadedDataset): RunProgress {
 }
 
 export class RunSetupError extends Error {}
+
+/** A bad model spec or provider setting is the user's to fix: a usage error, not a crash. */
+function setup<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof RunSetupError) throw error;
+    throw new RunSetupError((error as Error).message);
+  }
+}
 
 export function generateRunId(benchmark: string, model: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -106,18 +117,23 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
       if (!priceFor(m, prices)) throw new RunSetupError(`--max-cost needs the price of ${m}, which is unknown: give it with --prices FILE ({"${m}": {"input": USD per 1M tokens, "output": ...}})`);
     }
   }
-  const judge = protocolName(config) === 'response' ? (opts.judge ?? createJudge(config, opts.apiKey)) : undefined;
-  const dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
-  if (opts.dryRun) return { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset) };
+  const judge = protocolName(config) === 'response' ? (opts.judge ?? setup(() => createJudge(config, opts.apiKey))) : undefined;
   const provider =
     opts.provider ??
-    createProvider(config.model, {
-      baseURL: config.baseURL,
-      apiKey: opts.apiKey,
-      timeoutMs: config.timeoutMs,
-      seed: config.seed,
-      extra: config.providerOptions,
-    });
+    setup(() =>
+      createProvider(config.model, {
+        baseURL: config.baseURL,
+        apiKey: opts.apiKey,
+        timeoutMs: config.timeoutMs,
+        seed: config.seed,
+        extra: config.providerOptions,
+      }),
+    );
+  // Load the SDK and the image library while the dataset is read, not after: first request sooner.
+  const warm = opts.dryRun ? undefined : Promise.all([provider.warmup?.(), provider.needsImages ? loadSharp() : undefined]).catch(() => undefined);
+  const dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
+  if (opts.dryRun) return { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset) };
+  await warm;
   const protocol = protocolFor(config, judge);
   const limits = {
     ...provider.imageLimits,
