@@ -40,6 +40,12 @@ describe('prepareImage', () => {
     expect([meta.width, meta.height]).toEqual([1568, 1045]);
   });
 
+  it('a 50-megapixel image is decoded and downscaled, not refused', async () => {
+    const huge = await solid(8000, 6250).png({ compressionLevel: 1 }).toBuffer();
+    const img = await prepareImage(huge, DEFAULT_IMAGE_LIMITS);
+    expect([img.width, img.height]).toEqual([2048, 1600]);
+  });
+
   it('converts webp when the provider does not take it, and keeps it when it does', async () => {
     const webp = await solid(32, 32).webp().toBuffer();
     expect((await prepareImage(webp, DEFAULT_IMAGE_LIMITS)).mime).toBe('image/webp');

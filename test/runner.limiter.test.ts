@@ -21,15 +21,15 @@ describe('AdaptiveLimiter (AIMD)', () => {
     expect(order).toEqual([3, 4]);
   });
 
-  it('halves on a rate limit (once per second) and grows back by one per window of successes', () => {
-    let now = 0;
-    const limiter = new AdaptiveLimiter(16, () => now);
-    limiter.onRateLimit();
+  it('halves once per burst (requests sent before a decrease do not count again) and grows back by one per window', () => {
+    const limiter = new AdaptiveLimiter(16);
+    const burst = limiter.epoch;
+    limiter.onRateLimit(burst);
     expect(limiter.current).toBe(8);
-    limiter.onRateLimit(); // same burst: ignored
+    limiter.onRateLimit(burst); // same burst: ignored
+    limiter.onRateLimit(burst);
     expect(limiter.current).toBe(8);
-    now = 1500;
-    limiter.onRateLimit();
+    limiter.onRateLimit(limiter.epoch); // sent after the decrease and still limited
     expect(limiter.current).toBe(4);
     for (let i = 0; i < 4; i++) limiter.onSuccess();
     expect(limiter.current).toBe(5);
@@ -38,12 +38,8 @@ describe('AdaptiveLimiter (AIMD)', () => {
   });
 
   it('never goes below one', () => {
-    let now = 0;
-    const limiter = new AdaptiveLimiter(2, () => now);
-    for (let i = 0; i < 5; i++) {
-      now += 2000;
-      limiter.onRateLimit();
-    }
+    const limiter = new AdaptiveLimiter(2);
+    for (let i = 0; i < 5; i++) limiter.onRateLimit(limiter.epoch);
     expect(limiter.current).toBe(1);
   });
 });

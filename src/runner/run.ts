@@ -122,6 +122,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
 
   async function answer(sample: Sample): Promise<void> {
     let attempts = 0;
+    let epoch = limiter.epoch;
     let image: PreparedImage | undefined;
     const started = performance.now();
     try {
@@ -135,6 +136,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
             opts.onFirstRequest?.();
           }
           const callStart = performance.now();
+          epoch = limiter.epoch;
           const response = await opts.provider.generate(request, { signal });
           const latencyMs = Math.round(performance.now() - callStart);
           const verdict = await opts.protocol.score(sample, response, signal);
@@ -158,7 +160,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
           if (signal.aborted) throw error;
           if (error instanceof ProviderError && error.kind === 'rate_limit') {
             progress.rateLimits++;
-            limiter.onRateLimit();
+            limiter.onRateLimit(epoch);
           }
           if (!isRetryable(error) || attempts >= retry.maxAttempts) throw error;
           progress.retries++;
