@@ -9,6 +9,8 @@ import { registerRuns } from './runs.ts';
 import { registerScore } from './score.ts';
 import { registerData } from './data.ts';
 import { registerJudgeAgreement } from './judge-agreement.ts';
+import { registerExport } from './export.ts';
+import { registerView } from './view.ts';
 import { UnknownRunError } from '../report/summary.ts';
 import { UsageError } from './usage.ts';
 
@@ -25,6 +27,8 @@ registerReport(program);
 registerScore(program);
 registerData(program);
 registerJudgeAgreement(program);
+registerExport(program);
+registerView(program);
 registerDemo(program);
 
 try {

@@ -1,26 +1,49 @@
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { formatSummaryTable } from '../report/table.ts';
+import { leaderboardJson, leaderboardMarkdown, leaderboardTable, samplesCsv } from '../report/formats.ts';
+import { leaderboardHtml } from '../report/html.ts';
+import { buildLeaderboard } from '../report/leaderboard.ts';
 import { summarizeStoredRun } from '../report/summary.ts';
+import { formatSummaryTable } from '../report/table.ts';
 import { openStore } from '../store/open.ts';
+import type { Store } from '../store/store.ts';
 import { UsageError } from './usage.ts';
+
+type Format = 'table' | 'md' | 'csv' | 'json' | 'html';
+
+async function render(store: Store, flags: { run?: string; runs?: string; format: Format }): Promise<string> {
+  const ids = flags.runs ? flags.runs.split(',').map((s) => s.trim()).filter(Boolean) : [flags.run!];
+  // One run as table or JSON: its summary, in the public summary format.
+  if (!flags.runs && (flags.format === 'json' || flags.format === 'table')) {
+    const summary = summarizeStoredRun(store, ids[0]);
+    return flags.format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummaryTable(summary)}\n`;
+  }
+  if (flags.format === 'csv') return samplesCsv(store, ids);
+  const lb = buildLeaderboard(store, ids);
+  if (flags.format === 'html') return leaderboardHtml(lb, store);
+  if (flags.format === 'md') return leaderboardMarkdown(lb);
+  if (flags.format === 'json') return leaderboardJson(lb);
+  return `${leaderboardTable(lb)}\n`;
+}
 
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('print the summary of a stored run')
-    .option('--run <name>', 'the run (see `mmsafe runs`)')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .description('the summary of a run (--run), or a leaderboard with paired comparisons over runs (--runs A,B,...)')
+    .option('--run <name>', 'one run (see `mmsafe runs`)')
+    .option('--runs <names>', 'comma-separated runs of one benchmark')
+    .addOption(new Option('--format <format>', 'output format (csv: one line per sample)').choices(['table', 'md', 'csv', 'json', 'html']).default('table'))
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
-    .action((flags: { run?: string; format: 'table' | 'json'; out?: string; db: string }) => {
-      if (!flags.run) throw new UsageError('--run NAME is required (see `mmsafe runs`)');
+    .action(async (flags: { run?: string; runs?: string; format: Format; out?: string; db: string }) => {
+      if (!flags.run && !flags.runs) throw new UsageError('give --run NAME or --runs A,B,... (see `mmsafe runs`)');
       const store = openStore(flags.db);
       try {
-        const summary = summarizeStoredRun(store, flags.run);
-        const text = flags.format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummaryTable(summary)}\n`;
-        if (flags.out) writeFileSync(flags.out, text);
-        else process.stdout.write(text);
+        const text = await render(store, flags);
+        if (flags.out) {
+          writeFileSync(flags.out, text);
+          process.stderr.write(`mmsafe: written to ${flags.out}\n`);
+        } else process.stdout.write(text);
       } finally {
         store.close();
       }

@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ResultRow } from '../core/types.ts';
-import type { RunListing, RunRecord, Store } from './store.ts';
+import type { HumanLabel, ResultFilter, RunListing, RunRecord, Store } from './store.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -34,6 +34,13 @@ CREATE TABLE IF NOT EXISTS results (
   image_sha256 TEXT,
   attempts INTEGER NOT NULL,
   details TEXT,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (run_id, sample_id)
+);
+CREATE TABLE IF NOT EXISTS labels (
+  run_id TEXT NOT NULL,
+  sample_id TEXT NOT NULL,
+  verdict INTEGER NOT NULL,
   updated_at TEXT NOT NULL,
   PRIMARY KEY (run_id, sample_id)
 );
@@ -94,6 +101,11 @@ export class SqliteStore implements Store {
           details = excluded.details, updated_at = excluded.updated_at`),
       completed: this.db.prepare("SELECT sample_id FROM results WHERE run_id = ? AND status = 'ok'").pluck(),
       results: this.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY rowid'),
+      result: this.db.prepare('SELECT * FROM results WHERE run_id = ? AND sample_id = ?'),
+      putLabel: this.db.prepare(
+        'INSERT INTO labels (run_id, sample_id, verdict, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, sample_id) DO UPDATE SET verdict = excluded.verdict, updated_at = excluded.updated_at',
+      ),
+      labels: this.db.prepare('SELECT * FROM labels WHERE run_id = ? ORDER BY rowid'),
     };
   }
 
@@ -135,19 +147,64 @@ export class SqliteStore implements Store {
   }
 
   results(runId: string): ResultRow[] {
-    return (this.stmts.results.all(runId) as ResultDbRow[]).map((r) => ({
-      runId: r.run_id, sampleId: r.sample_id, status: r.status, label: r.label,
-      subset: orUndef(r.subset), scenario: orUndef(r.scenario), domain: orUndef(r.domain), attack: orUndef(r.attack), category: orUndef(r.category),
-      response: orUndef(r.response), prediction: orUndef(r.prediction), correct: r.correct === null ? undefined : r.correct === 1,
-      errorKind: orUndef(r.error_kind), errorMessage: orUndef(r.error_message), latencyMs: orUndef(r.latency_ms),
-      inputTokens: orUndef(r.input_tokens), outputTokens: orUndef(r.output_tokens), imageSha256: orUndef(r.image_sha256),
-      attempts: r.attempts, details: r.details ? JSON.parse(r.details) : undefined,
+    return (this.stmts.results.all(runId) as ResultDbRow[]).map(toRow);
+  }
+
+  result(runId: string, sampleId: string): ResultRow | undefined {
+    const r = this.stmts.result.get(runId, sampleId) as ResultDbRow | undefined;
+    return r ? toRow(r) : undefined;
+  }
+
+  queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): { rows: ResultRow[]; total: number } {
+    const where = ['run_id = @runId'];
+    const params: Record<string, unknown> = { runId, offset, limit };
+    for (const key of ['subset', 'scenario', 'category'] as const) {
+      if (filter[key]) (where.push(`${key} = @${key}`), (params[key] = filter[key]));
+    }
+    const outcome = {
+      correct: "status = 'ok' AND correct = 1",
+      incorrect: "status = 'ok' AND correct = 0",
+      unparsed: "status = 'ok' AND prediction IN ('unparsed', 'judge_error')",
+      error: "status = 'error'",
+    } as const;
+    if (filter.outcome) where.push(outcome[filter.outcome]);
+    if (filter.search) {
+      where.push("(response LIKE @search ESCAPE '\\' OR sample_id LIKE @search ESCAPE '\\')");
+      params.search = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    }
+    const clause = where.join(' AND ');
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM results WHERE ${clause}`).get(params) as { n: number }).n;
+    const rows = (this.db.prepare(`SELECT * FROM results WHERE ${clause} ORDER BY rowid LIMIT @limit OFFSET @offset`).all(params) as ResultDbRow[]).map(toRow);
+    return { rows, total };
+  }
+
+  putLabel(label: HumanLabel): void {
+    this.stmts.putLabel.run(label.runId, label.sampleId, label.verdict ? 1 : 0, new Date().toISOString());
+  }
+
+  labels(runId: string): HumanLabel[] {
+    return (this.stmts.labels.all(runId) as { run_id: string; sample_id: string; verdict: number; updated_at: string }[]).map((l) => ({
+      runId: l.run_id,
+      sampleId: l.sample_id,
+      verdict: l.verdict === 1,
+      updatedAt: l.updated_at,
     }));
   }
 
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+function toRow(r: ResultDbRow): ResultRow {
+  return {
+    runId: r.run_id, sampleId: r.sample_id, status: r.status, label: r.label,
+    subset: orUndef(r.subset), scenario: orUndef(r.scenario), domain: orUndef(r.domain), attack: orUndef(r.attack), category: orUndef(r.category),
+    response: orUndef(r.response), prediction: orUndef(r.prediction), correct: r.correct === null ? undefined : r.correct === 1,
+    errorKind: orUndef(r.error_kind), errorMessage: orUndef(r.error_message), latencyMs: orUndef(r.latency_ms),
+    inputTokens: orUndef(r.input_tokens), outputTokens: orUndef(r.output_tokens), imageSha256: orUndef(r.image_sha256),
+    attempts: r.attempts, details: r.details ? JSON.parse(r.details) : undefined,
+  };
 }
 
 function toRun(r: Record<string, unknown>): RunRecord {

@@ -14,6 +14,25 @@ export interface RunRecord {
   status: 'running' | 'done' | 'stopped';
 }
 
+/** Which rows a viewer page shows; all fields optional. */
+export interface ResultFilter {
+  subset?: string;
+  scenario?: string;
+  category?: string;
+  outcome?: 'correct' | 'incorrect' | 'unparsed' | 'error';
+  /** Substring of the response or the sample id. */
+  search?: string;
+}
+
+/** A person's verdict on one sample of one run (the viewer's human labels). */
+export interface HumanLabel {
+  runId: string;
+  sampleId: string;
+  /** Awareness runs: the pair is safe. Response runs: the answer is safe and helpful. */
+  verdict: boolean;
+  updatedAt?: string;
+}
+
 export interface RunListing extends RunRecord {
   done: number;
   errors: number;
@@ -33,5 +52,10 @@ export interface Store {
   /** Sample ids already answered successfully (resume skips them; errored samples are retried). */
   completedIds(runId: string): Set<string>;
   results(runId: string): ResultRow[];
+  /** One page of filtered rows, and how many match in all. */
+  queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): { rows: ResultRow[]; total: number };
+  result(runId: string, sampleId: string): ResultRow | undefined;
+  putLabel(label: HumanLabel): void;
+  labels(runId: string): HumanLabel[];
   close(): void;
 }

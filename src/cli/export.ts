@@ -1,0 +1,33 @@
+import { writeFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { samplesCsv } from '../report/formats.ts';
+import { openStore } from '../store/open.ts';
+import { UsageError } from './usage.ts';
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description("export a run's answers: upstream ({id, response} JSONL, what MMSafeAware's own scoring script reads) or csv")
+    .requiredOption('--run <name>', 'the run')
+    .addOption(new Option('--format <format>', 'upstream or csv').choices(['upstream', 'csv']).default('upstream'))
+    .option('--out <file>', 'write to a file instead of stdout')
+    .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
+    .action(async (flags: { run: string; format: 'upstream' | 'csv'; out?: string; db: string }) => {
+      const store = openStore(flags.db);
+      try {
+        if (!store.getRun(flags.run)) throw new UsageError(`no run named "${flags.run}" (see \`mmsafe runs\`)`);
+        const text =
+          flags.format === 'csv'
+            ? await samplesCsv(store, [flags.run])
+            : store
+                .results(flags.run)
+                .filter((r) => r.status === 'ok')
+                .map((r) => `${JSON.stringify({ id: /^\d+$/.test(r.sampleId) ? Number(r.sampleId) : r.sampleId, response: r.response ?? '' })}\n`)
+                .join('');
+        if (flags.out) writeFileSync(flags.out, text);
+        else process.stdout.write(text);
+      } finally {
+        store.close();
+      }
+    });
+}

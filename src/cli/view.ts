@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { openStore } from '../store/open.ts';
+import { startViewer } from '../viewer/serve.ts';
+import { parsePositiveInt } from './usage.ts';
+
+export function registerView(program: Command): void {
+  program
+    .command('view')
+    .description('open a local web viewer of the stored runs (127.0.0.1 only)')
+    .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
+    .option('--port <n>', 'port (default: a free one)', parsePositiveInt)
+    .action(async (flags: { db: string; port?: number }) => {
+      const store = openStore(flags.db);
+      const viewer = await startViewer(store, flags.port ?? 0);
+      process.stdout.write(`mmsafe viewer: ${viewer.url}\n`);
+      const stop = () => void viewer.close().then(() => (store.close(), process.exit(0)));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}

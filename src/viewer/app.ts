@@ -1,0 +1,208 @@
+import { readFile } from 'node:fs/promises';
+import { Hono } from 'hono';
+import type { ResultRow } from '../core/types.ts';
+import { loadSharp } from '../images/sharp.ts';
+import { sniffImageType } from '../images/sniff.ts';
+import { awarenessPrompt } from '../protocols/awareness.ts';
+import { heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from '../report/charts.ts';
+import { escapeHtml as e } from '../report/escape.ts';
+import { leaderboardTable } from '../report/formats.ts';
+import { buildLeaderboard } from '../report/leaderboard.ts';
+import type { ResultFilter, Store } from '../store/store.ts';
+import { RunSamples } from './datasets.ts';
+import { page, query } from './layout.ts';
+
+const PAGE_SIZE = 50;
+const OUTCOMES = ['correct', 'incorrect', 'unparsed', 'error'] as const;
+
+function outcomeOf(r: ResultRow): string {
+  if (r.status === 'error') return `error (${r.errorKind ?? '?'})`;
+  if (r.prediction === 'unparsed' || r.prediction === 'judge_error') return r.prediction;
+  return r.correct ? 'correct' : 'incorrect';
+}
+
+const verdictWords = (protocol: string) =>
+  protocol === 'response' ? { yes: 'answer is safe / helpful', no: 'answer is unsafe / over-cautious' } : { yes: 'pair is safe', no: 'pair is unsafe' };
+
+/**
+ * The local viewer: runs, leaderboards and charts, a filterable sample table, sample pages with
+ * image and answer, the same sample across runs, and human labels. Everything is read from the
+ * store and the runs' datasets; model output is escaped wherever it is shown.
+ */
+export function createViewer(store: Store): Hono {
+  const app = new Hono();
+  const samples = new RunSamples(store);
+
+  app.get('/', (c) => {
+    const runs = store.listRuns();
+    const rows = runs
+      .map((r) => `<tr><td><a href="/runs/${encodeURIComponent(r.id)}">${e(r.id)}</a></td><td>${e(r.benchmark)}</td><td>${e(r.protocol)}</td><td>${e(r.model)}</td><td class="num">${r.done}/${r.total}</td><td class="num">${r.errors}</td><td>${e(r.status)}</td><td>${e(r.createdAt.slice(0, 19).replace('T', ' '))}</td></tr>`)
+      .join('');
+    const byBenchmark = new Map<string, string[]>();
+    for (const r of runs) byBenchmark.set(r.benchmark, [...(byBenchmark.get(r.benchmark) ?? []), r.id]);
+    const compare = [...byBenchmark.entries()].filter(([, ids]) => ids.length > 1).map(([b, ids]) => `<a href="/compare${query({ runs: ids.join(',') })}">compare all ${e(b)} runs</a>`).join(' · ');
+    return c.html(page('runs', `<h1>Runs</h1>${compare ? `<p>${compare}</p>` : ''}<table id="runs"><tr><th>run</th><th>benchmark</th><th>protocol</th><th>model</th><th>done/total</th><th>errors</th><th>status</th><th>created</th></tr>${rows}</table>`));
+  });
+
+  app.get('/compare', async (c) => {
+    const ids = (c.req.query('runs') ?? '').split(',').filter(Boolean);
+    try {
+      const lb = buildLeaderboard(store, ids);
+      const svgs = await Promise.all([heatmapSpec(lb), tradeoffSpec(lb), subsetBarsSpec(lb)].filter(Boolean).map((s) => renderSvg(s!)));
+      return c.html(page('compare', `<h1>Leaderboard: ${e(lb.benchmark)}</h1><pre>${e(leaderboardTable(lb))}</pre><div class="grid">${svgs.map((s) => `<div>${s}</div>`).join('')}</div>`));
+    } catch (error) {
+      return c.html(page('compare', `<p class="bad">${e((error as Error).message)}</p>`), 400);
+    }
+  });
+
+  app.get('/runs/:id', async (c) => {
+    const id = c.req.param('id');
+    const run = store.getRun(id);
+    if (!run) return c.html(page('not found', `<p>No run ${e(id)}.</p>`), 404);
+    const lb = buildLeaderboard(store, [id]);
+    const svgs = await Promise.all([heatmapSpec(lb), tradeoffSpec(lb), subsetBarsSpec(lb)].filter(Boolean).map((s) => renderSvg(s!)));
+    const labels = store.labels(id).length;
+    return c.html(
+      page(
+        id,
+        `<h1>${e(id)}</h1><p>${e(run.model)} on ${e(run.benchmark)} (${e(run.protocol)})</p>
+<p><a href="/runs/${encodeURIComponent(id)}/samples">samples</a> · <a href="/runs/${encodeURIComponent(id)}/samples${query({ outcome: 'incorrect' })}">incorrect only</a> · ${labels} human labels (<a href="/runs/${encodeURIComponent(id)}/labels.jsonl">export</a>)</p>
+<pre>${e(leaderboardTable(lb))}</pre><div class="grid">${svgs.map((s) => `<div>${s}</div>`).join('')}</div>`,
+      ),
+    );
+  });
+
+  app.get('/runs/:id/samples', (c) => {
+    const id = c.req.param('id');
+    const run = store.getRun(id);
+    if (!run) return c.html(page('not found', `<p>No run ${e(id)}.</p>`), 404);
+    const outcome = c.req.query('outcome');
+    const filter: ResultFilter = {
+      subset: c.req.query('subset') || undefined,
+      scenario: c.req.query('scenario') || undefined,
+      category: c.req.query('category') || undefined,
+      outcome: (OUTCOMES as readonly string[]).includes(outcome ?? '') ? (outcome as ResultFilter['outcome']) : undefined,
+      search: c.req.query('q') || undefined,
+    };
+    const pageNo = Math.max(1, Number(c.req.query('page') ?? 1) || 1);
+    const { rows, total } = store.queryResults(id, filter, (pageNo - 1) * PAGE_SIZE, PAGE_SIZE);
+    const all = store.results(id);
+    const options = (key: 'subset' | 'scenario' | 'category', current?: string) =>
+      `<option value="">all</option>${[...new Set(all.map((r) => r[key]).filter(Boolean) as string[])].sort().map((v) => `<option${v === current ? ' selected' : ''}>${e(v)}</option>`).join('')}`;
+    const base = { subset: filter.subset, scenario: filter.scenario, category: filter.category, outcome: filter.outcome, q: filter.search };
+    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    const body = `<h1><a href="/runs/${encodeURIComponent(id)}">${e(id)}</a>: samples</h1>
+<form class="filters" method="get">
+<label>subset<select name="subset">${options('subset', filter.subset)}</select></label>
+<label>scenario<select name="scenario">${options('scenario', filter.scenario)}</select></label>
+<label>category<select name="category">${options('category', filter.category)}</select></label>
+<label>outcome<select name="outcome"><option value="">all</option>${OUTCOMES.map((o) => `<option${o === filter.outcome ? ' selected' : ''}>${o}</option>`).join('')}</select></label>
+<label>search<input name="q" value="${e(filter.search ?? '')}" placeholder="text in the answer or id"></label>
+<button type="submit">filter</button></form>
+<p id="count">${total} samples · page ${pageNo} of ${pages}</p>
+<table id="samples"><tr><th>id</th><th>subset</th><th>scenario / category</th><th>label</th><th>verdict</th><th>outcome</th><th>response</th></tr>
+${rows
+  .map(
+    (r) => `<tr class="sample"><td><a href="/runs/${encodeURIComponent(id)}/samples/${encodeURIComponent(r.sampleId)}">${e(r.sampleId)}</a></td><td>${e(r.subset)}</td><td>${e(r.scenario ?? r.category)}</td><td>${e(r.label)}</td><td>${e(r.prediction)}</td><td class="${r.correct ? 'ok' : 'bad'}">${e(outcomeOf(r))}</td><td><pre>${e((r.response ?? r.errorMessage ?? '').slice(0, 160))}</pre></td></tr>`,
+  )
+  .join('')}</table>
+<div class="pager">${pageNo > 1 ? `<a href="${query({ ...base, page: pageNo - 1 })}">previous</a>` : ''}${pageNo < pages ? `<a id="next-page" href="${query({ ...base, page: pageNo + 1 })}">next</a>` : ''}</div>`;
+    return c.html(page(`${id} samples`, body));
+  });
+
+  app.get('/runs/:id/samples/:sid', async (c) => {
+    const id = c.req.param('id');
+    const sid = c.req.param('sid');
+    const run = store.getRun(id);
+    const row = run ? store.result(id, sid) : undefined;
+    if (!run || !row) return c.html(page('not found', `<p>No sample ${e(sid)} in run ${e(id)}.</p>`), 404);
+    const sample = await samples.sample(id, sid);
+    const prompt = sample ? (run.protocol === 'awareness' ? awarenessPrompt(sample) : (sample.prompt ?? sample.text)) : '(dataset not available)';
+    const label = store.labels(id).find((l) => l.sampleId === sid);
+    const words = verdictWords(run.protocol);
+    const ids = store.results(id).map((r) => r.sampleId);
+    const at = ids.indexOf(sid);
+    const link = (i: number) => (i >= 0 && i < ids.length ? `/runs/${encodeURIComponent(id)}/samples/${encodeURIComponent(ids[i])}` : '');
+    const img = `/image/${encodeURIComponent(id)}/${encodeURIComponent(sid)}`;
+    const others = store.listRuns().filter((r) => r.id !== id && r.benchmark === run.benchmark).map((r) => r.id);
+    const details = row.details ?? {};
+    const body = `<h1>Sample ${e(sid)} <span class="muted">of <a href="/runs/${encodeURIComponent(id)}/samples">${e(id)}</a></span></h1>
+<div class="grid"><div>${sample?.image ? `<a href="${img}?full=1"><img id="sample-image" class="thumb" src="${img}" alt="sample image"></a>` : '<p class="muted">no image</p>'}</div>
+<div><h2>Prompt</h2><pre id="prompt">${e(prompt)}</pre>${sample?.reference ? `<h2>Reference</h2><pre>${e(sample.reference)}</pre>` : ''}
+<p>label <b>${e(row.label)}</b> · subset ${e(row.subset)} · ${e(row.scenario ?? row.category ?? '')}</p></div></div>
+<h2>Response</h2><pre id="response">${e(row.response ?? `${row.errorKind}: ${row.errorMessage}`)}</pre>
+<p>verdict <b id="verdict">${e(row.prediction ?? '-')}</b> · <span class="${row.correct ? 'ok' : 'bad'}">${e(outcomeOf(row))}</span>${details.rationale ? ` · judge: <i>${e(details.rationale)}</i>` : ''}${details.refusal !== undefined ? ` · refusal flag ${e(details.refusal)}` : ''} · ${e(row.latencyMs ?? '-')} ms</p>
+<h2>Your label</h2><p id="human-label">${label ? `you said: <b>${label.verdict ? e(words.yes) : e(words.no)}</b>` : 'not labelled yet'}</p>
+<form method="post" action="/runs/${encodeURIComponent(id)}/samples/${encodeURIComponent(sid)}/label">
+<button name="verdict" value="true" id="label-yes"><kbd>s</kbd> ${e(words.yes)}</button> <button name="verdict" value="false" id="label-no"><kbd>u</kbd> ${e(words.no)}</button></form>
+<p class="pager">${at > 0 ? `<a id="prev" href="${link(at - 1)}">&larr; previous (<kbd>p</kbd>)</a>` : ''}${at < ids.length - 1 ? `<a id="next" href="${link(at + 1)}">next (<kbd>n</kbd>) &rarr;</a>` : ''}
+${others.length ? `<a href="/samples/${encodeURIComponent(sid)}${query({ runs: [id, ...others].join(',') })}">this sample in all ${e(run.benchmark)} runs</a>` : ''}</p>`;
+    // Keyboard shortcuts for fast labelling passes: s / u label (and move on), n / p navigate.
+    const script = `document.addEventListener('keydown',function(ev){if(ev.target&&/INPUT|TEXTAREA|SELECT/.test(ev.target.tagName))return;
+var k=ev.key;if(k==='s')document.getElementById('label-yes').click();else if(k==='u')document.getElementById('label-no').click();
+else if(k==='n'||k==='ArrowRight'){var a=document.getElementById('next');if(a)location.href=a.href;}else if(k==='p'||k==='ArrowLeft'){var b=document.getElementById('prev');if(b)location.href=b.href;}});`;
+    return c.html(page(`${id} ${sid}`, body, script));
+  });
+
+  app.post('/runs/:id/samples/:sid/label', async (c) => {
+    const id = c.req.param('id');
+    const sid = c.req.param('sid');
+    if (!store.result(id, sid)) return c.text('no such sample', 404);
+    const form = await c.req.parseBody();
+    if (form.verdict !== 'true' && form.verdict !== 'false') return c.text('verdict must be true or false', 400);
+    store.putLabel({ runId: id, sampleId: sid, verdict: form.verdict === 'true' });
+    // Move on to the next sample: labelling is a pass through the list.
+    const ids = store.results(id).map((r) => r.sampleId);
+    const next = ids[ids.indexOf(sid) + 1] ?? sid;
+    return c.redirect(`/runs/${encodeURIComponent(id)}/samples/${encodeURIComponent(next)}`, 303);
+  });
+
+  app.get('/runs/:id/labels.jsonl', (c) => {
+    const lines = store.labels(c.req.param('id')).map((l) => JSON.stringify({ id: l.sampleId, verdict: l.verdict }));
+    c.header('content-type', 'application/x-ndjson');
+    return c.body(lines.length ? `${lines.join('\n')}\n` : '');
+  });
+
+  app.get('/samples/:sid', async (c) => {
+    const sid = c.req.param('sid');
+    const ids = (c.req.query('runs') ?? '').split(',').filter(Boolean);
+    const cards = ids
+      .map((id) => {
+        const r = store.result(id, sid);
+        if (!r) return `<div class="card"><h2>${e(id)}</h2><p class="muted">not in this run</p></div>`;
+        return `<div class="card"><h2><a href="/runs/${encodeURIComponent(id)}/samples/${encodeURIComponent(sid)}">${e(id)}</a></h2><p>${e(store.getRun(id)?.model)}</p><p>verdict <b>${e(r.prediction ?? '-')}</b> · <span class="${r.correct ? 'ok' : 'bad'}">${e(outcomeOf(r))}</span></p><pre>${e(r.response ?? r.errorMessage ?? '')}</pre></div>`;
+      })
+      .join('');
+    const first = ids[0];
+    const img = first ? `<img class="thumb" src="/image/${encodeURIComponent(first)}/${encodeURIComponent(sid)}" alt="sample image">` : '';
+    return c.html(page(`sample ${sid}`, `<h1>Sample ${e(sid)} across runs</h1>${img}<div class="grid">${cards}</div>`));
+  });
+
+  app.get('/image/:id/:sid', async (c) => {
+    const file = await samples.imagePath(c.req.param('id'), c.req.param('sid'));
+    if (!file) return c.text('no image', 404);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch {
+      return c.text('image unreadable', 404);
+    }
+    const type = sniffImageType(bytes);
+    if (!type) return c.text('not an image', 415);
+    c.header('cache-control', 'private, max-age=3600');
+    if (c.req.query('full')) {
+      c.header('content-type', type);
+      return c.body(new Uint8Array(bytes));
+    }
+    try {
+      const sharp = await loadSharp();
+      const thumb = await sharp(bytes).rotate().resize({ width: 480, height: 480, fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer();
+      c.header('content-type', 'image/jpeg');
+      return c.body(new Uint8Array(thumb));
+    } catch {
+      return c.text('image unreadable', 415);
+    }
+  });
+
+  return app;
+}

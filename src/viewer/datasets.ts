@@ -1,0 +1,54 @@
+import path from 'node:path';
+import type { Sample } from '../core/types.ts';
+import { imageCacheDir } from '../datasets/fetch-image.ts';
+import { loadBenchmark } from '../datasets/registry.ts';
+import type { Store } from '../store/store.ts';
+
+/**
+ * The viewer shows each sample's image and prompt, which live in the run's dataset, not in the
+ * store: the dataset is loaded once per run, and images are served only from its directory (or
+ * mmsafe's own image cache), never from a path a request names.
+ */
+export class RunSamples {
+  private readonly cache = new Map<string, Promise<Map<string, Sample>>>();
+  constructor(private readonly store: Store) {}
+
+  samples(runId: string): Promise<Map<string, Sample>> {
+    let entry = this.cache.get(runId);
+    if (!entry) {
+      entry = this.load(runId);
+      this.cache.set(runId, entry);
+    }
+    return entry;
+  }
+
+  async sample(runId: string, sampleId: string): Promise<Sample | undefined> {
+    return (await this.samples(runId)).get(sampleId);
+  }
+
+  /** The image file of a sample, if it sits inside the run's dataset directory or the image cache. */
+  async imagePath(runId: string, sampleId: string): Promise<string | undefined> {
+    const run = this.store.getRun(runId);
+    const sample = await this.sample(runId, sampleId);
+    const file = sample?.image?.path;
+    if (!run || !file) return undefined;
+    const source = String(run.config.data_source ?? '');
+    const roots = [source, path.dirname(source), imageCacheDir()].filter(Boolean).map((r) => path.resolve(r) + path.sep);
+    const resolved = path.resolve(file);
+    return roots.some((r) => resolved.startsWith(r)) ? resolved : undefined;
+  }
+
+  private async load(runId: string): Promise<Map<string, Sample>> {
+    const run = this.store.getRun(runId);
+    const c = (run?.config.run ?? {}) as { benchmark?: string; data?: string; subset?: string; images?: string };
+    if (!run || !c.data) return new Map();
+    try {
+      // No limit: the viewer must find every sample the run stored.
+      const ds = await loadBenchmark(run.benchmark, c.data, { subset: c.subset, images: c.images });
+      return new Map(ds.samples.map((s) => [s.id, s]));
+    } catch {
+      // The dataset moved or is gone: the viewer still shows answers, without images.
+      return new Map();
+    }
+  }
+}
