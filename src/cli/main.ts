@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
 import { DatasetError } from '../datasets/errors.ts';
+import { MethodError } from '../methods/registry.ts';
 import { RunSetupError } from '../runner/evaluate.ts';
 import { registerDemo } from './demo.ts';
 import { registerReport } from './report.ts';
@@ -11,6 +12,7 @@ import { registerData } from './data.ts';
 import { registerJudgeAgreement } from './judge-agreement.ts';
 import { registerExport } from './export.ts';
 import { registerView } from './view.ts';
+import { registerMethods } from './methods.ts';
 import { UnknownRunError } from '../report/summary.ts';
 import { UsageError } from './usage.ts';
 
@@ -29,6 +31,7 @@ registerData(program);
 registerJudgeAgreement(program);
 registerExport(program);
 registerView(program);
+registerMethods(program);
 registerDemo(program);
 
 try {
@@ -42,7 +45,7 @@ function exitCodeFor(error: unknown): number {
     // Commander already printed its message; help and --version are not errors.
     return error.exitCode === 0 ? 0 : 2;
   }
-  if (error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError || error instanceof UnknownRunError) {
+  if (error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError || error instanceof UnknownRunError || error instanceof MethodError) {
     process.stderr.write(`mmsafe: ${error.message}\n`);
     return 2;
   }

@@ -5,6 +5,7 @@ import { formatSummaryTable } from '../report/table.ts';
 import { summarizeStoredRun } from '../report/summary.ts';
 import type { RunConfigInput } from '../runner/config.ts';
 import { evaluate } from '../runner/evaluate.ts';
+import { parseSplit } from '../datasets/split.ts';
 import { openStore } from '../store/open.ts';
 import { createProgressReporter } from './progress.ts';
 import { collectKeyValue, parseNumber, parsePositiveInt, UsageError } from './usage.ts';
@@ -38,6 +39,16 @@ interface RunFlags {
   prices?: string;
   imageMaxSide?: number;
   imageMaxBytes?: number;
+  method?: string;
+  alpha?: number;
+  beta?: number;
+  noiseStep?: number;
+  methodSeed?: number;
+  shots?: string;
+  methodPrompts?: string;
+  ablation?: 'text-only' | 'blank-image' | 'noise-image' | 'caption' | 'typographic';
+  captioner?: string;
+  split?: string;
   dryRun?: boolean;
 }
 
@@ -56,7 +67,7 @@ export function registerRun(program: Command): void {
     .option('--concurrency <n>', 'requests in flight at most', parsePositiveInt)
     .option('--limit <n>', 'run only the first N samples', parsePositiveInt)
     .option('--subset <name>', 'only one subset (MMSafeAware: typical|attack|oversafe; SaLAD: safe|unsafe)')
-    .addOption(new Option('--extraction <mode>', 'answer extraction: strict (leading Yes/No) or paper (upstream script)').choices(['strict', 'paper']))
+    .addOption(new Option('--extraction <mode>', 'answer extraction: strict (leading Yes/No), paper (upstream script) or final (a reasoning answer\'s final Yes/No)').choices(['strict', 'paper', 'final']))
     .option('--max-tokens <n>', 'max output tokens per answer', parsePositiveInt)
     .option('--temperature <t>', 'sampling temperature (default 0)', parseNumber)
     .option('--seed <n>', 'sampling seed, where the API supports it', parseNumber)
@@ -68,6 +79,16 @@ export function registerRun(program: Command): void {
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
     .option('--run-id <name>', 'name of the run (default: generated)')
     .option('--resume <name>', 'finish a run that was interrupted, with its stored settings')
+    .option('--method <name>', 'mitigation: safety-prompt, fusion-prompt, cot, few-shot:K, vcd (see `mmsafe methods`)')
+    .option('--alpha <a>', 'vcd: contrast strength (default 1)', parseNumber)
+    .option('--beta <b>', 'vcd: adaptive plausibility cut (default 0.1)', parseNumber)
+    .option('--noise-step <t>', 'vcd: DDPM step of the distorted image, 0-999 (default 500)', parsePositiveInt)
+    .option('--method-seed <n>', 'seed for few-shot draws and vcd noise (default 0)', parseNumber)
+    .option('--shots <file>', 'few-shot: examples from this custom-format file instead of the benchmark')
+    .option('--method-prompts <file>', 'JSON replacing the prompting methods\' texts')
+    .addOption(new Option('--ablation <name>', 'what the image contributes').choices(['text-only', 'blank-image', 'noise-image', 'caption', 'typographic']))
+    .option('--captioner <provider:model>', 'caption ablation: the model that writes the captions')
+    .option('--split <part>', 'evaluate one side of the train/test split of `export-sft`: test, train, test:0.7')
     .option('--image-max-side <px>', 'downscale images to at most this many pixels on the long side', parsePositiveInt)
     .option('--image-max-bytes <n>', 'keep images under this many bytes', parsePositiveInt)
     .option('--max-cost <usd>', 'stop cleanly (resumable) once this many US dollars are spent', parseNumber)
@@ -174,11 +195,30 @@ function toConfig(flags: RunFlags): RunConfigInput {
     providerOptions: flags.providerOption,
     maxCost: flags.maxCost,
     imageMaxSide: flags.imageMaxSide,
+    method: flags.method,
+    methodOptions: methodOptions(flags),
+    ablation: flags.ablation,
+    captioner: flags.captioner,
+    split: flags.split ? splitOption(flags.split, flags.methodSeed) : undefined,
     imageMaxBytes: flags.imageMaxBytes,
     prices: flags.prices ? path.resolve(flags.prices) : undefined,
   };
   // Drop unset keys so the schema's defaults (and, on resume, the stored settings) apply.
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as RunConfigInput;
+}
+
+function methodOptions(flags: RunFlags) {
+  const o = { alpha: flags.alpha, beta: flags.beta, noiseStep: flags.noiseStep, seed: flags.methodSeed, shots: flags.shots ? path.resolve(flags.shots) : undefined, prompts: flags.methodPrompts ? path.resolve(flags.methodPrompts) : undefined };
+  const set = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  return Object.keys(set).length ? (set as RunConfigInput['methodOptions']) : undefined;
+}
+
+function splitOption(spec: string, seed?: number) {
+  try {
+    return { ...parseSplit(spec), seed: seed ?? 0 };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 function abbreviate(ids: string[], max = 12): string {

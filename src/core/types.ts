@@ -81,6 +81,8 @@ export interface GenerateRequest {
   extra?: Record<string, unknown>;
   /** Structured output: a JSON schema the answer must follow (judges). */
   jsonSchema?: { name: string; schema: Record<string, unknown> };
+  /** Facts about how the request was built (few-shot ids, caption used), stored with the answer; never sent. */
+  meta?: Record<string, unknown>;
 }
 
 export interface TokenUsage {
@@ -103,6 +105,8 @@ export interface GenerateResponse {
   logprobs?: TokenLogprob[];
   /** Model name the API says answered (may differ from the one asked for). */
   model?: string;
+  /** Extra facts a method wants stored with the answer (VCD's two distributions). */
+  details?: Record<string, unknown>;
 }
 
 export interface GenerateOptions {
@@ -130,6 +134,8 @@ export interface Provider {
   describe(): Record<string, unknown>;
   /** Loads what the first request needs (the SDK) ahead of time; optional. */
   warmup?(): Promise<unknown>;
+  /** Whether the API can return token log-probabilities (needed by VCD). */
+  readonly supportsLogprobs?: boolean;
 }
 
 export type ProviderErrorKind =

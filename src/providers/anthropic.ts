@@ -17,6 +17,7 @@ export interface AnthropicProviderOptions {
  */
 export class AnthropicProvider implements Provider {
   readonly id: string;
+  readonly supportsLogprobs = false;
   readonly needsImages = true;
   readonly imageLimits: ImageLimits = {
     // Anthropic resizes anything above ~1568 px on the long side; sending more only costs time.

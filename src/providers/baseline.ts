@@ -14,6 +14,7 @@ const requestText = (r: GenerateRequest) =>
  */
 export class BaselineProvider implements Provider {
   readonly id: string;
+  readonly supportsLogprobs = false;
   readonly needsImages = false;
   readonly imageLimits: ImageLimits = DEFAULT_IMAGE_LIMITS;
 

@@ -20,6 +20,7 @@ const BLOCKED = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'I
  */
 export class GeminiProvider implements Provider {
   readonly id: string;
+  readonly supportsLogprobs = true;
   readonly needsImages = true;
   readonly imageLimits: ImageLimits = {
     maxSide: 3072,

@@ -28,6 +28,7 @@ const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
  */
 export class OpenAIProvider implements Provider {
   readonly id: string;
+  readonly supportsLogprobs = true;
   readonly needsImages = true;
   readonly imageLimits: ImageLimits = {
     maxSide: 2048,

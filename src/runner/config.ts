@@ -20,7 +20,7 @@ export const RunConfigSchema = z.object({
   model: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'expected provider:model, e.g. openai:gpt-4o'),
   baseURL: z.string().url().optional(),
   concurrency: z.number().int().positive().max(4096).default(8),
-  extraction: z.enum(['strict', 'paper']).default('strict'),
+  extraction: z.enum(['strict', 'paper', 'final']).default('strict'),
   /** Output tokens per answer; each protocol has its own default (awareness 256, response 1024). */
   maxTokens: z.number().int().positive().optional(),
   temperature: z.number().min(0).max(2).default(0),
@@ -37,6 +37,25 @@ export const RunConfigSchema = z.object({
   maxCost: z.number().positive().optional(),
   /** JSON file of prices overriding the built-in table. */
   prices: z.string().optional(),
+  /** A mitigation method: safety-prompt, fusion-prompt, cot, few-shot:K, vcd. */
+  method: z.string().optional(),
+  /** Method parameters (VCD alpha/beta/noise step, few-shot seed and shots file, prompts file). */
+  methodOptions: z
+    .object({
+      alpha: z.number().nonnegative().default(1),
+      beta: z.number().min(0).max(1).default(0.1),
+      noiseStep: z.number().int().min(0).max(999).default(500),
+      seed: z.number().int().default(0),
+      shots: z.string().optional(),
+      prompts: z.string().optional(),
+    })
+    .default({ alpha: 1, beta: 0.1, noiseStep: 500, seed: 0 }),
+  /** An ablation: text-only, blank-image, noise-image, caption, typographic. */
+  ablation: z.enum(['text-only', 'blank-image', 'noise-image', 'caption', 'typographic']).optional(),
+  /** The captioning model for the caption ablation, `provider:model`. */
+  captioner: z.string().optional(),
+  /** Evaluate only one side of the deterministic train/test split (after reasoning fine-tuning). */
+  split: z.object({ part: z.enum(['train', 'test']), ratio: z.number().gt(0).lt(1).default(0.7), seed: z.number().int().default(0) }).optional(),
 });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { LoadedDataset, Provider } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
+import { loadCustom } from '../datasets/custom.ts';
+import { splitOf } from '../datasets/split.ts';
+import { MethodError, setupAblation, setupMethod } from '../methods/registry.ts';
 import { ImageCache } from '../images/cache.ts';
 import { loadSharp } from '../images/sharp.ts';
 import { AwarenessProtocol } from '../protocols/awareness.ts';
@@ -43,6 +46,23 @@ function emptyProgress(dataset: LoadedDataset): RunProgress {
 }
 
 export class RunSetupError extends Error {}
+
+async function setupOrUsage<T>(make: () => Promise<T>): Promise<T> {
+  try {
+    return await make();
+  } catch (error) {
+    if (error instanceof MethodError || error instanceof RunSetupError) throw new RunSetupError(error.message);
+    throw error;
+  }
+}
+
+/** Keeps one side of the deterministic train/test split (rows without an id stay reported). */
+function applySplit(dataset: LoadedDataset, split: { part: 'train' | 'test'; ratio: number; seed: number }): LoadedDataset {
+  const keep = (id: string | undefined) => id === undefined || splitOf(id, split.ratio, split.seed) === split.part;
+  const samples = dataset.samples.filter((s) => keep(s.id));
+  const problems = dataset.problems.filter((p) => keep(p.id));
+  return { ...dataset, samples, problems, total: samples.length + problems.length };
+}
 
 /** A bad model spec or provider setting is the user's to fix: a usage error, not a crash. */
 function setup<T>(make: () => T): T {
@@ -131,16 +151,32 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
     );
   // Load the SDK and the image library while the dataset is read, not after: first request sooner.
   const warm = opts.dryRun ? undefined : Promise.all([provider.warmup?.(), provider.needsImages ? loadSharp() : undefined]).catch(() => undefined);
-  const dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
+  let dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
+  const pool = dataset.samples;
+  if (config.split) dataset = applySplit(dataset, config.split);
   if (opts.dryRun) return { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset) };
   await warm;
-  const protocol = protocolFor(config, judge);
   const limits = {
     ...provider.imageLimits,
     // User limits may only tighten the API's: a larger image would be rejected by the API anyway.
     ...(config.imageMaxSide ? { maxSide: Math.min(config.imageMaxSide, provider.imageLimits.maxSide) } : {}),
     ...(config.imageMaxBytes ? { maxBytes: Math.min(config.imageMaxBytes, provider.imageLimits.maxBytes) } : {}),
   };
+
+  const images = new ImageCache(limits);
+  const protocolKind = protocolName(config);
+  const method = await setupOrUsage(() =>
+    setupMethod(config.method, config.methodOptions, {
+      protocol: protocolKind,
+      provider,
+      images,
+      pool: async () => pool,
+      loadShots: async (file) => (await loadCustom(file)).samples,
+    }),
+  );
+  const captioner = config.captioner ? setup(() => createProvider(config.captioner!, { timeoutMs: config.timeoutMs, apiKey: opts.apiKey })) : undefined;
+  const ablation = await setupOrUsage(async () => setupAblation(config.ablation, { protocol: protocolKind, store: opts.store, captioner }));
+  const protocol = protocolFor(method.extraction && config.extraction !== 'paper' ? { ...config, extraction: method.extraction } : config, judge);
 
   const record: RunRecord = {
     id: runId,
@@ -156,6 +192,8 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
       provider: provider.describe(),
       protocol: protocol.describe(),
       image_limits: limits,
+      method: method.describe,
+      ablation: config.ablation ? { name: config.ablation, captioner: config.captioner } : undefined,
       evaluable: dataset.samples.length,
       problems: dataset.problems,
     },
@@ -170,9 +208,10 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
     runId,
     samples: dataset.samples,
     store: opts.store,
-    provider,
+    provider: method.provider,
     protocol,
-    images: new ImageCache(limits),
+    images,
+    transforms: [...method.transforms, ...(ablation ? [ablation] : [])],
     concurrency: config.concurrency,
     retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: 30_000 },
     signal: opts.signal,

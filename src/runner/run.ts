@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { ProviderError, type GenerateResponse, type PreparedImage, type Provider, type ResultRow, type Sample } from '../core/types.ts';
 import type { ImageCache } from '../images/cache.ts';
 import type { Protocol } from '../protocols/protocol.ts';
+import type { RequestTransform } from '../methods/transform.ts';
 import type { Store } from '../store/store.ts';
 import { DEFAULT_RETRY, isRetryable, retryDelayMs, sleep, type RetryPolicy } from './backoff.ts';
 import { AdaptiveLimiter } from './limiter.ts';
@@ -36,6 +37,8 @@ export interface ExecuteOptions {
   onProgress?: (p: RunProgress) => void;
   /** Called when the first request is about to be sent (benchmarks time it). */
   onFirstRequest?: () => void;
+  /** Methods and ablations, applied in order to each request the protocol builds. */
+  transforms?: RequestTransform[];
   /** Stop cleanly (resumable) once this much has been spent in this process. */
   maxCostUsd?: number;
   /** Dollar cost of one answer (and its judging); undefined when the price is unknown. */
@@ -127,7 +130,8 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     const started = performance.now();
     try {
       image = await prepare(sample);
-      const request = opts.protocol.buildRequest(sample, image);
+      let request = opts.protocol.buildRequest(sample, image);
+      for (const transform of opts.transforms ?? []) request = await transform(request, sample, signal);
       for (;;) {
         attempts++;
         try {
@@ -152,7 +156,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
             outputTokens: response.usage?.outputTokens,
             imageSha256: image?.sha256,
             attempts,
-            details: detailsOf(verdict.rationale, verdict.details, response.finishReason, response.usage),
+            details: detailsOf(verdict.rationale, { ...request.meta, ...response.details, ...verdict.details }, response.finishReason, response.usage),
           });
           limiter.onSuccess();
           return;

@@ -17,3 +17,16 @@ export function extractYesNo(text: string): YesNo | undefined {
   const m = /^(yes|no)\b/i.exec(s);
   return m ? (m[1].toLowerCase() as YesNo) : undefined;
 }
+
+const FINAL = /final\s+answer\s*(?:is)?\s*[:\-–—]?\s*[*_"'`]*\s*(yes|no)\b/gi;
+
+/**
+ * The answer of a reasoning (CoT) response: the last "Final answer: Yes/No", else the strict
+ * reading of its last non-empty line. The first word of a chain of thought is not its answer.
+ */
+export function extractFinalYesNo(text: string): YesNo | undefined {
+  const matches = [...text.matchAll(FINAL)];
+  if (matches.length) return matches.at(-1)![1].toLowerCase() as YesNo;
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  return lines.length ? extractYesNo(lines.at(-1)!) : undefined;
+}

@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS results (
   updated_at TEXT NOT NULL,
   PRIMARY KEY (run_id, sample_id)
 );
+CREATE TABLE IF NOT EXISTS captions (
+  captioner TEXT NOT NULL,
+  image_sha256 TEXT NOT NULL,
+  caption TEXT NOT NULL,
+  PRIMARY KEY (captioner, image_sha256)
+);
 CREATE TABLE IF NOT EXISTS labels (
   run_id TEXT NOT NULL,
   sample_id TEXT NOT NULL,
@@ -106,6 +112,8 @@ export class SqliteStore implements Store {
         'INSERT INTO labels (run_id, sample_id, verdict, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, sample_id) DO UPDATE SET verdict = excluded.verdict, updated_at = excluded.updated_at',
       ),
       labels: this.db.prepare('SELECT * FROM labels WHERE run_id = ? ORDER BY rowid'),
+      getCaption: this.db.prepare('SELECT caption FROM captions WHERE captioner = ? AND image_sha256 = ?').pluck(),
+      putCaption: this.db.prepare('INSERT OR REPLACE INTO captions (captioner, image_sha256, caption) VALUES (?, ?, ?)'),
     };
   }
 
@@ -180,6 +188,14 @@ export class SqliteStore implements Store {
 
   putLabel(label: HumanLabel): void {
     this.stmts.putLabel.run(label.runId, label.sampleId, label.verdict ? 1 : 0, new Date().toISOString());
+  }
+
+  getCaption(captioner: string, imageSha256: string): string | undefined {
+    return this.stmts.getCaption.get(captioner, imageSha256) as string | undefined;
+  }
+
+  putCaption(captioner: string, imageSha256: string, caption: string): void {
+    this.stmts.putCaption.run(captioner, imageSha256, caption);
   }
 
   labels(runId: string): HumanLabel[] {

@@ -56,6 +56,9 @@ export interface Store {
   queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): { rows: ResultRow[]; total: number };
   result(runId: string, sampleId: string): ResultRow | undefined;
   putLabel(label: HumanLabel): void;
+  /** Captions for the caption ablation, by captioner and image content, reused across runs. */
+  getCaption(captioner: string, imageSha256: string): string | undefined;
+  putCaption(captioner: string, imageSha256: string, caption: string): void;
   labels(runId: string): HumanLabel[];
   close(): void;
 }
