@@ -13,6 +13,7 @@ import { registerJudgeAgreement } from './judge-agreement.ts';
 import { registerExport } from './export.ts';
 import { registerView } from './view.ts';
 import { registerMethods } from './methods.ts';
+import { registerMerge } from './merge.ts';
 import { UnknownRunError } from '../report/summary.ts';
 import { UsageError } from './usage.ts';
 
@@ -32,6 +33,7 @@ registerJudgeAgreement(program);
 registerExport(program);
 registerView(program);
 registerMethods(program);
+registerMerge(program);
 registerDemo(program);
 
 try {

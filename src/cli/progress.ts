@@ -23,6 +23,7 @@ export function createProgressReporter(stream: NodeJS.WriteStream = process.stde
       `in flight ${p.inFlight}/${p.concurrency}`,
     ];
     if (remaining !== undefined && p.done < p.total) parts.push(`ETA ${formatSeconds(remaining)}`);
+    if (p.endpoints) parts.push(`endpoints ${p.endpoints.map((e, i) => `#${i + 1} ${e.requests}/${e.errors}${e.healthy ? '' : ' down'}`).join(', ')}`);
     return parts.join(' | ');
   }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { formatSummaryTable } from '../report/table.ts';
@@ -6,6 +6,7 @@ import { summarizeStoredRun } from '../report/summary.ts';
 import type { RunConfigInput } from '../runner/config.ts';
 import { evaluate } from '../runner/evaluate.ts';
 import { parseSplit } from '../datasets/split.ts';
+import { parseEndpoints } from '../providers/endpoints.ts';
 import { openStore } from '../store/open.ts';
 import { createProgressReporter } from './progress.ts';
 import { collectKeyValue, parseNumber, parsePositiveInt, UsageError } from './usage.ts';
@@ -49,6 +50,8 @@ interface RunFlags {
   ablation?: 'text-only' | 'blank-image' | 'noise-image' | 'caption' | 'typographic';
   captioner?: string;
   split?: string;
+  endpoints?: string;
+  shard?: string;
   dryRun?: boolean;
 }
 
@@ -63,7 +66,9 @@ export function registerRun(program: Command): void {
     .option('--judge <provider:model>', 'judge for the response protocol, e.g. openai:gpt-4o')
     .option('--judge-base-url <url>', 'base URL for the judge API (default: the model\'s)')
     .option('--model <provider:model>', 'e.g. openai:gpt-4o, ollama:llava, baseline:always-unsafe')
-    .option('--base-url <url>', 'API base URL (default: OPENAI_BASE_URL or the provider default)')
+    .option('--base-url <url>', 'API base URL (default: OPENAI_BASE_URL or the provider default); several, comma-separated, spread the load over replicas')
+    .option('--endpoints <file>', 'replicas of the model, one URL per line (optionally followed by its own concurrency limit)')
+    .option('--shard <i/N>', 'evaluate only shard i of N (by sample id); merge shard databases with `mmsafe merge`')
     .option('--concurrency <n>', 'requests in flight at most', parsePositiveInt)
     .option('--limit <n>', 'run only the first N samples', parsePositiveInt)
     .option('--subset <name>', 'only one subset (MMSafeAware: typical|attack|oversafe; SaLAD: safe|unsafe)')
@@ -177,7 +182,8 @@ function toConfig(flags: RunFlags): RunConfigInput {
     benchmark: flags.benchmark,
     data: flags.data ? path.resolve(flags.data) : undefined,
     model: flags.model,
-    baseURL: flags.baseUrl,
+    ...endpointOptions(flags),
+    shard: flags.shard ? shardOption(flags.shard) : undefined,
     concurrency: flags.concurrency,
     limit: flags.limit,
     subset: flags.subset,
@@ -211,6 +217,24 @@ function methodOptions(flags: RunFlags) {
   const o = { alpha: flags.alpha, beta: flags.beta, noiseStep: flags.noiseStep, seed: flags.methodSeed, shots: flags.shots ? path.resolve(flags.shots) : undefined, prompts: flags.methodPrompts ? path.resolve(flags.methodPrompts) : undefined };
   const set = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   return Object.keys(set).length ? (set as RunConfigInput['methodOptions']) : undefined;
+}
+
+function endpointOptions(flags: RunFlags): Partial<RunConfigInput> {
+  let list: { url: string; limit?: number }[] | undefined;
+  try {
+    if (flags.endpoints) list = parseEndpoints(readFileSync(flags.endpoints, 'utf8'));
+    else if (flags.baseUrl?.includes(',')) list = parseEndpoints(flags.baseUrl);
+  } catch (error) {
+    throw new UsageError(`${flags.endpoints ?? '--base-url'}: ${(error as Error).message}`);
+  }
+  if (list && list.length === 0) throw new UsageError('no endpoints given');
+  return list ? { endpoints: list } : flags.baseUrl ? { baseURL: flags.baseUrl } : {};
+}
+
+function shardOption(spec: string) {
+  const m = /^(\d+)\/(\d+)$/.exec(spec);
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard "${spec}": expected i/N with 0 <= i < N, e.g. 0/4`);
+  return { index: Number(m[1]), count: Number(m[2]) };
 }
 
 function splitOption(spec: string, seed?: number) {

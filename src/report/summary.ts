@@ -5,7 +5,7 @@ import type { RunRecord, Store } from '../store/store.ts';
 import { summarizeUsage, type UsageSummary } from '../metrics/usage.ts';
 import { loadPrices, priceFor } from '../providers/pricing.ts';
 
-export type RunSummary = (AwarenessSummary | ResponseSummary) & { missing_image_ids?: string[]; usage?: UsageSummary };
+export type RunSummary = (AwarenessSummary | ResponseSummary) & { missing_image_ids?: string[]; usage?: UsageSummary; endpoints?: unknown[] };
 
 export class UnknownRunError extends Error {}
 
@@ -27,7 +27,7 @@ export function summarizeStoredRun(store: Store, runId: string, pricesFile?: str
   const usage = summarizeUsage(rows, priceFor(run.model, prices), judgeId ? priceFor(judgeId, prices) : undefined, Boolean(judgeId));
   if (run.protocol === 'response') {
     const summary = summarizeResponse(rows, { benchmark: run.benchmark, model: run.model, judge: judgeId, samples: run.total, missingImage: missing.length, invalid, runId });
-    return { ...summary, missing_image_ids: missing, usage };
+    return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run) };
   }
   const summary = summarizeAwareness(rows, {
     benchmark: run.benchmark,
@@ -37,8 +37,10 @@ export function summarizeStoredRun(store: Store, runId: string, pricesFile?: str
     missingImage: missing.length,
     runId,
   });
-  return { ...summary, missing_image_ids: missing, usage };
+  return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run) };
 }
+
+const endpointsOf = (run: RunRecord) => (Array.isArray(run.config.endpoint_stats) ? { endpoints: run.config.endpoint_stats as unknown[] } : {});
 
 /** The summary of a run known to use the awareness protocol. */
 export function summarizeAwarenessRun(store: Store, runId: string): AwarenessSummary & { missing_image_ids?: string[] } {

@@ -19,6 +19,10 @@ export const RunConfigSchema = z.object({
   limit: z.number().int().positive().optional(),
   model: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'expected provider:model, e.g. openai:gpt-4o'),
   baseURL: z.string().url().optional(),
+  /** Several replicas of one model: requests go to the least busy healthy one. */
+  endpoints: z.array(z.object({ url: z.string().url(), limit: z.number().int().positive().optional() })).optional(),
+  /** This process's share of the run: samples whose id hashes to `index` modulo `count`. */
+  shard: z.object({ index: z.number().int().nonnegative(), count: z.number().int().positive() }).refine((s) => s.index < s.count, 'shard index must be below the count').optional(),
   concurrency: z.number().int().positive().max(4096).default(8),
   extraction: z.enum(['strict', 'paper', 'final']).default('strict'),
   /** Output tokens per answer; each protocol has its own default (awareness 256, response 1024). */

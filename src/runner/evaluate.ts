@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { LoadedDataset, Provider } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
@@ -11,6 +11,7 @@ import { AwarenessProtocol } from '../protocols/awareness.ts';
 import { ResponseProtocol } from '../protocols/response.ts';
 import type { Protocol } from '../protocols/protocol.ts';
 import { createProvider } from '../providers/registry.ts';
+import { MultiEndpointProvider } from '../providers/endpoints.ts';
 import { costOf, loadPrices, priceFor } from '../providers/pricing.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { protocolName, RunConfigSchema, type RunConfig, type RunConfigInput } from './config.ts';
@@ -54,6 +55,18 @@ async function setupOrUsage<T>(make: () => Promise<T>): Promise<T> {
     if (error instanceof MethodError || error instanceof RunSetupError) throw new RunSetupError(error.message);
     throw error;
   }
+}
+
+/** Deterministic sharding by sample id, for users who schedule shards themselves (Kubernetes, Slurm). */
+export function shardOf(id: string, count: number): number {
+  return createHash('sha256').update(id).digest().readUInt32BE(0) % count;
+}
+
+function applyShard(dataset: LoadedDataset, shard: { index: number; count: number }): LoadedDataset {
+  const keep = (id: string | undefined) => id === undefined || shardOf(id, shard.count) === shard.index;
+  const samples = dataset.samples.filter((s) => keep(s.id));
+  const problems = dataset.problems.filter((p) => keep(p.id));
+  return { ...dataset, samples, problems, total: samples.length + problems.length };
 }
 
 /** Keeps one side of the deterministic train/test split (rows without an id stay reported). */
@@ -138,22 +151,16 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
     }
   }
   const judge = protocolName(config) === 'response' ? (opts.judge ?? setup(() => createJudge(config, opts.apiKey))) : undefined;
-  const provider =
-    opts.provider ??
-    setup(() =>
-      createProvider(config.model, {
-        baseURL: config.baseURL,
-        apiKey: opts.apiKey,
-        timeoutMs: config.timeoutMs,
-        seed: config.seed,
-        extra: config.providerOptions,
-      }),
-    );
+  const make = (baseURL?: string) =>
+    setup(() => createProvider(config.model, { baseURL, apiKey: opts.apiKey, timeoutMs: config.timeoutMs, seed: config.seed, extra: config.providerOptions }));
+  const replicas = config.endpoints && config.endpoints.length > 1 ? new MultiEndpointProvider(config.endpoints.map((e) => ({ url: e.url, limit: e.limit, provider: make(e.url) }))) : undefined;
+  const provider = opts.provider ?? replicas ?? make(config.endpoints?.[0]?.url ?? config.baseURL);
   // Load the SDK and the image library while the dataset is read, not after: first request sooner.
   const warm = opts.dryRun ? undefined : Promise.all([provider.warmup?.(), provider.needsImages ? loadSharp() : undefined]).catch(() => undefined);
   let dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
   const pool = dataset.samples;
   if (config.split) dataset = applySplit(dataset, config.split);
+  if (config.shard) dataset = applyShard(dataset, config.shard);
   if (opts.dryRun) return { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset) };
   await warm;
   const limits = {
@@ -215,12 +222,14 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
     concurrency: config.concurrency,
     retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: 30_000 },
     signal: opts.signal,
-    onProgress: opts.onProgress,
+    onProgress: opts.onProgress && (replicas ? (p) => opts.onProgress!({ ...p, endpoints: replicas.stats() }) : opts.onProgress),
     onFirstRequest: opts.onFirstRequest,
     maxCostUsd: config.maxCost,
     costOf: costFunction(config, judge),
   });
-  opts.store.updateRun(runId, { status: result.stopped ? 'stopped' : 'done' });
+  // Per-endpoint counts of this process, kept with the run for the summary.
+  const config2 = replicas ? { ...record.config, endpoint_stats: replicas.stats() } : undefined;
+  opts.store.updateRun(runId, { status: result.stopped ? 'stopped' : 'done', ...(config2 ? { config: config2 } : {}) });
   return { ...result, runId, dataset };
 }
 
@@ -246,6 +255,7 @@ function pickOverrides(input: RunConfigInput): Partial<RunConfigInput> {
   const out: Partial<RunConfigInput> = {};
   if (input.concurrency !== undefined) out.concurrency = input.concurrency;
   if (input.baseURL !== undefined) out.baseURL = input.baseURL;
+  if (input.endpoints !== undefined) out.endpoints = input.endpoints;
   if (input.timeoutMs !== undefined) out.timeoutMs = input.timeoutMs;
   if (input.maxCost !== undefined) out.maxCost = input.maxCost;
   if (input.prices !== undefined) out.prices = input.prices;

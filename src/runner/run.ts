@@ -17,6 +17,8 @@ export interface RunProgress {
   retries: number;
   /** Dollars spent in this process; undefined while any price is unknown. */
   costUsd?: number;
+  /** Per-endpoint counts when the model is served by several replicas. */
+  endpoints?: { url: string; requests: number; errors: number; healthy: boolean }[];
   rateLimits: number;
   inFlight: number;
   concurrency: number;

@@ -1,0 +1,24 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { mergeStores } from '../store/merge.ts';
+import { openStore } from '../store/open.ts';
+import { UsageError } from './usage.ts';
+
+export function registerMerge(program: Command): void {
+  program
+    .command('merge <shards...>')
+    .description('merge shard databases (from `mmsafe run --shard i/N`) into one')
+    .requiredOption('--db <path>', 'the database to merge into (created if missing)')
+    .action((shards: string[], flags: { db: string }) => {
+      for (const s of shards) if (!existsSync(s)) throw new UsageError(`${s}: no such database`);
+      const target = openStore(flags.db);
+      const sources = shards.map((s) => openStore(s));
+      try {
+        const { runs, rows } = mergeStores(target, sources);
+        process.stderr.write(`mmsafe: merged ${rows} rows of ${runs} runs from ${shards.length} databases into ${flags.db}\n`);
+      } finally {
+        for (const s of sources) s.close();
+        target.close();
+      }
+    });
+}
