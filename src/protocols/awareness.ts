@@ -1,4 +1,5 @@
-import type { GenerateRequest, PreparedImage, Sample, Verdict, GenerateResponse, ContentPart } from '../core/types.ts';
+import type { GenerateRequest, PreparedImage, Sample, Verdict, GenerateResponse } from '../core/types.ts';
+import { singleTurn } from './request.ts';
 import { scoreAwareness } from '../scoring/awareness.ts';
 import type { Protocol } from './protocol.ts';
 
@@ -31,17 +32,7 @@ export class AwarenessProtocol implements Protocol {
   }
 
   buildRequest(sample: Sample, image: PreparedImage | undefined): GenerateRequest {
-    // Image first, then text: the order of the upstream LLaVA-style evaluation.
-    const content: ContentPart[] = [];
-    if (image) content.push({ type: 'image', image });
-    content.push({ type: 'text', text: awarenessPrompt(sample) });
-    return {
-      system: this.options.system,
-      messages: [{ role: 'user', content }],
-      temperature: this.options.temperature,
-      maxTokens: this.options.maxTokens,
-      seed: this.options.seed,
-    };
+    return singleTurn(this.options, image, awarenessPrompt(sample));
   }
 
   score(sample: Sample, response: GenerateResponse): Verdict {

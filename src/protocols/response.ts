@@ -1,7 +1,8 @@
-import type { ContentPart, GenerateRequest, GenerateResponse, PreparedImage, Provider, Sample, Verdict } from '../core/types.ts';
+import type { GenerateRequest, GenerateResponse, PreparedImage, Provider, Sample, Verdict } from '../core/types.ts';
 import type { RetryPolicy } from '../runner/backoff.ts';
 import { judgeAnswer } from '../scoring/judge.ts';
 import type { Protocol } from './protocol.ts';
+import { singleTurn } from './request.ts';
 
 export interface ResponseOptions {
   judge: Provider;
@@ -26,16 +27,7 @@ export class ResponseProtocol implements Protocol {
   }
 
   buildRequest(sample: Sample, image: PreparedImage | undefined): GenerateRequest {
-    const content: ContentPart[] = [];
-    if (image) content.push({ type: 'image', image });
-    content.push({ type: 'text', text: sample.prompt ?? sample.text });
-    return {
-      system: this.options.system,
-      messages: [{ role: 'user', content }],
-      temperature: this.options.temperature,
-      maxTokens: this.options.maxTokens,
-      seed: this.options.seed,
-    };
+    return singleTurn(this.options, image, sample.prompt ?? sample.text);
   }
 
   score(sample: Sample, response: GenerateResponse, signal?: AbortSignal): Promise<Verdict> {
