@@ -51,6 +51,21 @@ describe('mmsafe CLI', () => {
     expect(r.stderr).toMatch(/--resume/);
   });
 
+  it('--config FILE holds the settings, flags override it, and a bad setting is one line and exit 2', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-config-'));
+    await writeDemoBenchmark(dir);
+    const fs = await import('node:fs');
+    fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ benchmark: 'demo', data: '.', model: 'baseline:always-safe', concurrency: 2 }));
+    const ok = await runCli(['run', '--config', path.join(dir, 'run.json'), '--model', 'baseline:always-unsafe', '--db', path.join(dir, 'c.db'), '--run-id', 'cfg', '--quiet']).done;
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^baseline:always-unsafe on demo/);
+    fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ benchmark: 'demo', data: '.', model: 'baseline:always-safe', concurency: 2 }));
+    const bad = await runCli(['run', '--config', path.join(dir, 'bad.json'), '--db', path.join(dir, 'c.db')]).done;
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/bad\.json: setting "concurency"/);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   it('runs, report and summary JSON work on a stored run', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-cli-'));
     await writeDemoBenchmark(dir);

@@ -7,11 +7,13 @@ import type { RunConfigInput } from '../runner/config.ts';
 import { evaluate } from '../runner/evaluate.ts';
 import { parseSplit } from '../datasets/split.ts';
 import { parseEndpoints } from '../providers/endpoints.ts';
+import { readConfigFile } from './config-file.ts';
 import { openStore } from '../store/open.ts';
 import { createProgressReporter } from './progress.ts';
 import { collectKeyValue, parseNumber, parsePositiveInt, UsageError } from './usage.ts';
 
 interface RunFlags {
+  config?: string;
   benchmark?: string;
   data?: string;
   model?: string;
@@ -59,7 +61,8 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description('evaluate a model on a benchmark; every answer is stored as it arrives')
-    .option('--benchmark <name>', 'benchmark: mmsafeaware, salad, custom or demo', 'mmsafeaware')
+    .option('--config <file>', 'run settings as JSON (same names as the stored config); flags override it')
+    .option('--benchmark <name>', 'benchmark: mmsafeaware (default), salad, custom or demo')
     .option('--data <path>', 'dataset: MMSafeAware data/ folder, SaLAD folder with data.json, or a custom .jsonl/.json/.csv file')
     .option('--images <dir>', 'SaLAD: images directory (default <data>/images)')
     .addOption(new Option('--protocol <name>', 'awareness (yes/no question) or response (free answer + judge); default: the benchmark\'s own').choices(['awareness', 'response']))
@@ -106,11 +109,12 @@ export function registerRun(program: Command): void {
 }
 
 async function runCommand(flags: RunFlags): Promise<void> {
+  const fromFile = flags.config ? readConfigFile(flags.config) : {};
+  const input = { ...fromFile, ...toConfig(flags) } as RunConfigInput;
   if (!flags.resume) {
-    if (!flags.data) throw new UsageError('--data is required (the benchmark directory), or --resume NAME');
-    if (!flags.model) throw new UsageError('--model is required, e.g. --model openai:gpt-4o or baseline:always-unsafe');
+    if (!input.data) throw new UsageError('--data is required (the benchmark directory), or --resume NAME');
+    if (!input.model) throw new UsageError('--model is required, e.g. --model openai:gpt-4o or baseline:always-unsafe');
   }
-  const input = toConfig(flags);
   const store = openStore(flags.db);
   const controller = new AbortController();
   let interrupts = 0;

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * never hold a secret: keys come from the environment at call time.
  */
 export const RunConfigSchema = z.object({
-  benchmark: z.string().min(1),
+  benchmark: z.string().min(1).default('mmsafeaware'),
   data: z.string().min(1),
   /** MMSafeAware: typical|attack|oversafe; SaLAD: safe|unsafe; custom: the rows' own subsets. */
   subset: z.string().min(1).optional(),
