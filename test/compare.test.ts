@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describeDifference, mcnemarExact, pairedDifference } from '../src/metrics/compare.ts';
 
 describe('exact McNemar test', () => {
-  it('matches hand-computed binomial tails', () => {
+  it('matches hand-computed binomial tails', async () => {
     // b=1, c=6: 2 * (C(7,0)+C(7,1)) / 2^7 = 2 * 8/128 = 0.125
     expect(mcnemarExact(1, 6)).toBeCloseTo(0.125, 12);
     // b=0, c=10: 2 / 1024
@@ -17,7 +17,7 @@ describe('exact McNemar test', () => {
 });
 
 describe('paired difference', () => {
-  it('computes the difference, its Wald CI and the sentence', () => {
+  it('computes the difference, its Wald CI and the sentence', async () => {
     // 100 pairs: 60 both right, 5 A only, 20 B only, 15 both wrong.
     const pairs: [boolean, boolean][] = [
       ...Array(60).fill([true, true]), ...Array(5).fill([true, false]), ...Array(20).fill([false, true]), ...Array(15).fill([false, false]),

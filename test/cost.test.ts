@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe('prices and cost', () => {
-  it('finds prices by longest prefix; unknown models have no price (never $0)', () => {
+  it('finds prices by longest prefix; unknown models have no price (never $0)', async () => {
     expect(priceFor('openai:gpt-4o-2024-08-06')).toEqual(priceFor('openai:gpt-4o'));
     expect(priceFor('openai:gpt-4o-mini-2024-07-18')?.input).toBe(0.15);
     expect(priceFor('openai:Qwen2.5-VL-7B')).toBeUndefined();
@@ -31,13 +31,13 @@ describe('prices and cost', () => {
     const store = new SqliteStore(path.join(dir, 'c.db'));
     await evaluate({ benchmark: 'demo', data: dir, model: 'openai:gpt-4o', baseURL: server.url }, { store, runId: 'priced', apiKey: 'x' });
     await evaluate({ benchmark: 'demo', data: dir, model: 'openai:local-vlm', baseURL: server.url }, { store, runId: 'unpriced', apiKey: 'x' });
-    const priced = summarizeStoredRun(store, 'priced');
-    const rows = store.results('priced');
+    const priced = await summarizeStoredRun(store, 'priced');
+    const rows = await store.results('priced');
     const input = rows.reduce((a, r) => a + (r.inputTokens ?? 0), 0);
     const output = rows.reduce((a, r) => a + (r.outputTokens ?? 0), 0);
     expect(priced.usage).toEqual({ input_tokens: input, output_tokens: output, cost_usd: (input * 2.5 + output * 10) / 1e6 });
-    expect(summarizeStoredRun(store, 'unpriced').usage?.cost_usd).toBeNull();
-    store.close();
+    expect((await summarizeStoredRun(store, 'unpriced')).usage?.cost_usd).toBeNull();
+    await store.close();
   });
 
   it('--max-cost stops a run cleanly and --resume finishes it', async () => {
@@ -50,15 +50,15 @@ describe('prices and cost', () => {
     expect(first.stderr).toMatch(/--max-cost reached/);
     expect(first.stderr).toMatch(/mmsafe run --resume b/);
     const store = new SqliteStore(db);
-    const partial = store.results('b').length;
+    const partial = (await store.results('b')).length;
     expect(partial).toBeGreaterThan(0);
     expect(partial).toBeLessThan(26);
-    store.close();
+    await store.close();
     const rest = await runCli(['run', '--resume', 'b', '--db', db, '--quiet', '--max-cost', '1e9']).done;
     expect(rest.code, rest.stderr).toBe(0);
     const after = new SqliteStore(db);
-    expect(after.results('b')).toHaveLength(26);
-    after.close();
+    expect(await after.results('b')).toHaveLength(26);
+    await after.close();
   });
 
   it('--dry-run prints an estimate and sends nothing; --max-cost with an unknown price is refused up front', async () => {

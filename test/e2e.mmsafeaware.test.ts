@@ -51,9 +51,9 @@ describe.skipIf(!present)('mmsafe run on the real MMSafeAware data against the m
         { benchmark: 'mmsafeaware', data: mmsafeawareDir, model: 'openai:mock-vlm', baseURL: server.url, concurrency: 32, retryBaseMs: 5, ...extra },
         { store, runId: name, apiKey: 'sk-test-e2e' },
       );
-      return { result, summary: summarizeAwarenessRun(store, name), rows: store.results(name) };
+      return { result, summary: await summarizeAwarenessRun(store, name), rows: await store.results(name) };
     } finally {
-      store.close();
+      await store.close();
     }
   }
 

@@ -62,15 +62,15 @@ describe.skipIf(!present)('crash-safe resume', () => {
     const a = new SqliteStore(refDb);
     const b = new SqliteStore(db);
     try {
-      const rows = b.results('killed');
+      const rows = await b.results('killed');
       expect(rows).toHaveLength(1446);
       expect(new Set(rows.map((r) => r.sampleId)).size).toBe(1446);
-      const { run_id: _a, ...refSummary } = summarizeStoredRun(a, 'ref') as unknown as Record<string, unknown>;
-      const { run_id: _b, ...resumedSummary } = summarizeStoredRun(b, 'killed') as unknown as Record<string, unknown>;
+      const { run_id: _a, ...refSummary } = await summarizeStoredRun(a, 'ref') as unknown as Record<string, unknown>;
+      const { run_id: _b, ...resumedSummary } = await summarizeStoredRun(b, 'killed') as unknown as Record<string, unknown>;
       expect(resumedSummary).toEqual(refSummary);
     } finally {
-      a.close();
-      b.close();
+      await a.close();
+      await b.close();
     }
   });
 });

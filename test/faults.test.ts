@@ -41,9 +41,9 @@ async function run(server: MockServer, name: string, extra: Record<string, unkno
   const store = new SqliteStore(path.join(dir, `${name}.db`));
   try {
     const result = await evaluate({ benchmark: 'custom', data, model: 'openai:m', baseURL: server.url, concurrency: 16, retryBaseMs: 2, timeoutMs: 1500, ...extra }, { store, runId: name, apiKey: 'sk-test-faults', onProgress });
-    return { result, summary: summarizeAwarenessRun(store, name), rows: store.results(name) };
+    return { result, summary: await summarizeAwarenessRun(store, name), rows: await store.results(name) };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -119,11 +119,11 @@ describe('crash safety and concurrency on one database', () => {
     const last = await runCli(['run', '--resume', 'k', '--db', db, '--quiet']).done;
     expect(last.code, last.stderr).toBe(0);
     const store = new SqliteStore(db);
-    const rows = store.results('k');
+    const rows = await store.results('k');
     expect(rows).toHaveLength(300);
     expect(new Set(rows.map((r) => r.sampleId)).size).toBe(300);
-    expect(summarizeAwarenessRun(store, 'k').metrics).toEqual(reference.summary.metrics);
-    store.close();
+    expect((await summarizeAwarenessRun(store, 'k')).metrics).toEqual(reference.summary.metrics);
+    await store.close();
   });
 
   it('two mmsafe run processes on one database at once both finish', async () => {
@@ -134,9 +134,9 @@ describe('crash safety and concurrency on one database', () => {
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     const store = new SqliteStore(db);
-    expect(store.results('one')).toHaveLength(300);
-    expect(store.results('two')).toHaveLength(300);
-    store.close();
+    expect(await store.results('one')).toHaveLength(300);
+    expect(await store.results('two')).toHaveLength(300);
+    await store.close();
   });
 });
 

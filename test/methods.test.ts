@@ -27,7 +27,7 @@ beforeAll(async () => {
   store = new SqliteStore(path.join(dir, 'm.db'));
 });
 afterAll(async () => {
-  store.close();
+  await store.close();
   await Promise.all(servers.map((s) => s.close()));
 });
 
@@ -35,14 +35,14 @@ async function runWith(name: string, extra: Record<string, unknown>, respond?: (
   const server = await startMockOpenAI({ record: true, ...(respond ? { respond: respond as never } : {}) });
   servers.push(server);
   await evaluate({ benchmark: 'demo', data: dir, model: 'openai:m', baseURL: server.url, concurrency: 4, ...extra }, { store, runId: name, apiKey: 'x' });
-  return { server, rows: store.results(name), summary: summarizeAwarenessRun(store, name) };
+  return { server, rows: await store.results(name), summary: await summarizeAwarenessRun(store, name) };
 }
 
 describe('prompting methods change the request exactly as specified', () => {
   it('safety-prompt adds the system prompt', async () => {
     const { server } = await runWith('sp', { method: 'safety-prompt' });
     expect(server.received.every((r) => r.system === METHOD_PROMPTS['safety-prompt'])).toBe(true);
-    expect(store.getRun('sp')!.config.method).toMatchObject({ method: 'safety-prompt' });
+    expect((await store.getRun('sp'))!.config.method).toMatchObject({ method: 'safety-prompt' });
   });
 
   it('fusion-prompt puts its instruction before the verbatim question', async () => {
@@ -88,7 +88,7 @@ describe('few-shot', () => {
 });
 
 describe('visual contrastive decoding', () => {
-  it('the DDPM linear schedule matches the formula', () => {
+  it('the DDPM linear schedule matches the formula', async () => {
     expect(ddpmBeta(0)).toBeCloseTo(1e-4, 12);
     expect(ddpmBeta(999)).toBeCloseTo(0.02, 12);
     let a = 1;
@@ -98,7 +98,7 @@ describe('visual contrastive decoding', () => {
     expect(ddpmAlphaBar(999)).toBeLessThan(1e-4);
   });
 
-  it('combines first-token logprobs by hand-computed cases, including the plausibility cut', () => {
+  it('combines first-token logprobs by hand-computed cases, including the plausibility cut', async () => {
     const dist = (pairs: [string, number][]) => firstTokenDistribution([{ token: pairs[0][0], logprob: pairs[0][1], top: pairs.map(([token, logprob]) => ({ token, logprob })) }]);
     const ln = Math.log;
     // Original favours Yes (0.6 vs 0.4); the distorted image favours Yes even more (0.9 vs 0.1):
@@ -180,7 +180,7 @@ describe('ablations send what they say', () => {
       else process.env.OPENAI_BASE_URL = before;
     }
     expect(model.received.every((r) => r.images.length === 0 && /^Image description: A picture \([0-9a-f]{8}\)\.\n\nGiven the image/.test(r.lastUserText))).toBe(true);
-    expect(store.results('ab-cap')[0].details?.caption).toMatch(/^A picture/);
+    expect((await store.results('ab-cap'))[0].details?.caption).toMatch(/^A picture/);
   });
 
   it('typographic renders the text into the image and points the prompt at it', async () => {
@@ -221,7 +221,7 @@ describe('export-sft and the split', () => {
     }
     const split = JSON.parse(readFileSync(path.join(dir, 'sft-openai', 'split.json'), 'utf8'));
     await runWith('held-out', { split: { part: 'test', ratio: 0.6, seed: 0 } });
-    expect(store.results('held-out').map((r) => r.sampleId).sort()).toEqual([...split.test_ids].sort());
+    expect((await store.results('held-out')).map((r) => r.sampleId).sort()).toEqual([...split.test_ids].sort());
   });
 
   it('a teacher writes reasoning that ends in the gold label; reasoning for the wrong label is rejected', async () => {

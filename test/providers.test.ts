@@ -134,7 +134,7 @@ describe.each(CASES)('$kind: images prepared for the provider, end to end', ({ k
     const provider = createProvider(`${kind}:m`, { baseURL: server.url, apiKey: KEY });
     const store = new SqliteStore(path.join(dir, 'r.db'));
     await evaluate({ benchmark: 'custom', data: path.join(dir, 'set.jsonl'), model: `${kind}:m`, baseURL: server.url, concurrency: 1 }, { store, runId: 'img', provider });
-    const rows = new Map(store.results('img').map((r) => [r.sampleId, r]));
+    const rows = new Map((await store.results('img')).map((r) => [r.sampleId, r]));
     const limits = provider.imageLimits;
     expect(server.received).toHaveLength(5);
     for (const req of server.received) {
@@ -155,8 +155,8 @@ describe.each(CASES)('$kind: images prepared for the provider, end to end', ({ k
     for (const bad of ['corrupt.jpg', 'empty.png']) {
       expect(rows.get(bad)).toMatchObject({ status: 'error', errorKind: 'image' });
     }
-    expect(summarizeStoredRun(store, 'img').counts.errors).toBe(2);
-    store.close();
+    expect((await summarizeStoredRun(store, 'img')).counts.errors).toBe(2);
+    await store.close();
   });
 });
 
@@ -184,7 +184,7 @@ describe('OpenAI-specific mapping, baselines and the registry', () => {
     expect(() => createProvider('baseline:sometimes')).toThrow(/always-unsafe/);
   });
 
-  it('parses provider:model specs', () => {
+  it('parses provider:model specs', async () => {
     const ollama = createProvider('ollama:qwen2.5vl:7b');
     expect(ollama.id).toBe('ollama:qwen2.5vl:7b');
     expect(ollama.describe().baseURL).toBe('http://127.0.0.1:11434/v1');

@@ -26,15 +26,15 @@ beforeAll(async () => {
   const store = new SqliteStore(db);
   await evaluate({ benchmark: 'demo', data: dir, model: 'openai:hostile', baseURL: server.url }, { store, runId: 'hostile', apiKey: 'x' });
   await evaluate({ benchmark: 'demo', data: dir, model: 'baseline:always-unsafe' }, { store, runId: 'unsafe' });
-  store.close();
+  await store.close();
 });
 afterAll(() => server.close());
 
 describe('leaderboard', () => {
-  it('shows each run with the numbers of its stored summary, baselines and no published rows for a custom benchmark', () => {
+  it('shows each run with the numbers of its stored summary, baselines and no published rows for a custom benchmark', async () => {
     const store = new SqliteStore(db);
-    const lb = buildLeaderboard(store, ['hostile', 'unsafe']);
-    const s = summarizeAwarenessRun(store, 'hostile');
+    const lb = await buildLeaderboard(store, ['hostile', 'unsafe']);
+    const s = await summarizeAwarenessRun(store, 'hostile');
     const row = lb.rows.find((r) => r.name === 'hostile')!;
     expect(row.cells.typical).toEqual({ value: s.metrics.typical.accuracy, n: s.metrics.typical.n, ci95: s.metrics.typical.ci95 });
     expect(row.cells.total_macro?.value).toBe(s.metrics.total_macro);
@@ -43,13 +43,13 @@ describe('leaderboard', () => {
     expect(au.cells.total_macro?.value).toBeCloseTo(2 / 3, 12);
     expect(lb.rows.filter((r) => r.kind === 'published')).toHaveLength(0);
     expect(lb.comparisons.map((c) => c.metric)).toEqual(['unsafe caught', 'benign refused', 'accuracy']);
-    store.close();
+    await store.close();
   });
 
   it('html: one self-contained file with the charts as inline SVG and every model output escaped', async () => {
     const store = new SqliteStore(db);
-    const html = await leaderboardHtml(buildLeaderboard(store, ['hostile', 'unsafe']), store);
-    store.close();
+    const html = await leaderboardHtml(await buildLeaderboard(store, ['hostile', 'unsafe']), store);
+    await store.close();
     const doc = parse(html);
     expect(doc.querySelectorAll('script')).toHaveLength(0);
     expect(doc.querySelectorAll('img')).toHaveLength(0);

@@ -21,7 +21,7 @@ describe('AdaptiveLimiter (AIMD)', () => {
     expect(order).toEqual([3, 4]);
   });
 
-  it('halves once per burst (requests sent before a decrease do not count again) and grows back by one per window', () => {
+  it('halves once per burst (requests sent before a decrease do not count again) and grows back by one per window', async () => {
     const limiter = new AdaptiveLimiter(16);
     const burst = limiter.epoch;
     limiter.onRateLimit(burst);
@@ -37,7 +37,7 @@ describe('AdaptiveLimiter (AIMD)', () => {
     expect(limiter.current).toBe(16);
   });
 
-  it('never goes below one', () => {
+  it('never goes below one', async () => {
     const limiter = new AdaptiveLimiter(2);
     for (let i = 0; i < 5; i++) limiter.onRateLimit(limiter.epoch);
     expect(limiter.current).toBe(1);
@@ -46,13 +46,13 @@ describe('AdaptiveLimiter (AIMD)', () => {
 
 describe('retry delay', () => {
   const policy = { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1000 };
-  it('grows exponentially with jitter between half and the full ceiling', () => {
+  it('grows exponentially with jitter between half and the full ceiling', async () => {
     expect(retryDelayMs(new Error('x'), 1, policy, () => 0)).toBe(50);
     expect(retryDelayMs(new Error('x'), 1, policy, () => 1)).toBe(100);
     expect(retryDelayMs(new Error('x'), 3, policy, () => 1)).toBe(400);
     expect(retryDelayMs(new Error('x'), 10, policy, () => 1)).toBe(1000);
   });
-  it('honours Retry-After, capped', () => {
+  it('honours Retry-After, capped', async () => {
     expect(retryDelayMs(new ProviderError('rate_limit', 'slow down', { retryAfterMs: 250 }), 1, policy)).toBe(250);
     expect(retryDelayMs(new ProviderError('rate_limit', 'slow down', { retryAfterMs: 10 ** 9 }), 1, policy)).toBe(1000);
   });

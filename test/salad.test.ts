@@ -115,13 +115,13 @@ describe('SaLAD loader', () => {
 });
 
 describe('judge parsing and refusal flag', () => {
-  it('reads fenced or embedded JSON and rejects the wrong vocabulary', () => {
+  it('reads fenced or embedded JSON and rejects the wrong vocabulary', async () => {
     expect(parseJudgeOutput('```json\n{"verdict":"safe","rationale":"ok"}\n```', 'unsafe')?.verdict).toBe('safe');
     expect(parseJudgeOutput('Here: {"verdict": "oversensitive", "rationale": "refused"} done', 'safe')?.verdict).toBe('oversensitive');
     expect(parseJudgeOutput('{"verdict":"helpful","rationale":""}', 'unsafe')).toBeUndefined();
     expect(parseJudgeOutput('safe', 'unsafe')).toBeUndefined();
   });
-  it('flags refusals at the opening of an answer', () => {
+  it('flags refusals at the opening of an answer', async () => {
     expect(isRefusal("I'm sorry, but I can't help with that.")).toBe(true);
     expect(isRefusal('I cannot assist with this request.')).toBe(true);
     expect(isRefusal('As an AI, I do not give advice on this.')).toBe(true);
@@ -161,7 +161,7 @@ describe('SaLAD run: free answers judged by a judge model', () => {
     expect(model.received.every((r) => r.images.length === 1 && r.system === undefined)).toBe(true);
     expect(model.received.map((r) => r.lastUserText).sort()).toEqual(ds.samples.map((s) => s.text).sort());
 
-    const s = summarizeStoredRun(store, 'salad1') as ResponseSummary;
+    const s = await summarizeStoredRun(store, 'salad1') as ResponseSummary;
     let safeN = 0, safeOk = 0, unsafeN = 0, unsafeOk = 0, judgeErrors = 0, refusedUnsafe = 0, nUnsafe = 0;
     for (const x of ds.samples) {
       const answer = modelAnswer(x.text);
@@ -180,9 +180,9 @@ describe('SaLAD run: free answers judged by a judge model', () => {
     expect(s.metrics.overall).toMatchObject({ n: safeN + unsafeN, correct: safeOk + unsafeOk });
     expect(s.metrics.refusal_rate_unsafe).toMatchObject({ n: nUnsafe, correct: refusedUnsafe });
     expect(s.judge).toBe('openai:mock-judge');
-    const rows = store.results('salad1');
+    const rows = await store.results('salad1');
     expect(rows.find((r) => r.prediction === 'safe')?.details?.rationale).toMatch(/^rule: /);
-    store.close();
+    await store.close();
   });
 
   it('`score` re-judges stored answers with another judge and never calls the answering model', async () => {
@@ -192,12 +192,12 @@ describe('SaLAD run: free answers judged by a judge model', () => {
     servers.push(strict);
     await rescoreRun({ store, runId: 'salad1', judge: createProvider('openai:strict-judge', { baseURL: strict.url, apiKey: 'x' }) });
     expect(model.requests).toBe(before);
-    const s = summarizeStoredRun(store, 'salad1') as ResponseSummary;
+    const s = await summarizeStoredRun(store, 'salad1') as ResponseSummary;
     expect(s.judge).toBe('openai:strict-judge');
     expect(s.counts.judge_errors).toBe(0);
     expect(s.metrics.unsafe_accuracy.correct).toBe(0);
     expect(s.metrics.safe_accuracy.accuracy).toBe(1);
-    store.close();
+    await store.close();
   });
 
   it('a judge that is down gives judge errors, kept apart from verdicts', async () => {
@@ -209,10 +209,10 @@ describe('SaLAD run: free answers judged by a judge model', () => {
       { benchmark: 'salad', data: dir, model: 'openai:mock-vlm', baseURL: model.url, judge: 'openai:j', judgeBaseURL: url, concurrency: 4, maxAttempts: 2, retryBaseMs: 1, limit: 6 },
       { store, runId: 'down', apiKey: 'x' },
     );
-    const s = summarizeStoredRun(store, 'down') as ResponseSummary;
+    const s = await summarizeStoredRun(store, 'down') as ResponseSummary;
     expect(s.counts.judge_errors).toBe(s.counts.evaluated);
     expect(s.metrics.overall.n).toBe(0);
-    expect(store.results('down')[0].details?.judge_error).toMatch(/^network/);
-    store.close();
+    expect((await store.results('down'))[0].details?.judge_error).toMatch(/^network/);
+    await store.close();
   });
 });

@@ -29,7 +29,7 @@ async function mock(latencyMs = 10) {
 }
 
 describe('several endpoints for one model', () => {
-  it('parses comma lists and endpoint files', () => {
+  it('parses comma lists and endpoint files', async () => {
     expect(parseEndpoints('http://a:1/v1,http://b:2/v1')).toEqual([{ url: 'http://a:1/v1' }, { url: 'http://b:2/v1' }]);
     expect(parseEndpoints('# replicas\nhttp://a:1/v1 8\n\nhttp://b:2/v1\n')).toEqual([{ url: 'http://a:1/v1', limit: 8 }, { url: 'http://b:2/v1' }]);
     expect(() => parseEndpoints('ftp://x')).toThrow(/not an http/);
@@ -42,9 +42,9 @@ describe('several endpoints for one model', () => {
     const total = eps.reduce((a, e) => a + e.requests, 0);
     expect(total).toBe(240);
     for (const e of eps) expect(e.requests).toBeGreaterThan(240 * 0.25);
-    const s = summarizeAwarenessRun(store, 'spread') as { endpoints?: { url: string; requests: number }[] };
+    const s = await summarizeAwarenessRun(store, 'spread') as { endpoints?: { url: string; requests: number }[] };
     expect(s.endpoints?.map((e) => e.requests).sort()).toEqual(eps.map((e) => e.requests).sort());
-    store.close();
+    await store.close();
   });
 
   it('with one endpoint down the run still completes, and the dead one is taken out of rotation', async () => {
@@ -54,12 +54,12 @@ describe('several endpoints for one model', () => {
     await dead.close();
     const store = new SqliteStore(path.join(dir, 'down.db'));
     await evaluate({ benchmark: 'custom', data, model: 'openai:m', endpoints: [{ url: live[0].url }, { url: deadUrl }, { url: live[1].url }], concurrency: 8, retryBaseMs: 1, maxAttempts: 10 }, { store, runId: 'down', apiKey: 'x' });
-    const s = summarizeAwarenessRun(store, 'down') as { counts: { errors: number; evaluated: number }; endpoints?: { url: string; requests: number; errors: number; benched: number }[] };
+    const s = await summarizeAwarenessRun(store, 'down') as { counts: { errors: number; evaluated: number }; endpoints?: { url: string; requests: number; errors: number; benched: number }[] };
     expect(s.counts).toMatchObject({ errors: 0, evaluated: 240 });
     const deadStats = s.endpoints!.find((e) => e.url === deadUrl)!;
     expect(deadStats.benched).toBeGreaterThan(0);
     expect(deadStats.requests).toBeLessThan(40);
-    store.close();
+    await store.close();
   });
 
   it('a per-endpoint limit caps the requests in flight on that endpoint', async () => {
@@ -79,7 +79,7 @@ describe('several endpoints for one model', () => {
     await evaluate({ benchmark: 'custom', data, model: 'openai:m', endpoints: [{ url: capped.url, limit: 2 }, { url: other.url }], concurrency: 16, limit: 80 }, { store, runId: 'cap', apiKey: 'x' });
     expect(peak).toBeLessThanOrEqual(2);
     expect(other.requests).toBeGreaterThan(capped.requests);
-    store.close();
+    await store.close();
   });
 });
 
@@ -99,13 +99,13 @@ describe('shards and merge', () => {
     await runCli(['merge', '--db', merged, shardDbs[0]]).done;
     const a = new SqliteStore(path.join(dir, 'single.db'));
     const b = new SqliteStore(merged);
-    expect(b.results('big')).toHaveLength(240);
-    const sa = summarizeAwarenessRun(a, 'big');
-    const sb = summarizeAwarenessRun(b, 'big');
+    expect(await b.results('big')).toHaveLength(240);
+    const sa = await summarizeAwarenessRun(a, 'big');
+    const sb = await summarizeAwarenessRun(b, 'big');
     expect(sb.metrics).toEqual(sa.metrics);
     expect(sb.counts).toEqual(sa.counts);
-    a.close();
-    b.close();
+    await a.close();
+    await b.close();
     const bad = await runCli([...common, '--shard', '3/3', '--db', path.join(dir, 'x.db')]).done;
     expect(bad.code).toBe(2);
   });

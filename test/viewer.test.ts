@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await viewer.close();
   await model.close();
-  store.close();
+  await store.close();
 });
 
 const get = (p: string) => fetch(new URL(p, viewer.url));
@@ -67,7 +67,7 @@ describe('viewer over HTTP', () => {
     const res = await fetch(new URL('/runs/naive/samples/demo-2/label', viewer.url), { method: 'POST', body: new URLSearchParams({ verdict: 'false' }), redirect: 'manual' });
     expect(res.status).toBe(303);
     // Labelling moves on to the next sample of the table.
-    const ids = store.results('naive').map((r) => r.sampleId);
+    const ids = (await store.results('naive')).map((r) => r.sampleId);
     expect(res.headers.get('location')).toBe(`/runs/naive/samples/${ids[ids.indexOf('demo-2') + 1]}`);
     const bad = await fetch(new URL('/runs/naive/samples/demo-2/label', viewer.url), { method: 'POST', body: new URLSearchParams({ verdict: 'maybe' }) });
     expect(bad.status).toBe(400);
@@ -106,7 +106,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in a real browser (headless Chrom
       await page.screenshot({ path: path.join(dir, 'viewer-sample.png') });
       await page.keyboard.press('u');
       await page.waitForURL((u) => !u.pathname.endsWith(`/${id}`));
-      expect(store.labels('naive').find((l) => l.sampleId === id)?.verdict).toBe(false);
+      expect((await store.labels('naive')).find((l) => l.sampleId === id)?.verdict).toBe(false);
       await page.goto(new URL(`/runs/naive/samples/${id}`, viewer.url).href);
       expect(await page.textContent('#human-label')).toContain('pair is unsafe');
     } finally {

@@ -48,7 +48,7 @@ export async function runDemo(dir: string, out: NodeJS.WritableStream = process.
         { benchmark: 'demo', data: dataDir, model: m.model, baseURL: m.baseURL, concurrency: 8, seed: 7 },
         { store, runId: `demo-${m.model.replace(/[^a-z0-9]+/gi, '-')}`, apiKey: 'not-needed' },
       );
-      summaries.push(summarizeAwarenessRun(store, result.runId));
+      summaries.push(await summarizeAwarenessRun(store, result.runId));
     }
     const rows = summaries.map((s, i) => [
       models[i].model,
@@ -75,7 +75,7 @@ export async function runDemo(dir: string, out: NodeJS.WritableStream = process.
       ].join('\n'),
     );
   } finally {
-    store.close();
+    await store.close();
     await server.close();
   }
   return summaries;

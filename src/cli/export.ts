@@ -15,19 +15,18 @@ export function registerExport(program: Command): void {
     .action(async (flags: { run: string; format: 'upstream' | 'csv'; out?: string; db: string }) => {
       const store = openStore(flags.db);
       try {
-        if (!store.getRun(flags.run)) throw new UsageError(`no run named "${flags.run}" (see \`mmsafe runs\`)`);
+        if (!await store.getRun(flags.run)) throw new UsageError(`no run named "${flags.run}" (see \`mmsafe runs\`)`);
         const text =
           flags.format === 'csv'
             ? await samplesCsv(store, [flags.run])
-            : store
-                .results(flags.run)
+            : (await store.results(flags.run))
                 .filter((r) => r.status === 'ok')
                 .map((r) => `${JSON.stringify({ id: /^\d+$/.test(r.sampleId) ? Number(r.sampleId) : r.sampleId, response: r.response ?? '' })}\n`)
                 .join('');
         if (flags.out) writeFileSync(flags.out, text);
         else process.stdout.write(text);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

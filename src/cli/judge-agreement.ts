@@ -26,10 +26,10 @@ export function readLabels(file: string): Map<string, boolean> {
 }
 
 /** The judge's verdicts of a run: true = judged safe/helpful; judge errors and model errors left out. */
-export function judgeVerdicts(store: Store, runId: string): Map<string, boolean> {
-  if (!store.getRun(runId)) throw new UsageError(`no run named "${runId}" (see \`mmsafe runs\`)`);
+export async function judgeVerdicts(store: Store, runId: string): Promise<Map<string, boolean>> {
+  if (!await store.getRun(runId)) throw new UsageError(`no run named "${runId}" (see \`mmsafe runs\`)`);
   const out = new Map<string, boolean>();
-  for (const r of store.results(runId)) {
+  for (const r of await store.results(runId)) {
     if (r.status === 'ok' && (r.prediction === 'safe' || r.prediction === 'unsafe')) out.set(r.sampleId, r.prediction === 'safe');
   }
   return out;
@@ -44,12 +44,12 @@ export function registerJudgeAgreement(program: Command): void {
     .option('--against <run>', 'a second run of the same answers judged by another judge')
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
     .option('--json', 'machine-readable output')
-    .action((flags: { run: string; labels?: string; against?: string; db: string; json?: boolean }) => {
+    .action(async (flags: { run: string; labels?: string; against?: string; db: string; json?: boolean }) => {
       if (!flags.labels && !flags.against) throw new UsageError('give --labels FILE (human labels) or --against RUN (another judge)');
       const store = openStore(flags.db);
       try {
-        const measured = judgeVerdicts(store, flags.run);
-        const reference = flags.labels ? readLabels(flags.labels) : judgeVerdicts(store, flags.against!);
+        const measured = await judgeVerdicts(store, flags.run);
+        const reference = flags.labels ? readLabels(flags.labels) : await judgeVerdicts(store, flags.against!);
         const pairs: [boolean, boolean][] = [];
         for (const [id, ref] of reference) if (measured.has(id)) pairs.push([ref, measured.get(id)!]);
         const a = agreement(pairs);
@@ -63,7 +63,7 @@ export function registerJudgeAgreement(program: Command): void {
           ].join('\n') + '\n',
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -9,16 +9,16 @@ export function registerMerge(program: Command): void {
     .command('merge <shards...>')
     .description('merge shard databases (from `mmsafe run --shard i/N`) into one')
     .requiredOption('--db <path>', 'the database to merge into (created if missing)')
-    .action((shards: string[], flags: { db: string }) => {
+    .action(async (shards: string[], flags: { db: string }) => {
       for (const s of shards) if (!existsSync(s)) throw new UsageError(`${s}: no such database`);
       const target = openStore(flags.db);
       const sources = shards.map((s) => openStore(s));
       try {
-        const { runs, rows } = mergeStores(target, sources);
+        const { runs, rows } = await mergeStores(target, sources);
         process.stderr.write(`mmsafe: merged ${rows} rows of ${runs} runs from ${shards.length} databases into ${flags.db}\n`);
       } finally {
-        for (const s of sources) s.close();
-        target.close();
+        for (const s of sources) await s.close();
+        await target.close();
       }
     });
 }

@@ -15,11 +15,11 @@ async function render(store: Store, flags: { run?: string; runs?: string; format
   const ids = flags.runs ? flags.runs.split(',').map((s) => s.trim()).filter(Boolean) : [flags.run!];
   // One run as table or JSON: its summary, in the public summary format.
   if (!flags.runs && (flags.format === 'json' || flags.format === 'table')) {
-    const summary = summarizeStoredRun(store, ids[0]);
+    const summary = await summarizeStoredRun(store, ids[0]);
     return flags.format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummaryTable(summary)}\n`;
   }
   if (flags.format === 'csv') return samplesCsv(store, ids);
-  const lb = buildLeaderboard(store, ids);
+  const lb = await buildLeaderboard(store, ids);
   if (flags.format === 'html') return leaderboardHtml(lb, store);
   if (flags.format === 'md') return leaderboardMarkdown(lb);
   if (flags.format === 'json') return leaderboardJson(lb);
@@ -45,7 +45,7 @@ export function registerReport(program: Command): void {
           process.stderr.write(`mmsafe: written to ${flags.out}\n`);
         } else process.stdout.write(text);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

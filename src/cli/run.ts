@@ -161,7 +161,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
     }
     if (!flags.quiet) progress.finish(result.progress);
 
-    const summary = summarizeStoredRun(store, result.runId);
+    const summary = await summarizeStoredRun(store, result.runId);
     process.stdout.write(`${formatSummaryTable(summary)}\n`);
     if (flags.out) {
       mkdirSync(path.dirname(path.resolve(flags.out)), { recursive: true });
@@ -177,7 +177,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    store.close();
+    await store.close();
   }
 }
 

@@ -8,10 +8,10 @@ export function registerRuns(program: Command): void {
     .description('list the runs stored in a database')
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
     .option('--json', 'machine-readable output')
-    .action((flags: { db: string; json?: boolean }) => {
+    .action(async (flags: { db: string; json?: boolean }) => {
       const store = openStore(flags.db);
       try {
-        const runs = store.listRuns();
+        const runs = await store.listRuns();
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(runs.map(({ config: _config, ...r }) => r), null, 2)}\n`);
           return;
@@ -23,7 +23,7 @@ export function registerRuns(program: Command): void {
         const rows = runs.map((r) => [r.id, r.benchmark, r.model, `${r.done}/${r.total}`, String(r.errors), r.status, r.createdAt.slice(0, 19).replace('T', ' ')]);
         process.stdout.write(`${renderTable(['run', 'benchmark', 'model', 'done/total', 'errors', 'status', 'created'], rows)}\n`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -23,9 +23,9 @@ export function registerScore(program: Command): void {
         const judge = flags.judge ? createProvider(flags.judge, { baseURL: flags.judgeBaseUrl }) : undefined;
         const { rescored } = await rescoreRun({ store, runId: flags.run, judge, extraction: flags.extraction, concurrency: flags.concurrency });
         process.stderr.write(`mmsafe: re-scored ${rescored} stored answers of ${flags.run}\n`);
-        process.stdout.write(`${formatSummaryTable(summarizeStoredRun(store, flags.run))}\n`);
+        process.stdout.write(`${formatSummaryTable(await summarizeStoredRun(store, flags.run))}\n`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -13,7 +13,7 @@ export function registerView(program: Command): void {
       const store = openStore(flags.db);
       const viewer = await startViewer(store, flags.port ?? 0);
       process.stdout.write(`mmsafe viewer: ${viewer.url}\n`);
-      const stop = () => void viewer.close().then(() => (store.close(), process.exit(0)));
+      const stop = () => void viewer.close().then(() => store.close()).then(() => process.exit(0));
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });

@@ -60,11 +60,11 @@ export function captionAblation(captioner: Provider, store: Store): RequestTrans
   return async (request) => {
     let used: string | undefined;
     const out = await mapImages(request, async (img) => {
-      let caption = store.getCaption(captioner.id, img.sha256);
+      let caption = await store.getCaption(captioner.id, img.sha256);
       if (caption === undefined) {
         const res = await captioner.generate({ messages: [{ role: 'user', content: [{ type: 'image', image: img }, { type: 'text', text: CAPTION_PROMPT }] }], temperature: 0, maxTokens: 300 });
         caption = res.text.trim();
-        store.putCaption(captioner.id, img.sha256, caption);
+        await store.putCaption(captioner.id, img.sha256, caption);
       }
       used = caption;
       return [];

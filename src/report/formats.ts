@@ -62,8 +62,8 @@ export async function samplesCsv(store: Store, runIds: string[]): Promise<string
   const { stringify } = await import('csv-stringify/sync');
   const records: unknown[][] = [];
   for (const id of runIds) {
-    const run = store.getRun(id);
-    for (const r of store.results(id)) {
+    const run = await store.getRun(id);
+    for (const r of await store.results(id)) {
       records.push([
         id, run?.model ?? '', r.sampleId, r.subset ?? '', r.scenario ?? '', r.category ?? '', r.label, r.prediction ?? '',
         r.correct === undefined ? '' : r.correct ? 1 : 0, r.response ?? '', r.errorKind ? `${r.errorKind}: ${r.errorMessage ?? ''}` : '',

@@ -34,15 +34,14 @@ export async function leaderboardHtml(lb: Leaderboard, store: Store): Promise<st
     })
     .join('\n');
 
-  const worst = lb.rows
-    .filter((r) => r.kind === 'run' && r.summary)
-    .map((r) => {
-      const s = r.summary!;
-      const groups = s.protocol === 'response' ? Object.entries(s.by_category).map(([k, v]) => [k, v.overall] as const) : Object.entries(Object.keys(s.by_scenario).length ? s.by_scenario : s.by_category);
-      const bottom = groups.filter(([, p]) => p.n >= 3).sort((a, b) => a[1].accuracy - b[1].accuracy).slice(0, 5);
-      return `<h3>${e(r.name)}</h3><table><tr><th>scenario</th><th>n</th><th>accuracy %</th></tr>${bottom.map(([k, p]) => `<tr><td>${e(k)}</td><td>${p.n}</td><td>${pct(p.accuracy)}</td></tr>`).join('')}</table>${wrongExamples(store, r.name)}`;
-    })
-    .join('\n');
+  const worstParts: string[] = [];
+  for (const r of lb.rows.filter((x) => x.kind === 'run' && x.summary)) {
+    const s = r.summary!;
+    const groups = s.protocol === 'response' ? Object.entries(s.by_category).map(([k, v]) => [k, v.overall] as const) : Object.entries(Object.keys(s.by_scenario).length ? s.by_scenario : s.by_category);
+    const bottom = groups.filter(([, p]) => p.n >= 3).sort((a, b) => a[1].accuracy - b[1].accuracy).slice(0, 5);
+    worstParts.push(`<h3>${e(r.name)}</h3><table><tr><th>scenario</th><th>n</th><th>accuracy %</th></tr>${bottom.map(([k, p]) => `<tr><td>${e(k)}</td><td>${p.n}</td><td>${pct(p.accuracy)}</td></tr>`).join('')}</table>${await wrongExamples(store, r.name)}`);
+  }
+  const worst = worstParts.join('\n');
 
   const configs = lb.runs.map((run) => `<details><summary>${e(run.id)}: ${e(run.model)}</summary><pre>${e(JSON.stringify({ benchmark: run.benchmark, protocol: run.protocol, created: run.createdAt, status: run.status, settings: run.config.run, provider: run.config.provider, protocol_settings: run.config.protocol }, null, 2))}</pre></details>`).join('\n');
 
@@ -69,8 +68,8 @@ ${configs}
 }
 
 /** A few wrong answers, verbatim (and escaped): what a reader needs to believe the numbers. */
-function wrongExamples(store: Store, runId: string): string {
-  const wrong = store.results(runId).filter((r) => r.status === 'ok' && r.correct === false).slice(0, 5);
+async function wrongExamples(store: Store, runId: string): Promise<string> {
+  const wrong = (await store.results(runId)).filter((r) => r.status === 'ok' && r.correct === false).slice(0, 5);
   if (!wrong.length) return '';
   return `<details><summary>${wrong.length} wrong answers</summary><table><tr><th>id</th><th>label</th><th>verdict</th><th>response</th></tr>${wrong
     .map((r) => `<tr><td>${e(r.sampleId)}</td><td>${e(r.label)}</td><td>${e(r.prediction)}</td><td class="text"><pre>${e((r.response ?? '').slice(0, 600))}</pre></td></tr>`)

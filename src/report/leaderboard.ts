@@ -131,12 +131,13 @@ export function compareRuns(nameA: string, rowsA: ResultRow[], nameB: string, ro
  * baselines computed on the same samples, the paper's published rows (marked as such), and paired
  * comparisons between the runs.
  */
-export function buildLeaderboard(store: Store, runIds: string[]): Leaderboard {
-  const runs = runIds.map((id) => {
-    const run = store.getRun(id);
+export async function buildLeaderboard(store: Store, runIds: string[]): Promise<Leaderboard> {
+  const runs = [];
+  for (const id of runIds) {
+    const run = await store.getRun(id);
     if (!run) throw new UnknownRunError(`no run named "${id}" in this database (see \`mmsafe runs\`)`);
-    return run;
-  });
+    runs.push(run);
+  }
   if (runs.length === 0) throw new UnknownRunError('no runs given: --runs A,B,...');
   const benchmarks = new Set(runs.map((r) => r.benchmark));
   const protocols = new Set(runs.map((r) => r.protocol));
@@ -145,11 +146,13 @@ export function buildLeaderboard(store: Store, runIds: string[]): Leaderboard {
   }
   const benchmark = runs[0].benchmark;
   const protocol = runs[0].protocol as 'awareness' | 'response';
-  const rowsOf = new Map(runs.map((r) => [r.id, store.results(r.id)]));
-  const rows: LeaderboardRow[] = runs.map((run) => {
-    const summary = summarizeStoredRun(store, run.id);
-    return { name: run.id, kind: 'run', model: run.model, settings: settingsOf(run), cells: cellsOf(summary), summary };
-  });
+  const rowsOf = new Map<string, ResultRow[]>();
+  const rows: LeaderboardRow[] = [];
+  for (const run of runs) {
+    rowsOf.set(run.id, await store.results(run.id));
+    const summary = await summarizeStoredRun(store, run.id);
+    rows.push({ name: run.id, kind: 'run', model: run.model, settings: settingsOf(run), cells: cellsOf(summary), summary });
+  }
   if (protocol === 'awareness') rows.push(...baselineRows(rowsOf.get(runs[0].id)!, benchmark));
   for (const p of PUBLISHED[benchmark] ?? []) {
     if (p.protocol === protocol) rows.push({ name: p.name, kind: 'published', model: p.name, settings: p.source, cells: Object.fromEntries(Object.entries(p.values).map(([k, v]) => [k, { value: v }])) });

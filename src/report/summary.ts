@@ -16,12 +16,12 @@ function problemsOf(run: RunRecord) {
 }
 
 /** The public summary JSON of a stored run, computed from its rows (never from memory). */
-export function summarizeStoredRun(store: Store, runId: string, pricesFile?: string): RunSummary {
-  const run = store.getRun(runId);
+export async function summarizeStoredRun(store: Store, runId: string, pricesFile?: string): Promise<RunSummary> {
+  const run = await store.getRun(runId);
   if (!run) throw new UnknownRunError(`no run named "${runId}" in this database (see \`mmsafe runs\`)`);
   const { missing, invalid } = problemsOf(run);
   const settings = (run.config.run ?? {}) as { extraction?: 'strict' | 'paper'; judge?: string; prices?: string };
-  const rows = store.results(runId);
+  const rows = await store.results(runId);
   const prices = loadPrices(pricesFile ?? settings.prices);
   const judgeId = run.protocol === 'response' ? ((run.config.protocol as { judge?: string } | undefined)?.judge ?? settings.judge) : undefined;
   const usage = summarizeUsage(rows, priceFor(run.model, prices), judgeId ? priceFor(judgeId, prices) : undefined, Boolean(judgeId));
@@ -43,8 +43,8 @@ export function summarizeStoredRun(store: Store, runId: string, pricesFile?: str
 const endpointsOf = (run: RunRecord) => (Array.isArray(run.config.endpoint_stats) ? { endpoints: run.config.endpoint_stats as unknown[] } : {});
 
 /** The summary of a run known to use the awareness protocol. */
-export function summarizeAwarenessRun(store: Store, runId: string): AwarenessSummary & { missing_image_ids?: string[] } {
-  const s = summarizeStoredRun(store, runId);
+export async function summarizeAwarenessRun(store: Store, runId: string): Promise<AwarenessSummary & { missing_image_ids?: string[] }> {
+  const s = await summarizeStoredRun(store, runId);
   if (s.protocol !== 'awareness') throw new Error(`run ${runId} uses the ${s.protocol} protocol, not awareness`);
   return s;
 }

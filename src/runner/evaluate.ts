@@ -129,7 +129,7 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
 
   if (opts.resume) {
     if (!opts.runId) throw new RunSetupError('--resume needs the name of a run (see `mmsafe runs`)');
-    existing = opts.store.getRun(opts.runId);
+    existing = await opts.store.getRun(opts.runId);
     if (!existing) throw new RunSetupError(`no run named "${opts.runId}" in this database (see \`mmsafe runs\`)`);
     const stored = RunConfigSchema.parse(existing.config.run ?? {});
     config = RunConfigSchema.parse({ ...stored, ...(input ? pickOverrides(input) : {}) });
@@ -137,7 +137,7 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
   } else {
     config = RunConfigSchema.parse(input);
     runId = opts.runId ?? generateRunId(config.benchmark, config.model);
-    existing = opts.store.getRun(runId);
+    existing = await opts.store.getRun(runId);
     if (existing && !opts.dryRun) {
       throw new RunSetupError(`a run named "${runId}" already exists; finish it with \`mmsafe run --resume ${runId}\` or pick another --run-id`);
     }
@@ -205,10 +205,10 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
       problems: dataset.problems,
     },
   };
-  if (existing) opts.store.updateRun(runId, { status: 'running', config: record.config, total: record.total });
-  else opts.store.createRun(record);
+  if (existing) await opts.store.updateRun(runId, { status: 'running', config: record.config, total: record.total });
+  else await opts.store.createRun(record);
 
-  const pending = dataset.samples.length - countStored(opts.store, runId, dataset);
+  const pending = dataset.samples.length - await countStored(opts.store, runId, dataset);
   opts.onStart?.({ runId, dataset, pending, resumed: Boolean(existing) });
 
   const result = await executeRun({
@@ -229,7 +229,7 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
   });
   // Per-endpoint counts of this process, kept with the run for the summary.
   const config2 = replicas ? { ...record.config, endpoint_stats: replicas.stats() } : undefined;
-  opts.store.updateRun(runId, { status: result.stopped ? 'stopped' : 'done', ...(config2 ? { config: config2 } : {}) });
+  await opts.store.updateRun(runId, { status: result.stopped ? 'stopped' : 'done', ...(config2 ? { config: config2 } : {}) });
   return { ...result, runId, dataset };
 }
 
@@ -245,8 +245,8 @@ function costFunction(config: RunConfig, judge: Provider | undefined) {
   };
 }
 
-function countStored(store: Store, runId: string, dataset: LoadedDataset): number {
-  const done = store.completedIds(runId);
+async function countStored(store: Store, runId: string, dataset: LoadedDataset): Promise<number> {
+  const done = await store.completedIds(runId);
   return dataset.samples.reduce((n, s) => n + (done.has(s.id) ? 1 : 0), 0);
 }
 

@@ -22,18 +22,18 @@ export interface RescoreOptions {
  * anything: only rows that hold an answer are re-scored; errored samples stay errors.
  */
 export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: number }> {
-  const run = opts.store.getRun(opts.runId);
+  const run = await opts.store.getRun(opts.runId);
   if (!run) throw new Error(`no run named "${opts.runId}" in this database (see \`mmsafe runs\`)`);
   const config = RunConfigSchema.parse(run.config.run ?? {});
-  const rows = opts.store.results(opts.runId).filter((r) => r.status === 'ok' && r.response !== undefined);
+  const rows = (await opts.store.results(opts.runId)).filter((r) => r.status === 'ok' && r.response !== undefined);
 
   if (run.protocol === 'awareness') {
     const extraction = opts.extraction ?? config.extraction;
     for (const r of rows) {
       const v = scoreAwareness(r.response!, r.label, extraction);
-      opts.store.putResult({ ...r, prediction: v.prediction, correct: v.correct });
+      await opts.store.putResult({ ...r, prediction: v.prediction, correct: v.correct });
     }
-    opts.store.updateRun(opts.runId, { config: { ...run.config, run: { ...config, extraction } } });
+    await opts.store.updateRun(opts.runId, { config: { ...run.config, run: { ...config, extraction } } });
     return { rescored: rows.length };
   }
 
@@ -50,7 +50,7 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
       await limiter.acquire();
       try {
         const v = await judgeAnswer(judge, sample, r.response!);
-        opts.store.putResult({ ...r, prediction: v.prediction, correct: v.correct, details: { ...r.details, ...v.details, rationale: v.rationale } });
+        await opts.store.putResult({ ...r, prediction: v.prediction, correct: v.correct, details: { ...r.details, ...v.details, rationale: v.rationale } });
       } finally {
         limiter.release();
         opts.onProgress?.(++done, rows.length);
@@ -58,6 +58,6 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
     }),
   );
   const protocol = { ...(run.config.protocol as Record<string, unknown>), judge: judge.id, judge_provider: judge.describe() };
-  opts.store.updateRun(opts.runId, { config: { ...run.config, protocol, run: { ...config, judge: judge.id } } });
+  await opts.store.updateRun(opts.runId, { config: { ...run.config, protocol, run: { ...config, judge: judge.id } } });
   return { rescored: rows.length };
 }

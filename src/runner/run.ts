@@ -66,7 +66,7 @@ const FATAL_KINDS = new Set(['auth', 'not_found']);
  */
 export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
   const retry = opts.retry ?? DEFAULT_RETRY;
-  const completed = opts.store.completedIds(opts.runId);
+  const completed = await opts.store.completedIds(opts.runId);
   const pending = opts.samples.filter((s) => !completed.has(s.id));
   const limiter = new AdaptiveLimiter(Math.max(1, opts.concurrency));
   const internal = new AbortController();
@@ -147,7 +147,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
           const latencyMs = Math.round(performance.now() - callStart);
           const verdict = await opts.protocol.score(sample, response, signal);
           chargeFor(response.usage, verdict.details?.judge_usage as { input: number; output: number } | undefined);
-          opts.store.putResult({
+          await opts.store.putResult({
             ...base(sample),
             status: 'ok',
             response: response.text,
@@ -184,7 +184,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
         return;
       }
       progress.errors++;
-      opts.store.putResult({
+      await opts.store.putResult({
         ...base(sample),
         status: 'error',
         errorKind: e?.kind ?? 'internal',

@@ -12,28 +12,28 @@ interface ShardInfo {
  * over an error), totals and reported problems summed over the distinct shards merged. Merging the
  * same shard twice changes nothing.
  */
-export function mergeStores(target: Store, sources: Store[]): { runs: number; rows: number } {
+export async function mergeStores(target: Store, sources: Store[]): Promise<{ runs: number; rows: number }> {
   let rows = 0;
   const runIds = new Set<string>();
   for (const source of sources) {
-    for (const run of source.listRuns()) {
+    for (const run of await source.listRuns()) {
       runIds.add(run.id);
       const { done: _done, errors: _errors, ...record } = run;
       const c = record.config as { run?: { shard?: { index: number; count: number } }; shards?: ShardInfo[]; problems?: unknown[] };
       const shard = c.run?.shard;
-      const existing = target.getRun(run.id);
+      const existing = await target.getRun(run.id);
       const shards: ShardInfo[] = [...((existing?.config.shards as ShardInfo[] | undefined) ?? [])];
       if (shard && !shards.some((s) => s.index === shard.index && s.count === shard.count)) shards.push({ ...shard, total: run.total, problems: c.problems ?? [] });
       const merged = shards.length
         ? { ...record.config, run: { ...c.run, shard: undefined }, shards, problems: shards.flatMap((s) => s.problems) }
         : record.config;
       const total = shards.length ? shards.reduce((a, s) => a + s.total, 0) : Math.max(run.total, existing?.total ?? 0);
-      if (!existing) target.createRun({ ...record, config: merged, total });
-      else target.updateRun(run.id, { config: merged, total, status: existing.status === 'done' && run.status === 'done' ? 'done' : run.status });
-      for (const row of source.results(run.id)) {
-        const have = target.result(run.id, row.sampleId);
+      if (!existing) await target.createRun({ ...record, config: merged, total });
+      else await target.updateRun(run.id, { config: merged, total, status: existing.status === 'done' && run.status === 'done' ? 'done' : run.status });
+      for (const row of await source.results(run.id)) {
+        const have = await target.result(run.id, row.sampleId);
         if (have && have.status === 'ok' && row.status !== 'ok') continue;
-        target.putResult(row);
+        await target.putResult(row);
         rows++;
       }
     }

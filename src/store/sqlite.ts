@@ -117,16 +117,16 @@ export class SqliteStore implements Store {
     };
   }
 
-  createRun(run: RunRecord): void {
+  async createRun(run: RunRecord): Promise<void> {
     this.stmts.insertRun.run({ ...run, config: JSON.stringify(run.config) });
   }
 
-  getRun(id: string): RunRecord | undefined {
+  async getRun(id: string): Promise<RunRecord | undefined> {
     const row = this.stmts.getRun.get(id) as Record<string, unknown> | undefined;
     return row ? toRun(row) : undefined;
   }
 
-  updateRun(id: string, patch: Partial<Pick<RunRecord, 'status' | 'config' | 'total'>>): void {
+  async updateRun(id: string, patch: Partial<Pick<RunRecord, 'status' | 'config' | 'total'>>): Promise<void> {
     const sets: string[] = [];
     const params: Record<string, unknown> = { id };
     if (patch.status !== undefined) (sets.push('status = @status'), (params.status = patch.status));
@@ -135,11 +135,11 @@ export class SqliteStore implements Store {
     if (sets.length) this.db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE id = @id`).run(params);
   }
 
-  listRuns(): RunListing[] {
+  async listRuns(): Promise<RunListing[]> {
     return (this.stmts.listRuns.all() as Record<string, unknown>[]).map((r) => ({ ...toRun(r), done: Number(r.done), errors: Number(r.errors) }));
   }
 
-  putResult(row: ResultRow): void {
+  async putResult(row: ResultRow): Promise<void> {
     this.stmts.putResult.run({
       runId: row.runId, sampleId: row.sampleId, status: row.status, label: row.label,
       subset: row.subset ?? null, scenario: row.scenario ?? null, domain: row.domain ?? null, attack: row.attack ?? null, category: row.category ?? null,
@@ -150,20 +150,20 @@ export class SqliteStore implements Store {
     });
   }
 
-  completedIds(runId: string): Set<string> {
+  async completedIds(runId: string): Promise<Set<string>> {
     return new Set(this.stmts.completed.all(runId) as string[]);
   }
 
-  results(runId: string): ResultRow[] {
+  async results(runId: string): Promise<ResultRow[]> {
     return (this.stmts.results.all(runId) as ResultDbRow[]).map(toRow);
   }
 
-  result(runId: string, sampleId: string): ResultRow | undefined {
+  async result(runId: string, sampleId: string): Promise<ResultRow | undefined> {
     const r = this.stmts.result.get(runId, sampleId) as ResultDbRow | undefined;
     return r ? toRow(r) : undefined;
   }
 
-  queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): { rows: ResultRow[]; total: number } {
+  async queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): Promise<{ rows: ResultRow[]; total: number }> {
     const where = ['run_id = @runId'];
     const params: Record<string, unknown> = { runId, offset, limit };
     for (const key of ['subset', 'scenario', 'category'] as const) {
@@ -186,19 +186,19 @@ export class SqliteStore implements Store {
     return { rows, total };
   }
 
-  putLabel(label: HumanLabel): void {
+  async putLabel(label: HumanLabel): Promise<void> {
     this.stmts.putLabel.run(label.runId, label.sampleId, label.verdict ? 1 : 0, new Date().toISOString());
   }
 
-  getCaption(captioner: string, imageSha256: string): string | undefined {
+  async getCaption(captioner: string, imageSha256: string): Promise<string | undefined> {
     return this.stmts.getCaption.get(captioner, imageSha256) as string | undefined;
   }
 
-  putCaption(captioner: string, imageSha256: string, caption: string): void {
+  async putCaption(captioner: string, imageSha256: string, caption: string): Promise<void> {
     this.stmts.putCaption.run(captioner, imageSha256, caption);
   }
 
-  labels(runId: string): HumanLabel[] {
+  async labels(runId: string): Promise<HumanLabel[]> {
     return (this.stmts.labels.all(runId) as { run_id: string; sample_id: string; verdict: number; updated_at: string }[]).map((l) => ({
       runId: l.run_id,
       sampleId: l.sample_id,
@@ -207,7 +207,7 @@ export class SqliteStore implements Store {
     }));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }

@@ -39,26 +39,27 @@ export interface RunListing extends RunRecord {
 }
 
 /**
- * The only place that persists. SQLite by default; PostgreSQL later behind the same interface.
- * Writes are per sample and durable once the call returns, so a crash loses nothing stored.
+ * The only place that persists: SQLite by default, PostgreSQL for shared stores. Asynchronous
+ * because a server database is. Writes are per sample and durable once the promise resolves, so
+ * a crash loses nothing stored.
  */
 export interface Store {
-  createRun(run: RunRecord): void;
-  getRun(id: string): RunRecord | undefined;
-  updateRun(id: string, patch: Partial<Pick<RunRecord, 'status' | 'config' | 'total'>>): void;
-  listRuns(): RunListing[];
+  createRun(run: RunRecord): Promise<void>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  updateRun(id: string, patch: Partial<Pick<RunRecord, 'status' | 'config' | 'total'>>): Promise<void>;
+  listRuns(): Promise<RunListing[]>;
   /** Inserts or replaces the row of (runId, sampleId): a retried error is overwritten by its answer. */
-  putResult(row: ResultRow): void;
+  putResult(row: ResultRow): Promise<void>;
   /** Sample ids already answered successfully (resume skips them; errored samples are retried). */
-  completedIds(runId: string): Set<string>;
-  results(runId: string): ResultRow[];
+  completedIds(runId: string): Promise<Set<string>>;
+  results(runId: string): Promise<ResultRow[]>;
   /** One page of filtered rows, and how many match in all. */
-  queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): { rows: ResultRow[]; total: number };
-  result(runId: string, sampleId: string): ResultRow | undefined;
-  putLabel(label: HumanLabel): void;
+  queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): Promise<{ rows: ResultRow[]; total: number }>;
+  result(runId: string, sampleId: string): Promise<ResultRow | undefined>;
+  putLabel(label: HumanLabel): Promise<void>;
   /** Captions for the caption ablation, by captioner and image content, reused across runs. */
-  getCaption(captioner: string, imageSha256: string): string | undefined;
-  putCaption(captioner: string, imageSha256: string, caption: string): void;
-  labels(runId: string): HumanLabel[];
-  close(): void;
+  getCaption(captioner: string, imageSha256: string): Promise<string | undefined>;
+  putCaption(captioner: string, imageSha256: string, caption: string): Promise<void>;
+  labels(runId: string): Promise<HumanLabel[]>;
+  close(): Promise<void>;
 }

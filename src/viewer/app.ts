@@ -33,8 +33,8 @@ export function createViewer(store: Store): Hono {
   const app = new Hono();
   const samples = new RunSamples(store);
 
-  app.get('/', (c) => {
-    const runs = store.listRuns();
+  app.get('/', async (c) => {
+    const runs = await store.listRuns();
     const rows = runs
       .map((r) => `<tr><td><a href="/runs/${encodeURIComponent(r.id)}">${e(r.id)}</a></td><td>${e(r.benchmark)}</td><td>${e(r.protocol)}</td><td>${e(r.model)}</td><td class="num">${r.done}/${r.total}</td><td class="num">${r.errors}</td><td>${e(r.status)}</td><td>${e(r.createdAt.slice(0, 19).replace('T', ' '))}</td></tr>`)
       .join('');
@@ -47,7 +47,7 @@ export function createViewer(store: Store): Hono {
   app.get('/compare', async (c) => {
     const ids = (c.req.query('runs') ?? '').split(',').filter(Boolean);
     try {
-      const lb = buildLeaderboard(store, ids);
+      const lb = await buildLeaderboard(store, ids);
       const svgs = await Promise.all([heatmapSpec(lb), tradeoffSpec(lb), subsetBarsSpec(lb)].filter(Boolean).map((s) => renderSvg(s!)));
       return c.html(page('compare', `<h1>Leaderboard: ${e(lb.benchmark)}</h1><pre>${e(leaderboardTable(lb))}</pre><div class="grid">${svgs.map((s) => `<div>${s}</div>`).join('')}</div>`));
     } catch (error) {
@@ -57,11 +57,11 @@ export function createViewer(store: Store): Hono {
 
   app.get('/runs/:id', async (c) => {
     const id = c.req.param('id');
-    const run = store.getRun(id);
+    const run = await store.getRun(id);
     if (!run) return c.html(page('not found', `<p>No run ${e(id)}.</p>`), 404);
-    const lb = buildLeaderboard(store, [id]);
+    const lb = await buildLeaderboard(store, [id]);
     const svgs = await Promise.all([heatmapSpec(lb), tradeoffSpec(lb), subsetBarsSpec(lb)].filter(Boolean).map((s) => renderSvg(s!)));
-    const labels = store.labels(id).length;
+    const labels = (await store.labels(id)).length;
     return c.html(
       page(
         id,
@@ -72,9 +72,9 @@ export function createViewer(store: Store): Hono {
     );
   });
 
-  app.get('/runs/:id/samples', (c) => {
+  app.get('/runs/:id/samples', async (c) => {
     const id = c.req.param('id');
-    const run = store.getRun(id);
+    const run = await store.getRun(id);
     if (!run) return c.html(page('not found', `<p>No run ${e(id)}.</p>`), 404);
     const outcome = c.req.query('outcome');
     const filter: ResultFilter = {
@@ -85,8 +85,8 @@ export function createViewer(store: Store): Hono {
       search: c.req.query('q') || undefined,
     };
     const pageNo = Math.max(1, Number(c.req.query('page') ?? 1) || 1);
-    const { rows, total } = store.queryResults(id, filter, (pageNo - 1) * PAGE_SIZE, PAGE_SIZE);
-    const all = store.results(id);
+    const { rows, total } = await store.queryResults(id, filter, (pageNo - 1) * PAGE_SIZE, PAGE_SIZE);
+    const all = await store.results(id);
     const options = (key: 'subset' | 'scenario' | 'category', current?: string) =>
       `<option value="">all</option>${[...new Set(all.map((r) => r[key]).filter(Boolean) as string[])].sort().map((v) => `<option${v === current ? ' selected' : ''}>${e(v)}</option>`).join('')}`;
     const base = { subset: filter.subset, scenario: filter.scenario, category: filter.category, outcome: filter.outcome, q: filter.search };
@@ -113,18 +113,18 @@ ${rows
   app.get('/runs/:id/samples/:sid', async (c) => {
     const id = c.req.param('id');
     const sid = c.req.param('sid');
-    const run = store.getRun(id);
-    const row = run ? store.result(id, sid) : undefined;
+    const run = await store.getRun(id);
+    const row = run ? await store.result(id, sid) : undefined;
     if (!run || !row) return c.html(page('not found', `<p>No sample ${e(sid)} in run ${e(id)}.</p>`), 404);
     const sample = await samples.sample(id, sid);
     const prompt = sample ? (run.protocol === 'awareness' ? awarenessPrompt(sample) : (sample.prompt ?? sample.text)) : '(dataset not available)';
-    const label = store.labels(id).find((l) => l.sampleId === sid);
+    const label = (await store.labels(id)).find((l) => l.sampleId === sid);
     const words = verdictWords(run.protocol);
-    const ids = store.results(id).map((r) => r.sampleId);
+    const ids = (await store.results(id)).map((r) => r.sampleId);
     const at = ids.indexOf(sid);
     const link = (i: number) => (i >= 0 && i < ids.length ? `/runs/${encodeURIComponent(id)}/samples/${encodeURIComponent(ids[i])}` : '');
     const img = `/image/${encodeURIComponent(id)}/${encodeURIComponent(sid)}`;
-    const others = store.listRuns().filter((r) => r.id !== id && r.benchmark === run.benchmark).map((r) => r.id);
+    const others = (await store.listRuns()).filter((r) => r.id !== id && r.benchmark === run.benchmark).map((r) => r.id);
     const details = row.details ?? {};
     const body = `<h1>Sample ${e(sid)} <span class="muted">of <a href="/runs/${encodeURIComponent(id)}/samples">${e(id)}</a></span></h1>
 <div class="grid"><div>${sample?.image ? `<a href="${img}?full=1"><img id="sample-image" class="thumb" src="${img}" alt="sample image"></a>` : '<p class="muted">no image</p>'}</div>
@@ -147,18 +147,18 @@ else if(k==='n'||k==='ArrowRight'){var a=document.getElementById('next');if(a)lo
   app.post('/runs/:id/samples/:sid/label', async (c) => {
     const id = c.req.param('id');
     const sid = c.req.param('sid');
-    if (!store.result(id, sid)) return c.text('no such sample', 404);
+    if (!await store.result(id, sid)) return c.text('no such sample', 404);
     const form = await c.req.parseBody();
     if (form.verdict !== 'true' && form.verdict !== 'false') return c.text('verdict must be true or false', 400);
-    store.putLabel({ runId: id, sampleId: sid, verdict: form.verdict === 'true' });
+    await store.putLabel({ runId: id, sampleId: sid, verdict: form.verdict === 'true' });
     // Move on to the next sample: labelling is a pass through the list.
-    const ids = store.results(id).map((r) => r.sampleId);
+    const ids = (await store.results(id)).map((r) => r.sampleId);
     const next = ids[ids.indexOf(sid) + 1] ?? sid;
     return c.redirect(`/runs/${encodeURIComponent(id)}/samples/${encodeURIComponent(next)}`, 303);
   });
 
-  app.get('/runs/:id/labels.jsonl', (c) => {
-    const lines = store.labels(c.req.param('id')).map((l) => JSON.stringify({ id: l.sampleId, verdict: l.verdict }));
+  app.get('/runs/:id/labels.jsonl', async (c) => {
+    const lines = (await store.labels(c.req.param('id'))).map((l) => JSON.stringify({ id: l.sampleId, verdict: l.verdict }));
     c.header('content-type', 'application/x-ndjson');
     return c.body(lines.length ? `${lines.join('\n')}\n` : '');
   });
@@ -166,13 +166,15 @@ else if(k==='n'||k==='ArrowRight'){var a=document.getElementById('next');if(a)lo
   app.get('/samples/:sid', async (c) => {
     const sid = c.req.param('sid');
     const ids = (c.req.query('runs') ?? '').split(',').filter(Boolean);
-    const cards = ids
-      .map((id) => {
-        const r = store.result(id, sid);
+    const cards = (
+      await Promise.all(
+        ids.map(async (id) => {
+        const r = await store.result(id, sid);
         if (!r) return `<div class="card"><h2>${e(id)}</h2><p class="muted">not in this run</p></div>`;
-        return `<div class="card"><h2><a href="/runs/${encodeURIComponent(id)}/samples/${encodeURIComponent(sid)}">${e(id)}</a></h2><p>${e(store.getRun(id)?.model)}</p><p>verdict <b>${e(r.prediction ?? '-')}</b> · <span class="${r.correct ? 'ok' : 'bad'}">${e(outcomeOf(r))}</span></p><pre>${e(r.response ?? r.errorMessage ?? '')}</pre></div>`;
-      })
-      .join('');
+        return `<div class="card"><h2><a href="/runs/${encodeURIComponent(id)}/samples/${encodeURIComponent(sid)}">${e(id)}</a></h2><p>${e((await store.getRun(id))?.model)}</p><p>verdict <b>${e(r.prediction ?? '-')}</b> · <span class="${r.correct ? 'ok' : 'bad'}">${e(outcomeOf(r))}</span></p><pre>${e(r.response ?? r.errorMessage ?? '')}</pre></div>`;
+        }),
+      )
+    ).join('');
     const first = ids[0];
     const img = first ? `<img class="thumb" src="/image/${encodeURIComponent(first)}/${encodeURIComponent(sid)}" alt="sample image">` : '';
     return c.html(page(`sample ${sid}`, `<h1>Sample ${e(sid)} across runs</h1>${img}<div class="grid">${cards}</div>`));

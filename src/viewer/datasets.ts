@@ -28,7 +28,7 @@ export class RunSamples {
 
   /** The image file of a sample, if it sits inside the run's dataset directory or the image cache. */
   async imagePath(runId: string, sampleId: string): Promise<string | undefined> {
-    const run = this.store.getRun(runId);
+    const run = await this.store.getRun(runId);
     const sample = await this.sample(runId, sampleId);
     const file = sample?.image?.path;
     if (!run || !file) return undefined;
@@ -39,7 +39,7 @@ export class RunSamples {
   }
 
   private async load(runId: string): Promise<Map<string, Sample>> {
-    const run = this.store.getRun(runId);
+    const run = await this.store.getRun(runId);
     const c = (run?.config.run ?? {}) as { benchmark?: string; data?: string; subset?: string; images?: string };
     if (!run || !c.data) return new Map();
     try {
