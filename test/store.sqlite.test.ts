@@ -60,6 +60,9 @@ describe('SqliteStore', () => {
     const bad = path.join(notADir, 'x.db');
     expect(() => new SqliteStore(bad)).toThrow(`cannot open the database at ${bad}`);
     expect(() => new SqliteStore(bad)).toThrow(/--db/);
-    expect(() => openStore('postgres://localhost/x')).toThrow(/PostgreSQL/);
+    // A postgres:// URL goes to PostgreSQL; an unreachable one names the host, never the password.
+    const refused = await openStore('postgres://me:s3cret@127.0.0.1:1/x').then(() => '', (e: Error) => e.message);
+    expect(refused).toMatch(/cannot connect to PostgreSQL at postgres:\/\/127\.0\.0\.1:1\/x/);
+    expect(refused).not.toContain('s3cret');
   });
 });

@@ -13,7 +13,7 @@ export function registerExport(program: Command): void {
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
     .action(async (flags: { run: string; format: 'upstream' | 'csv'; out?: string; db: string }) => {
-      const store = openStore(flags.db);
+      const store = await openStore(flags.db);
       try {
         if (!await store.getRun(flags.run)) throw new UsageError(`no run named "${flags.run}" (see \`mmsafe runs\`)`);
         const text =

@@ -46,7 +46,7 @@ export function registerJudgeAgreement(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (flags: { run: string; labels?: string; against?: string; db: string; json?: boolean }) => {
       if (!flags.labels && !flags.against) throw new UsageError('give --labels FILE (human labels) or --against RUN (another judge)');
-      const store = openStore(flags.db);
+      const store = await openStore(flags.db);
       try {
         const measured = await judgeVerdicts(store, flags.run);
         const reference = flags.labels ? readLabels(flags.labels) : await judgeVerdicts(store, flags.against!);

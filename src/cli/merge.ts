@@ -11,8 +11,8 @@ export function registerMerge(program: Command): void {
     .requiredOption('--db <path>', 'the database to merge into (created if missing)')
     .action(async (shards: string[], flags: { db: string }) => {
       for (const s of shards) if (!existsSync(s)) throw new UsageError(`${s}: no such database`);
-      const target = openStore(flags.db);
-      const sources = shards.map((s) => openStore(s));
+      const target = await openStore(flags.db);
+      const sources = await Promise.all(shards.map((s) => openStore(s)));
       try {
         const { runs, rows } = await mergeStores(target, sources);
         process.stderr.write(`mmsafe: merged ${rows} rows of ${runs} runs from ${shards.length} databases into ${flags.db}\n`);

@@ -37,7 +37,7 @@ export function registerReport(program: Command): void {
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
     .action(async (flags: { run?: string; runs?: string; format: Format; out?: string; db: string }) => {
       if (!flags.run && !flags.runs) throw new UsageError('give --run NAME or --runs A,B,... (see `mmsafe runs`)');
-      const store = openStore(flags.db);
+      const store = await openStore(flags.db);
       try {
         const text = await render(store, flags);
         if (flags.out) {

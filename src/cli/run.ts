@@ -115,7 +115,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
     if (!input.data) throw new UsageError('--data is required (the benchmark directory), or --resume NAME');
     if (!input.model) throw new UsageError('--model is required, e.g. --model openai:gpt-4o or baseline:always-unsafe');
   }
-  const store = openStore(flags.db);
+  const store = await openStore(flags.db);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {

@@ -9,7 +9,7 @@ export function registerRuns(program: Command): void {
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
     .option('--json', 'machine-readable output')
     .action(async (flags: { db: string; json?: boolean }) => {
-      const store = openStore(flags.db);
+      const store = await openStore(flags.db);
       try {
         const runs = await store.listRuns();
         if (flags.json) {

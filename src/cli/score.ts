@@ -18,7 +18,7 @@ export function registerScore(program: Command): void {
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
     .action(async (flags: { run?: string; judge?: string; judgeBaseUrl?: string; extraction?: 'strict' | 'paper'; concurrency: number; db: string }) => {
       if (!flags.run) throw new UsageError('--run NAME is required (see `mmsafe runs`)');
-      const store = openStore(flags.db);
+      const store = await openStore(flags.db);
       try {
         const judge = flags.judge ? createProvider(flags.judge, { baseURL: flags.judgeBaseUrl }) : undefined;
         const { rescored } = await rescoreRun({ store, runId: flags.run, judge, extraction: flags.extraction, concurrency: flags.concurrency });

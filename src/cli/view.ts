@@ -10,7 +10,7 @@ export function registerView(program: Command): void {
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
     .option('--port <n>', 'port (default: a free one)', parsePositiveInt)
     .action(async (flags: { db: string; port?: number }) => {
-      const store = openStore(flags.db);
+      const store = await openStore(flags.db);
       const viewer = await startViewer(store, flags.port ?? 0);
       process.stdout.write(`mmsafe viewer: ${viewer.url}\n`);
       const stop = () => void viewer.close().then(() => store.close()).then(() => process.exit(0));

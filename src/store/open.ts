@@ -1,8 +1,9 @@
+import { PostgresStore } from './postgres.ts';
 import { SqliteStore } from './sqlite.ts';
 import type { Store } from './store.ts';
 
-/** Picks the store for a --db value: a file path means SQLite. */
-export function openStore(location: string): Store {
-  if (/^postgres(ql)?:\/\//.test(location)) throw new Error('PostgreSQL support is not available yet: pass a SQLite file path to --db');
+/** Picks the store for a --db value: a postgres:// URL means PostgreSQL, anything else a SQLite file. */
+export async function openStore(location: string): Promise<Store> {
+  if (/^postgres(ql)?:\/\//.test(location)) return PostgresStore.connect(location);
   return new SqliteStore(location);
 }
