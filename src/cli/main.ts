@@ -14,6 +14,7 @@ import { registerExport } from './export.ts';
 import { registerView } from './view.ts';
 import { registerMethods } from './methods.ts';
 import { registerMerge } from './merge.ts';
+import { registerWorker } from './worker.ts';
 import { UnknownRunError } from '../report/summary.ts';
 import { UsageError } from './usage.ts';
 
@@ -34,6 +35,7 @@ registerExport(program);
 registerView(program);
 registerMethods(program);
 registerMerge(program);
+registerWorker(program);
 registerDemo(program);
 
 try {

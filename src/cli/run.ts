@@ -8,7 +8,7 @@ import { evaluate } from '../runner/evaluate.ts';
 import { parseSplit } from '../datasets/split.ts';
 import { parseEndpoints } from '../providers/endpoints.ts';
 import { readConfigFile } from './config-file.ts';
-import { openStore } from '../store/open.ts';
+import { displayLocation, openStore } from '../store/open.ts';
 import { createProgressReporter } from './progress.ts';
 import { collectKeyValue, parseNumber, parsePositiveInt, UsageError } from './usage.ts';
 
@@ -55,6 +55,9 @@ interface RunFlags {
   endpoints?: string;
   shard?: string;
   dryRun?: boolean;
+  enqueue?: boolean;
+  lease?: number;
+  workerId?: string;
 }
 
 export function registerRun(program: Command): void {
@@ -84,7 +87,10 @@ export function registerRun(program: Command): void {
     .option('--max-attempts <n>', 'attempts per sample on retryable errors (default 6)', parsePositiveInt)
     .option('--provider-option <key=value>', 'passed through to the API request body (repeatable)', collectKeyValue)
     .option('--out <file>', 'write the summary JSON here')
-    .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
+    .option('--db <path>', 'where runs are stored: a SQLite file, or postgres://... shared by workers', './mmsafe.db')
+    .option('--enqueue', 'shared store only: store the run and queue its samples for `mmsafe worker`, answer none here')
+    .option('--lease <seconds>', "shared store: how long this process's claims last without renewal (default 60)", parseNumber)
+    .option('--worker-id <name>', "shared store: this process's name in the leases")
     .option('--run-id <name>', 'name of the run (default: generated)')
     .option('--resume <name>', 'finish a run that was interrupted, with its stored settings')
     .option('--method <name>', 'mitigation: safety-prompt, fusion-prompt, cot, few-shot:K, vcd (see `mmsafe methods`)')
@@ -132,6 +138,9 @@ async function runCommand(flags: RunFlags): Promise<void> {
       runId: flags.resume ?? flags.runId,
       resume: Boolean(flags.resume),
       dryRun: flags.dryRun,
+      enqueueOnly: flags.enqueue,
+      leaseMs: flags.lease !== undefined ? Math.round(flags.lease * 1000) : undefined,
+      workerId: flags.workerId,
       signal: controller.signal,
       onStart: ({ runId, dataset, pending, resumed }) => {
         const missing = dataset.problems.filter((p) => p.kind === 'missing_image');
@@ -159,6 +168,13 @@ async function runCommand(flags: RunFlags): Promise<void> {
       );
       return;
     }
+    if (result.enqueued !== undefined) {
+      process.stdout.write(
+        `run ${result.runId}: ${result.enqueued} samples queued\n` +
+          `start workers on any machine with: mmsafe worker --db <the same URL> --runs ${result.runId}\n`,
+      );
+      return;
+    }
     if (!flags.quiet) progress.finish(result.progress);
 
     const summary = await summarizeStoredRun(store, result.runId);
@@ -169,10 +185,10 @@ async function runCommand(flags: RunFlags): Promise<void> {
       process.stderr.write(`mmsafe: summary written to ${flags.out}\n`);
     }
     if (result.stopped) {
-      process.stderr.write(`mmsafe: run stopped: ${result.stopped.reason}\nmmsafe: finish it with: mmsafe run --resume ${result.runId} --db ${flags.db}\n`);
+      process.stderr.write(`mmsafe: run stopped: ${result.stopped.reason}\nmmsafe: finish it with: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
       process.exitCode = result.stopped.fatal ? 1 : result.stopped.budget ? 3 : 130;
     } else if (summary.counts.errors > 0) {
-      process.stderr.write(`mmsafe: ${summary.counts.errors} samples ended in an error (not counted as answers); retry them with: mmsafe run --resume ${result.runId} --db ${flags.db}\n`);
+      process.stderr.write(`mmsafe: ${summary.counts.errors} samples ended in an error (not counted as answers); retry them with: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
     }
   } finally {
     process.off('SIGINT', onSignal);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openStore } from '../store/open.ts';
+import { displayLocation, openStore } from '../store/open.ts';
 import { renderTable } from '../report/text-table.ts';
 
 export function registerRuns(program: Command): void {
@@ -17,7 +17,7 @@ export function registerRuns(program: Command): void {
           return;
         }
         if (runs.length === 0) {
-          process.stdout.write(`no runs in ${flags.db}\n`);
+          process.stdout.write(`no runs in ${displayLocation(flags.db)}\n`);
           return;
         }
         const rows = runs.map((r) => [r.id, r.benchmark, r.model, `${r.done}/${r.total}`, String(r.errors), r.status, r.createdAt.slice(0, 19).replace('T', ' ')]);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { LoadedDataset, Provider } from '../core/types.ts';
+import type { LoadedDataset, Provider, Sample } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
 import { loadCustom } from '../datasets/custom.ts';
 import { splitOf } from '../datasets/split.ts';
@@ -14,9 +14,11 @@ import { createProvider } from '../providers/registry.ts';
 import { MultiEndpointProvider } from '../providers/endpoints.ts';
 import { costOf, loadPrices, priceFor } from '../providers/pricing.ts';
 import type { RunRecord, Store } from '../store/store.ts';
+import { isWorkQueue } from '../store/queue.ts';
 import { protocolName, RunConfigSchema, type RunConfig, type RunConfigInput } from './config.ts';
 import { estimateRun, type RunEstimate } from './estimate.ts';
-import { executeRun, type ExecuteResult, type RunProgress } from './run.ts';
+import { executeRun, type ExecuteOptions, type ExecuteResult, type RunProgress } from './run.ts';
+import { recordEndpointStats, workOnQueuedRun } from './worker.ts';
 
 export interface EvaluateOptions {
   store: Store;
@@ -33,6 +35,11 @@ export interface EvaluateOptions {
   /** Load and estimate only: no run is stored, no request is sent. */
   dryRun?: boolean;
   apiKey?: string;
+  /** Store the run and queue its samples for workers (shared store only); answer nothing here. */
+  enqueueOnly?: boolean;
+  /** On a work-queue store: this process's name in the leases, and how long a lease lasts. */
+  workerId?: string;
+  leaseMs?: number;
 }
 
 export interface EvaluateResult extends ExecuteResult {
@@ -40,6 +47,8 @@ export interface EvaluateResult extends ExecuteResult {
   dataset: LoadedDataset;
   /** Set on a dry run: nothing was stored or sent. */
   estimate?: RunEstimate;
+  /** Set by --enqueue: samples put on the shared queue. */
+  enqueued?: number;
 }
 
 function emptyProgress(dataset: LoadedDataset): RunProgress {
@@ -118,16 +127,40 @@ export function protocolFor(config: RunConfig, judge?: Provider): Protocol {
   });
 }
 
+/** What a stored run needs to answer samples in this process: built once, used for any of its samples. */
+export interface RunSession {
+  runId: string;
+  config: RunConfig;
+  dataset: LoadedDataset;
+  record: RunRecord;
+  resumed: boolean;
+  /** Answers these samples (a list, or a stream of known-pending ones) and stores each result. */
+  execute(samples: Sample[] | AsyncIterable<Sample>, extra?: Pick<ExecuteOptions, 'signal' | 'onProgress' | 'onFirstRequest' | 'streamProgress'>): Promise<ExecuteResult>;
+  /** Per-endpoint counts of this process, when the model has several replicas. */
+  endpointStats(): EndpointStats[] | undefined;
+}
+
+type EndpointStats = ReturnType<MultiEndpointProvider['stats']>[number];
+
+export type SessionMode = 'create' | 'resume' | 'attach';
+
+export interface SessionOptions extends Omit<EvaluateOptions, 'resume' | 'onStart' | 'onProgress' | 'onFirstRequest' | 'signal'> {
+  /** create: a new run; resume: reopen with overrides; attach: a worker joining a stored run as it is. */
+  mode: SessionMode;
+  /** The status the record is written with (attach leaves the record alone). */
+  status?: RunRecord['status'];
+}
+
 /**
- * Loads the data, creates (or reopens) the run record and streams the pending samples through the
- * model. Everything a later `--resume` needs is stored before the first request.
+ * Loads the data, builds provider, protocol, method and ablation, and creates (or reopens) the run
+ * record. Everything a later `--resume` or a worker needs is stored before the first request.
  */
-export async function evaluate(input: RunConfigInput | undefined, opts: EvaluateOptions): Promise<EvaluateResult> {
+export async function openRun(input: RunConfigInput | undefined, opts: SessionOptions): Promise<RunSession | { dryRun: EvaluateResult }> {
   let config: RunConfig;
   let runId: string;
   let existing: RunRecord | undefined;
 
-  if (opts.resume) {
+  if (opts.mode !== 'create') {
     if (!opts.runId) throw new RunSetupError('--resume needs the name of a run (see `mmsafe runs`)');
     existing = await opts.store.getRun(opts.runId);
     if (!existing) throw new RunSetupError(`no run named "${opts.runId}" in this database (see \`mmsafe runs\`)`);
@@ -161,7 +194,7 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
   const pool = dataset.samples;
   if (config.split) dataset = applySplit(dataset, config.split);
   if (config.shard) dataset = applyShard(dataset, config.shard);
-  if (opts.dryRun) return { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset) };
+  if (opts.dryRun) return { dryRun: { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset) } };
   await warm;
   const limits = {
     ...provider.imageLimits,
@@ -192,7 +225,7 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
     model: config.model,
     total: dataset.total,
     createdAt: existing?.createdAt ?? new Date().toISOString(),
-    status: 'running',
+    status: opts.status ?? 'running',
     config: {
       run: config,
       data_source: dataset.source,
@@ -205,31 +238,69 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
       problems: dataset.problems,
     },
   };
-  if (existing) await opts.store.updateRun(runId, { status: 'running', config: record.config, total: record.total });
+  if (opts.mode === 'attach') {
+    // A worker must not rewrite what the run's creator stored; it only marks queued work as started.
+    if (existing!.status === 'queued') await opts.store.updateRun(runId, { status: 'running' });
+  } else if (existing) await opts.store.updateRun(runId, { status: record.status, config: record.config, total: record.total });
   else await opts.store.createRun(record);
 
-  const pending = dataset.samples.length - await countStored(opts.store, runId, dataset);
-  opts.onStart?.({ runId, dataset, pending, resumed: Boolean(existing) });
-
-  const result = await executeRun({
+  const costFn = costFunction(config, judge);
+  return {
     runId,
-    samples: dataset.samples,
-    store: opts.store,
-    provider: method.provider,
-    protocol,
-    images,
-    transforms: [...method.transforms, ...(ablation ? [ablation] : [])],
-    concurrency: config.concurrency,
-    retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: 30_000 },
-    signal: opts.signal,
-    onProgress: opts.onProgress && (replicas ? (p) => opts.onProgress!({ ...p, endpoints: replicas.stats() }) : opts.onProgress),
-    onFirstRequest: opts.onFirstRequest,
-    maxCostUsd: config.maxCost,
-    costOf: costFunction(config, judge),
-  });
-  // Per-endpoint counts of this process, kept with the run for the summary.
-  const config2 = replicas ? { ...record.config, endpoint_stats: replicas.stats() } : undefined;
-  await opts.store.updateRun(runId, { status: result.stopped ? 'stopped' : 'done', ...(config2 ? { config: config2 } : {}) });
+    config,
+    dataset,
+    record: opts.mode === 'attach' ? existing! : record,
+    resumed: Boolean(existing),
+    endpointStats: () => replicas?.stats(),
+    execute: (samples, extra = {}) =>
+      executeRun({
+        runId,
+        samples,
+        streamProgress: extra.streamProgress,
+        store: opts.store,
+        provider: method.provider,
+        protocol,
+        images,
+        transforms: [...method.transforms, ...(ablation ? [ablation] : [])],
+        concurrency: config.concurrency,
+        retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: 30_000 },
+        signal: extra.signal,
+        onProgress: extra.onProgress && (replicas ? (p) => extra.onProgress!({ ...p, endpoints: replicas.stats() }) : extra.onProgress),
+        onFirstRequest: extra.onFirstRequest,
+        maxCostUsd: config.maxCost,
+        costOf: costFn,
+      }),
+  };
+}
+
+/**
+ * Runs an evaluation in this process: loads the data, stores the run, answers every pending sample.
+ * On a work-queue store (PostgreSQL) the samples go through the shared queue instead, so workers on
+ * other machines can join the same run and nothing is answered twice.
+ */
+export async function evaluate(input: RunConfigInput | undefined, opts: EvaluateOptions): Promise<EvaluateResult> {
+  if (opts.enqueueOnly && !isWorkQueue(opts.store)) throw new RunSetupError('--enqueue needs a shared store for workers to take the samples from: --db postgres://...');
+  const opened = await openRun(input, { ...opts, mode: opts.resume ? 'resume' : 'create', status: opts.enqueueOnly ? 'queued' : 'running' });
+  if ('dryRun' in opened) return opened.dryRun;
+  const session = opened;
+  const { runId, dataset } = session;
+  const queue = isWorkQueue(opts.store) ? opts.store : undefined;
+  if (queue) await queue.enqueue(runId, dataset.samples.map((s) => s.id));
+  const pending = dataset.samples.length - await countStored(opts.store, runId, dataset);
+  opts.onStart?.({ runId, dataset, pending, resumed: session.resumed });
+  if (opts.enqueueOnly) {
+    return { runId, dataset, progress: { ...emptyProgress(dataset), done: dataset.samples.length - pending, skipped: dataset.samples.length - pending }, enqueued: pending };
+  }
+  const extra = { signal: opts.signal, onProgress: opts.onProgress, onFirstRequest: opts.onFirstRequest };
+  const result = queue
+    ? await workOnQueuedRun(queue, session, { ...extra, workerId: opts.workerId, leaseMs: opts.leaseMs })
+    : await session.execute(dataset.samples, extra);
+  // Per-endpoint counts of this process, kept with the run for the summary (added to the workers' on a queue).
+  const stats = session.endpointStats();
+  if (queue) await recordEndpointStats(queue, runId, session);
+  const finished = queue ? (await queue.pending([runId])) === 0 : !result.stopped;
+  const status = result.stopped ? 'stopped' : finished ? 'done' : 'running';
+  await opts.store.updateRun(runId, { status, ...(stats && !queue ? { config: { ...session.record.config, endpoint_stats: stats } } : {}) });
   return { ...result, runId, dataset };
 }
 
@@ -254,8 +325,9 @@ async function countStored(store: Store, runId: string, dataset: LoadedDataset):
 function pickOverrides(input: RunConfigInput): Partial<RunConfigInput> {
   const out: Partial<RunConfigInput> = {};
   if (input.concurrency !== undefined) out.concurrency = input.concurrency;
-  if (input.baseURL !== undefined) out.baseURL = input.baseURL;
-  if (input.endpoints !== undefined) out.endpoints = input.endpoints;
+  // A new address replaces the stored ones, whichever form they had.
+  if (input.baseURL !== undefined) Object.assign(out, { baseURL: input.baseURL, endpoints: undefined });
+  if (input.endpoints !== undefined) Object.assign(out, { endpoints: input.endpoints, baseURL: undefined });
   if (input.timeoutMs !== undefined) out.timeoutMs = input.timeoutMs;
   if (input.maxCost !== undefined) out.maxCost = input.maxCost;
   if (input.prices !== undefined) out.prices = input.prices;

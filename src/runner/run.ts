@@ -27,7 +27,13 @@ export interface RunProgress {
 
 export interface ExecuteOptions {
   runId: string;
-  samples: Sample[];
+  /**
+   * The samples to answer: a list (answered ones in the store are skipped), or a stream of
+   * samples known to be pending, pulled as capacity frees up (a work queue's claims).
+   */
+  samples: Sample[] | AsyncIterable<Sample>;
+  /** For a stream: the run's size and what was already stored, so progress shows the whole run. */
+  streamProgress?: { total: number; done: number };
   store: Store;
   provider: Provider;
   protocol: Protocol;
@@ -66,8 +72,20 @@ const FATAL_KINDS = new Set(['auth', 'not_found']);
  */
 export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
   const retry = opts.retry ?? DEFAULT_RETRY;
-  const completed = await opts.store.completedIds(opts.runId);
-  const pending = opts.samples.filter((s) => !completed.has(s.id));
+  let pending: Iterable<Sample> | AsyncIterable<Sample>;
+  let total: number;
+  let already: number;
+  if (Array.isArray(opts.samples)) {
+    const completed = await opts.store.completedIds(opts.runId);
+    const list = opts.samples.filter((s) => !completed.has(s.id));
+    pending = list;
+    total = opts.samples.length;
+    already = total - list.length;
+  } else {
+    pending = opts.samples;
+    total = opts.streamProgress?.total ?? 0;
+    already = opts.streamProgress?.done ?? 0;
+  }
   const limiter = new AdaptiveLimiter(Math.max(1, opts.concurrency));
   const internal = new AbortController();
   const onOuterAbort = () => internal.abort(opts.signal?.reason ?? new Error('stopped'));
@@ -78,9 +96,9 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
   setMaxListeners(0, signal);
 
   const progress: RunProgress = {
-    total: opts.samples.length,
-    done: opts.samples.length - pending.length,
-    skipped: opts.samples.length - pending.length,
+    total,
+    done: already,
+    skipped: already,
     errors: 0,
     retries: 0,
     rateLimits: 0,
@@ -198,7 +216,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
   }
 
   const inFlight = new Set<Promise<void>>();
-  for (const sample of pending) {
+  for await (const sample of pending) {
     await limiter.acquire();
     if (signal.aborted) {
       limiter.release();

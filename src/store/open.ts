@@ -7,3 +7,16 @@ export async function openStore(location: string): Promise<Store> {
   if (/^postgres(ql)?:\/\//.test(location)) return PostgresStore.connect(location);
   return new SqliteStore(location);
 }
+
+/** A --db value fit to print: a PostgreSQL URL loses its password (and user), a file path stays. */
+export function displayLocation(location: string): string {
+  if (!/^postgres(ql)?:\/\//.test(location)) return location;
+  try {
+    const u = new URL(location);
+    u.password = '';
+    u.username = '';
+    return u.toString();
+  } catch {
+    return 'the PostgreSQL database';
+  }
+}

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { ResultRow } from '../core/types.ts';
-import type { HumanLabel, ResultFilter, RunListing, RunRecord, Store } from './store.ts';
+import type { ClaimedSample, WorkQueue } from './queue.ts';
+import type { HumanLabel, ResultFilter, RunListing, RunRecord } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -44,12 +45,6 @@ const toRun = (r: Record<string, unknown>): RunRecord => ({
   total: Number(r.total), createdAt: String(r.created_at), status: r.status as RunRecord['status'],
 });
 
-/** A claimed piece of work: one sample of one run, leased to one worker until it is stored. */
-export interface ClaimedSample {
-  runId: string;
-  sampleId: string;
-}
-
 /**
  * PostgreSQL as the shared store and the work queue of many processes on many machines: the
  * same rows as SQLite, plus a queue table from which workers claim samples with leases
@@ -57,7 +52,7 @@ export interface ClaimedSample {
  * same transaction, so a sample is stored once; a lease that runs out (its worker died) makes the
  * sample claimable again.
  */
-export class PostgresStore implements Store {
+export class PostgresStore implements WorkQueue {
   private constructor(private readonly pool: Pool) {}
 
   static async connect(url: string): Promise<PostgresStore> {
@@ -106,32 +101,25 @@ export class PostgresStore implements Store {
   }
 
   async putResult(row: ResultRow): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(
-        `INSERT INTO results (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
-         ON CONFLICT (run_id, sample_id) DO UPDATE SET status = EXCLUDED.status, label = EXCLUDED.label, subset = EXCLUDED.subset,
-           scenario = EXCLUDED.scenario, domain = EXCLUDED.domain, attack = EXCLUDED.attack, category = EXCLUDED.category,
-           response = EXCLUDED.response, prediction = EXCLUDED.prediction, correct = EXCLUDED.correct, error_kind = EXCLUDED.error_kind,
-           error_message = EXCLUDED.error_message, latency_ms = EXCLUDED.latency_ms, input_tokens = EXCLUDED.input_tokens,
-           output_tokens = EXCLUDED.output_tokens, image_sha256 = EXCLUDED.image_sha256, attempts = EXCLUDED.attempts,
-           details = EXCLUDED.details, updated_at = now()`,
-        [
-          row.runId, row.sampleId, row.status, row.label, row.subset ?? null, row.scenario ?? null, row.domain ?? null, row.attack ?? null,
-          row.category ?? null, row.response ?? null, row.prediction ?? null, row.correct ?? null, row.errorKind ?? null, row.errorMessage ?? null,
-          row.latencyMs ?? null, row.inputTokens ?? null, row.outputTokens ?? null, row.imageSha256 ?? null, row.attempts,
-          row.details ? JSON.stringify(row.details) : null,
-        ],
-      );
-      await client.query('DELETE FROM queue WHERE run_id = $1 AND sample_id = $2', [row.runId, row.sampleId]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    // One statement, so one round trip and one transaction: the row is stored and its queue entry
+    // gone together. A late error from a worker whose lease expired never replaces an answer.
+    await this.pool.query(
+      `WITH dequeued AS (DELETE FROM queue WHERE run_id = $1 AND sample_id = $2)
+       INSERT INTO results (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
+       ON CONFLICT (run_id, sample_id) DO UPDATE SET status = EXCLUDED.status, label = EXCLUDED.label, subset = EXCLUDED.subset,
+         scenario = EXCLUDED.scenario, domain = EXCLUDED.domain, attack = EXCLUDED.attack, category = EXCLUDED.category,
+         response = EXCLUDED.response, prediction = EXCLUDED.prediction, correct = EXCLUDED.correct, error_kind = EXCLUDED.error_kind,
+         error_message = EXCLUDED.error_message, latency_ms = EXCLUDED.latency_ms, input_tokens = EXCLUDED.input_tokens,
+         output_tokens = EXCLUDED.output_tokens, image_sha256 = EXCLUDED.image_sha256, attempts = EXCLUDED.attempts,
+         details = EXCLUDED.details, updated_at = now()
+       WHERE NOT (results.status = 'ok' AND EXCLUDED.status = 'error')`,
+      [
+        row.runId, row.sampleId, row.status, row.label, row.subset ?? null, row.scenario ?? null, row.domain ?? null, row.attack ?? null,
+        row.category ?? null, row.response ?? null, row.prediction ?? null, row.correct ?? null, row.errorKind ?? null, row.errorMessage ?? null,
+        row.latencyMs ?? null, row.inputTokens ?? null, row.outputTokens ?? null, row.imageSha256 ?? null, row.attempts,
+        row.details ? JSON.stringify(row.details) : null,
+      ],
+    );
   }
 
   async completedIds(runId: string): Promise<Set<string>> {
@@ -203,6 +191,15 @@ export class PostgresStore implements Store {
     return added;
   }
 
+  async nextRun(runIds?: string[]): Promise<string | undefined> {
+    const r = await this.pool.query(
+      `SELECT run_id FROM queue WHERE ($1::text[] IS NULL OR run_id = ANY($1)) AND (lease_until IS NULL OR lease_until < now())
+       ORDER BY run_id LIMIT 1`,
+      [runIds ?? null],
+    );
+    return r.rows[0]?.run_id;
+  }
+
   /** Leases up to `limit` unclaimed (or expired) samples to `worker`. */
   async claim(worker: string, limit: number, leaseMs: number, runIds?: string[]): Promise<ClaimedSample[]> {
     const r = await this.pool.query(
@@ -228,9 +225,11 @@ export class PostgresStore implements Store {
     await this.pool.query('UPDATE queue SET lease_until = NULL, worker = NULL WHERE worker = $1', [worker]);
   }
 
-  /** Samples still queued (leased or not) for these runs. */
-  async pending(runIds?: string[]): Promise<number> {
-    const r = await this.pool.query('SELECT count(*) AS n FROM queue WHERE ($1::text[] IS NULL OR run_id = ANY($1))', [runIds ?? null]);
+  async pending(runIds?: string[], exceptWorker?: string): Promise<number> {
+    const r = await this.pool.query(
+      'SELECT count(*) AS n FROM queue WHERE ($1::text[] IS NULL OR run_id = ANY($1)) AND ($2::text IS NULL OR worker IS DISTINCT FROM $2)',
+      [runIds ?? null, exceptWorker ?? null],
+    );
     return Number(r.rows[0].n);
   }
 
@@ -246,8 +245,4 @@ export function safeUrl(url: string): string {
   } catch {
     return 'the given URL';
   }
-}
-
-export function isWorkQueue(store: Store): store is PostgresStore {
-  return store instanceof PostgresStore;
 }

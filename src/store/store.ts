@@ -11,7 +11,8 @@ export interface RunRecord {
   /** Items in the dataset selection (evaluated or not). */
   total: number;
   createdAt: string;
-  status: 'running' | 'done' | 'stopped';
+  /** queued: stored and waiting for workers (`mmsafe run --enqueue`). */
+  status: 'queued' | 'running' | 'done' | 'stopped';
 }
 
 /** Which rows a viewer page shows; all fields optional. */

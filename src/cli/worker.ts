@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { parseEndpoints } from '../providers/endpoints.ts';
+import type { RunConfigInput } from '../runner/config.ts';
+import { defaultWorkerId, runWorker } from '../runner/worker.ts';
+import { displayLocation, openStore } from '../store/open.ts';
+import { isWorkQueue } from '../store/queue.ts';
+import { safeUrl } from '../store/postgres.ts';
+import { createProgressReporter } from './progress.ts';
+import { parseNumber, parsePositiveInt, UsageError } from './usage.ts';
+
+interface WorkerFlags {
+  db: string;
+  runs?: string;
+  concurrency?: number;
+  baseUrl?: string;
+  endpoints?: string;
+  data?: string;
+  lease: number;
+  poll?: number;
+  wait?: boolean;
+  workerId?: string;
+  quiet?: boolean;
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('answer queued samples of runs in a shared PostgreSQL store; start as many as you like, on any machines')
+    .requiredOption('--db <url>', 'the shared store, postgres://user:password@host:5432/db')
+    .option('--runs <ids>', 'only these runs, comma-separated (default: every run with queued samples)')
+    .option('--concurrency <n>', "requests in flight at most (default: each run's own setting)", parsePositiveInt)
+    .option('--base-url <url>', "this machine's replica(s) of the model, overriding the run's (comma-separated for several)")
+    .option('--endpoints <file>', "this machine's replicas of the model, one URL per line (optionally followed by its concurrency limit)")
+    .option('--data <path>', 'where the dataset is on this machine, when not at the path the run was created with')
+    .option('--lease <seconds>', 'how long a claim lasts without renewal; a dead worker\'s samples return to the queue after it', parseNumber, 60)
+    .option('--poll <seconds>', 'how often to look again while the remaining samples are leased by others', parseNumber)
+    .option('--wait', 'keep waiting for new runs when the queue is empty, instead of exiting')
+    .option('--worker-id <name>', 'this worker\'s name in the leases (default: host-pid-random)')
+    .option('--quiet', 'no progress display')
+    .action(async (flags: WorkerFlags) => {
+      await workerCommand(flags);
+    });
+}
+
+async function workerCommand(flags: WorkerFlags): Promise<void> {
+  if (!/^postgres(ql)?:\/\//.test(flags.db)) throw new UsageError('mmsafe worker needs a shared store: --db postgres://user:password@host:5432/db');
+  if (!(flags.lease > 0)) throw new UsageError('--lease must be a positive number of seconds');
+  const overrides = workerOverrides(flags);
+  const store = await openStore(flags.db);
+  if (!isWorkQueue(store)) throw new UsageError(`${displayLocation(flags.db)}: not a shared store`);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write('\nmmsafe: worker stopping after requests in flight; its other claims go back to the queue\n');
+    controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const workerId = flags.workerId ?? defaultWorkerId();
+  const runIds = flags.runs?.split(',').map((s) => s.trim()).filter(Boolean);
+  process.stderr.write(`mmsafe: worker ${workerId} on ${safeUrl(flags.db)}${runIds ? ` (runs ${runIds.join(', ')})` : ''}\n`);
+  let progress = createProgressReporter();
+  try {
+    const result = await runWorker({
+      queue: store,
+      runIds,
+      workerId,
+      leaseMs: Math.round(flags.lease * 1000),
+      pollMs: flags.poll !== undefined ? Math.max(10, Math.round(flags.poll * 1000)) : undefined,
+      wait: flags.wait,
+      overrides,
+      signal: controller.signal,
+      onRun: (runId, session) => {
+        progress = createProgressReporter();
+        process.stderr.write(`mmsafe: worker ${workerId}: run ${runId} (${session.config.benchmark}, ${session.config.model})\n`);
+      },
+      onProgress: flags.quiet ? undefined : (p) => progress.update(p),
+      onRunDone: (_runId, r) => {
+        if (!flags.quiet) progress.finish(r.progress);
+      },
+    });
+    const answered = Object.entries(result.answered);
+    process.stderr.write(
+      `mmsafe: worker ${workerId} stored ${answered.reduce((a, [, n]) => a + n, 0)} samples` +
+        (answered.length ? ` (${answered.map(([r, n]) => `${r}: ${n}`).join(', ')})` : '') +
+        '\n',
+    );
+    if (result.stopped) {
+      process.stderr.write(`mmsafe: worker stopped on run ${result.stopped.runId}: ${result.stopped.reason}\n`);
+      process.exitCode = result.stopped.fatal ? 1 : result.stopped.budget ? 3 : 130;
+    } else if (controller.signal.aborted) {
+      process.exitCode = 130;
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await store.close();
+  }
+}
+
+function workerOverrides(flags: WorkerFlags): Partial<RunConfigInput> | undefined {
+  const o: Partial<RunConfigInput> = {};
+  if (flags.concurrency) o.concurrency = flags.concurrency;
+  if (flags.data) o.data = path.resolve(flags.data);
+  try {
+    if (flags.endpoints) o.endpoints = parseEndpoints(readFileSync(flags.endpoints, 'utf8'));
+    else if (flags.baseUrl?.includes(',')) o.endpoints = parseEndpoints(flags.baseUrl);
+    else if (flags.baseUrl) o.baseURL = flags.baseUrl;
+  } catch (error) {
+    throw new UsageError(`${flags.endpoints ?? '--base-url'}: ${(error as Error).message}`);
+  }
+  return Object.keys(o).length ? o : undefined;
+}
