@@ -191,6 +191,31 @@ describe.skipIf(!db)('cooperative workers on one shared run', () => {
     }
   });
 
+  it('an enqueued run can be finished by `mmsafe run --resume` alone, and errored samples are queued again', async () => {
+    const server = await mock();
+    const dead = await startMockOpenAI();
+    const deadUrl = dead.url;
+    await dead.close();
+    const args = ['--benchmark', 'custom', '--data', data, '--model', 'openai:m', '--db', db!.url, '--limit', '60', '--quiet', '--max-attempts', '1'];
+    expect((await runCli(['run', ...args, '--base-url', deadUrl, '--run-id', 'res', '--enqueue']).done).code).toBe(0);
+    // Every request fails against a server that is down: stored as errors, taken off the queue.
+    const down = await runCli(['run', '--resume', 'res', '--db', db!.url, '--quiet']).done;
+    expect(down.stderr).toMatch(/60 samples ended in an error/);
+    const store = await PostgresStore.connect(db!.url);
+    try {
+      expect(await store.pending(['res'])).toBe(0);
+      expect((await store.results('res')).every((r) => r.status === 'error')).toBe(true);
+      const up = await runCli(['run', '--resume', 'res', '--db', db!.url, '--base-url', server.url, '--quiet']).done;
+      expect(up.code, up.stderr).toBe(0);
+      const rows = await store.results('res');
+      expect(rows).toHaveLength(60);
+      expect(rows.every((r) => r.status === 'ok')).toBe(true);
+      expect((await store.getRun('res'))?.status).toBe('done');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a worker with nothing queued exits at once; --enqueue on SQLite is refused before anything is stored', async () => {
     const idle = await runCli(['worker', '--db', db!.url, '--runs', 'no-such-run', '--quiet']).done;
     expect(idle.code, idle.stderr).toBe(0);
