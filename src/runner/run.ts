@@ -179,6 +179,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
             details: detailsOf(verdict.rationale, { ...request.meta, ...response.details, ...verdict.details }, response.finishReason, response.usage),
           });
           limiter.onSuccess();
+          progress.done++;
           return;
         } catch (error) {
           if (signal.aborted) throw error;
