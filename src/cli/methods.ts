@@ -2,7 +2,8 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseSplit } from '../datasets/split.ts';
 import { loadMethodPrompts } from '../methods/prompts.ts';
-import { exportSft, type SftFormat } from '../methods/sft-export.ts';
+import { CAPTION_PROMPT, TYPOGRAPHIC_QUESTIONS } from '../methods/ablations.ts';
+import { exportSft, SftError, type SftFormat } from '../methods/sft-export.ts';
 import { createProvider } from '../providers/registry.ts';
 import { parseNumber, UsageError } from './usage.ts';
 
@@ -29,8 +30,12 @@ export function registerMethods(program: Command): void {
           '  text-only       no image',
           '  blank-image     a neutral gray image of the same size',
           '  noise-image     Gaussian noise of the same size',
-          '  caption         the image replaced by a caption from --captioner provider:model (captions stored and reused)',
-          '  typographic     the text rendered into the image (FigStep-style); the prompt only points at it',
+          '  caption         the image replaced by a caption from --captioner provider:model (captions stored and reused);',
+          `                  the captioner is asked: "${CAPTION_PROMPT}"`,
+          '                  the model gets "Image description: <caption>" before the question',
+          '  typographic     the text rendered into the image (FigStep-style); the prompt only points at it:',
+          `                  (awareness): "${TYPOGRAPHIC_QUESTIONS.awareness}"`,
+          `                  (response): "${TYPOGRAPHIC_QUESTIONS.response}"`,
           '',
           'Reasoning fine-tuning: mmsafe export-sft writes the training data; mmsafe run --split test evaluates the tuned model on the held-out items.',
           '',
@@ -58,7 +63,9 @@ export function registerMethods(program: Command): void {
       }
       if (split.part !== 'train') throw new UsageError('--split for export-sft names the train side, e.g. train:0.7');
       const teacher = flags.teacher ? createProvider(flags.teacher, {}) : undefined;
-      const r = await exportSft({ benchmark: flags.benchmark, data: path.resolve(flags.data), out: path.resolve(flags.out), format: flags.format, ratio: split.ratio, seed: flags.seed, subset: flags.subset, teacher });
+      const r = await exportSft({ benchmark: flags.benchmark, data: path.resolve(flags.data), out: path.resolve(flags.out), format: flags.format, ratio: split.ratio, seed: flags.seed, subset: flags.subset, teacher }).catch((error) => {
+        throw error instanceof SftError ? new UsageError(error.message) : error;
+      });
       process.stderr.write(`mmsafe: ${r.train} training items, ${r.test} held out${teacher ? `, ${r.teacherRejected} without teacher reasoning` : ''}\n`);
       for (const f of r.files) process.stdout.write(`${f}\n`);
     });

@@ -13,10 +13,10 @@ export function registerScore(program: Command): void {
     .option('--run <name>', 'the run (see `mmsafe runs`)')
     .option('--judge <provider:model>', 'response runs: the judge to use')
     .option('--judge-base-url <url>', 'base URL for the judge API')
-    .addOption(new Option('--extraction <mode>', 'awareness runs: strict or paper').choices(['strict', 'paper']))
+    .addOption(new Option('--extraction <mode>', 'awareness runs: strict, paper or final (a reasoning answer\'s final Yes/No)').choices(['strict', 'paper', 'final']))
     .option('--concurrency <n>', 'judge requests in flight', parsePositiveInt, 8)
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
-    .action(async (flags: { run?: string; judge?: string; judgeBaseUrl?: string; extraction?: 'strict' | 'paper'; concurrency: number; db: string }) => {
+    .action(async (flags: { run?: string; judge?: string; judgeBaseUrl?: string; extraction?: 'strict' | 'paper' | 'final'; concurrency: number; db: string }) => {
       if (!flags.run) throw new UsageError('--run NAME is required (see `mmsafe runs`)');
       const store = await openStore(flags.db);
       try {

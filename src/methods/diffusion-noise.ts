@@ -46,7 +46,7 @@ export function gaussian(seed: string): () => number {
  * VCD's distorted image: forward diffusion to step t, x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps,
  * on pixels scaled to [-1, 1], as Leng et al. (CVPR 2024) distort the visual input.
  */
-export async function diffuse(image: PreparedImage, t: number, seed: string): Promise<PreparedImage> {
+export async function diffuse(image: PreparedImage, t: number, seed: string, maxBytes = Infinity): Promise<PreparedImage> {
   const sharp = await loadSharp();
   const { data, info } = await sharp(image.data).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const a = Math.sqrt(ddpmAlphaBar(t));
@@ -58,6 +58,12 @@ export async function diffuse(image: PreparedImage, t: number, seed: string): Pr
     const xt = a * x0 + b * noise();
     out[i] = Math.max(0, Math.min(255, Math.round((xt + 1) * 127.5)));
   }
-  const jpeg = await sharp(out, { raw: { width: info.width, height: info.height, channels: info.channels } }).jpeg({ quality: 92 }).toBuffer();
-  return { data: jpeg, mime: 'image/jpeg', sha256: createHash('sha256').update(jpeg).digest('hex'), bytes: jpeg.length, width: info.width, height: info.height };
+  // Full-resolution chroma: 4:2:0 subsampling would average away half of the colour noise.
+  // Noise compresses badly, so quality steps down until the API's byte limit is met.
+  let jpeg: Buffer | undefined;
+  for (const quality of [92, 85, 75, 60, 45]) {
+    jpeg = await sharp(out, { raw: { width: info.width, height: info.height, channels: info.channels } }).jpeg({ quality, chromaSubsampling: '4:4:4' }).toBuffer();
+    if (jpeg.length <= maxBytes) break;
+  }
+  return { data: jpeg!, mime: 'image/jpeg', sha256: createHash('sha256').update(jpeg!).digest('hex'), bytes: jpeg!.length, width: info.width, height: info.height };
 }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Provider, Sample } from '../core/types.ts';
 import type { ImageCache } from '../images/cache.ts';
 import type { ExtractionMode } from '../scoring/awareness.ts';
@@ -6,11 +8,14 @@ import { blankImage, captionAblation, noiseImage, textOnly, typographic, type Ab
 import { fewShot } from './few-shot.ts';
 import { loadMethodPrompts } from './prompts.ts';
 import { withQuestion, questionOf, withSystem, type RequestTransform } from './transform.ts';
-import { VcdProvider } from './vcd.ts';
+import { checkLogprobs, TOP_LOGPROBS, VcdProvider } from './vcd.ts';
 
 export const METHOD_NAMES = ['safety-prompt', 'fusion-prompt', 'cot', 'few-shot:K', 'vcd'] as const;
 
 export class MethodError extends Error {}
+
+// The file can change between runs; its hash says which examples a stored run really saw.
+const fileHash = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 export interface MethodOptions {
   alpha: number;
@@ -59,13 +64,19 @@ export async function setupMethod(spec: string | undefined, options: MethodOptio
     if (ctx.protocol !== 'awareness') throw new MethodError('few-shot examples are Yes/No answers: use them with the awareness protocol');
     const pool = options.shots ? await ctx.loadShots(options.shots) : await ctx.pool();
     if (pool.length <= k) throw new MethodError(`few-shot:${k} needs more than ${k} examples to draw from; the pool has ${pool.length}`);
-    return { transforms: [fewShot(pool, k, options.seed, ctx.images, ctx.provider.needsImages)], provider: ctx.provider, describe: { method: spec, k, seed: options.seed, shots_from: options.shots ?? 'benchmark' } };
+    return { transforms: [fewShot(pool, k, options.seed, ctx.images, ctx.provider.needsImages)], provider: ctx.provider, describe: { method: spec, k, seed: options.seed, shots_from: options.shots ?? 'benchmark', ...(options.shots ? { shots_sha256: fileHash(options.shots) } : {}), pool_size: pool.length } };
   }
   if (spec === 'vcd') {
     if (ctx.protocol !== 'awareness') throw new MethodError('vcd decides between Yes and No on the first token: use it with the awareness protocol');
     if (!ctx.provider.supportsLogprobs) throw new MethodError(`vcd needs token log-probabilities, which ${ctx.provider.id} does not return; use an OpenAI-compatible server (vLLM, OpenAI) or Gemini`);
+    const unusable = await checkLogprobs(ctx.provider);
+    if (unusable) throw new MethodError(`vcd needs token log-probabilities: ${unusable}`);
     const { alpha, beta, noiseStep, seed } = options;
-    return { transforms: [], provider: new VcdProvider(ctx.provider, { alpha, beta, noiseStep, seed }), describe: { method: spec, alpha, beta, noise_step: noiseStep, schedule: 'DDPM linear 1e-4..0.02, 1000 steps', seed } };
+    return {
+      transforms: [],
+      provider: new VcdProvider(ctx.provider, { alpha, beta, noiseStep, seed }),
+      describe: { method: spec, alpha, beta, noise_step: noiseStep, schedule: 'DDPM linear 1e-4..0.02, 1000 steps', seed, top_logprobs: TOP_LOGPROBS, decided_on: 'first answer token' },
+    };
   }
   throw new MethodError(`unknown method "${spec}"; known: ${METHOD_NAMES.join(', ')} (see \`mmsafe methods\`)`);
 }

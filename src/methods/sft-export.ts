@@ -51,8 +51,10 @@ async function teacherReasoning(teacher: Provider, sample: Sample, question: str
  * by a teacher model that ends in the gold label, and the held-out ids for `mmsafe run --split test`.
  */
 export async function exportSft(o: SftOptions): Promise<{ train: number; test: number; teacherRejected: number; files: string[] }> {
-  const dataset = await loadBenchmark(o.benchmark, o.data, { subset: o.subset, images: o.images });
   const awareness = protocolName({ benchmark: o.benchmark }) === 'awareness';
+  // The teacher argues for a Yes/No label; free-answer items train on their reference answers.
+  if (o.teacher && !awareness) throw new SftError(`--teacher writes reasoning towards a Yes/No label, which ${o.benchmark} items do not have; leave it out (their training answers are the reference texts)`);
+  const dataset = await loadBenchmark(o.benchmark, o.data, { subset: o.subset, images: o.images });
   const train = dataset.samples.filter((s) => splitOf(s.id, o.ratio, o.seed) === 'train');
   const test = dataset.samples.filter((s) => splitOf(s.id, o.ratio, o.seed) === 'test');
   let rejected = 0;
@@ -95,10 +97,22 @@ export async function exportSft(o: SftOptions): Promise<{ train: number; test: n
     write(
       o.out,
       'split.json',
-      `${JSON.stringify({ benchmark: o.benchmark, ratio: o.ratio, seed: o.seed, train_ids: train.map((s) => s.id), test_ids: test.map((s) => s.id), evaluate_with: `mmsafe run --benchmark ${o.benchmark} --split test:${o.ratio}${o.seed ? ` --method-seed ${o.seed}` : ''}` }, null, 2)}\n`,
+      `${JSON.stringify({ benchmark: o.benchmark, ratio: o.ratio, seed: o.seed, teacher: o.teacher?.id, train_ids: train.map((s) => s.id), test_ids: test.map((s) => s.id), evaluate_with: evaluateWith(o) }, null, 2)}\n`,
     ),
   );
   return { train: items.length, test: test.length, teacherRejected: rejected, files };
+}
+
+export class SftError extends Error {}
+
+/**
+ * The command that evaluates the tuned model on the held-out side. A model tuned on teacher
+ * reasoning answers with reasoning, so its Yes/No is the final one, not the first word.
+ */
+function evaluateWith(o: SftOptions): string {
+  const seed = o.seed ? ` --method-seed ${o.seed}` : '';
+  const subset = o.subset ? ` --subset ${o.subset}` : '';
+  return `mmsafe run --benchmark ${o.benchmark}${subset} --split test:${o.ratio}${seed}${o.teacher ? ' --extraction final' : ''}`;
 }
 
 function write(dir: string, name: string, text: string): string {

@@ -5,7 +5,7 @@ export interface AwarenessSummary {
   benchmark: string;
   protocol: 'awareness';
   model: string;
-  extraction: 'strict' | 'paper';
+  extraction: 'strict' | 'paper' | 'final';
   ci_method: 'wilson';
   run_id?: string;
   counts: { samples: number; evaluated: number; missing_image: number; errors: number; unparsed: number; content_policy: number };
@@ -29,7 +29,7 @@ export interface AwarenessSummary {
 export interface AwarenessInfo {
   benchmark: string;
   model: string;
-  extraction: 'strict' | 'paper';
+  extraction: 'strict' | 'paper' | 'final';
   /** Items in the dataset selection, evaluated or not. */
   samples: number;
   missingImage: number;

@@ -20,7 +20,9 @@ export async function summarizeStoredRun(store: Store, runId: string, pricesFile
   const run = await store.getRun(runId);
   if (!run) throw new UnknownRunError(`no run named "${runId}" in this database (see \`mmsafe runs\`)`);
   const { missing, invalid } = problemsOf(run);
-  const settings = (run.config.run ?? {}) as { extraction?: 'strict' | 'paper'; judge?: string; prices?: string };
+  const settings = (run.config.run ?? {}) as { extraction?: 'strict' | 'paper' | 'final'; judge?: string; prices?: string };
+  // A method may score differently from the run's flag (CoT reads the final answer): the protocol has what was used.
+  const usedExtraction = (run.config.protocol as { extraction?: 'strict' | 'paper' | 'final' } | undefined)?.extraction;
   const rows = await store.results(runId);
   const prices = loadPrices(pricesFile ?? settings.prices);
   const judgeId = run.protocol === 'response' ? ((run.config.protocol as { judge?: string } | undefined)?.judge ?? settings.judge) : undefined;
@@ -32,7 +34,7 @@ export async function summarizeStoredRun(store: Store, runId: string, pricesFile
   const summary = summarizeAwareness(rows, {
     benchmark: run.benchmark,
     model: run.model,
-    extraction: settings.extraction ?? 'strict',
+    extraction: usedExtraction ?? settings.extraction ?? 'strict',
     samples: run.total,
     missingImage: missing.length,
     runId,

@@ -28,12 +28,15 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
   const rows = (await opts.store.results(opts.runId)).filter((r) => r.status === 'ok' && r.response !== undefined);
 
   if (run.protocol === 'awareness') {
-    const extraction = opts.extraction ?? config.extraction;
+    // Without a new mode, keep the one the answers were scored with (CoT runs read the final answer,
+    // whatever the run's --extraction flag said).
+    const used = (run.config.protocol as { extraction?: ExtractionMode } | undefined)?.extraction;
+    const extraction = opts.extraction ?? used ?? config.extraction;
     for (const r of rows) {
       const v = scoreAwareness(r.response!, r.label, extraction);
       await opts.store.putResult({ ...r, prediction: v.prediction, correct: v.correct });
     }
-    await opts.store.updateRun(opts.runId, { config: { ...run.config, run: { ...config, extraction } } });
+    await opts.store.updateRun(opts.runId, { config: { ...run.config, run: { ...config, extraction }, protocol: { ...(run.config.protocol as Record<string, unknown> | undefined), extraction } } });
     return { rescored: rows.length };
   }
 
