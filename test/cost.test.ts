@@ -24,6 +24,16 @@ describe('prices and cost', () => {
     expect(priceFor('openai:gpt-4o-2024-08-06')).toEqual(priceFor('openai:gpt-4o'));
     expect(priceFor('openai:gpt-4o-mini-2024-07-18')?.input).toBe(0.15);
     expect(priceFor('openai:Qwen2.5-VL-7B')).toBeUndefined();
+    // Snapshots and version aliases share their model's price...
+    expect(priceFor('anthropic:claude-opus-4-20250514')?.input).toBe(15);
+    expect(priceFor('anthropic:claude-opus-4-0')?.input).toBe(15);
+    expect(priceFor('gemini:gemini-2.0-flash-001')).toEqual(priceFor('gemini:gemini-2.0-flash'));
+    expect(priceFor('openai:gpt-4o-latest')).toEqual(priceFor('openai:gpt-4o'));
+    // ...but a different model whose name merely starts the same way is not charged a wrong price.
+    expect(priceFor('anthropic:claude-opus-4-5-20251101')).toEqual({ input: 5, output: 25, cached: 0.5 });
+    expect(priceFor('gemini:gemini-2.5-flash-lite')).toBeUndefined();
+    expect(priceFor('openai:o3-pro')).toBeUndefined();
+    expect(priceFor('openai:gpt-4o-audio-preview')).toBeUndefined();
     expect(costOf({ input: 2, output: 8, cached: 0.5 }, { inputTokens: 1_000_000, outputTokens: 500_000, cachedTokens: 200_000 })).toBeCloseTo(1.6 + 0.1 + 4, 10);
   });
 
@@ -35,9 +45,30 @@ describe('prices and cost', () => {
     const rows = await store.results('priced');
     const input = rows.reduce((a, r) => a + (r.inputTokens ?? 0), 0);
     const output = rows.reduce((a, r) => a + (r.outputTokens ?? 0), 0);
-    expect(priced.usage).toEqual({ input_tokens: input, output_tokens: output, cost_usd: (input * 2.5 + output * 10) / 1e6 });
+    expect(priced.usage).toEqual({ input_tokens: input, output_tokens: output, cached_tokens: 0, reasoning_tokens: 0, cost_usd: (input * 2.5 + output * 10) / 1e6 });
     expect((await summarizeStoredRun(store, 'unpriced')).usage?.cost_usd).toBeNull();
     await store.close();
+  });
+
+  it('stores cached and reasoning tokens per answer, sums them in the summary, and bills cached input at its own price', async () => {
+    const usageServer = await startMockOpenAI({ respond: () => ({ text: 'Yes.', usage: { input: 1000, output: 50, cached: 600, reasoning: 20 } }) });
+    const store = new SqliteStore(path.join(dir, 'tokens.db'));
+    try {
+      await evaluate({ benchmark: 'demo', data: dir, model: 'openai:gpt-4o', baseURL: usageServer.url }, { store, runId: 'tokens', apiKey: 'x' });
+      const rows = await store.results('tokens');
+      expect(rows).toHaveLength(26);
+      for (const r of rows) {
+        expect(r).toMatchObject({ status: 'ok', inputTokens: 1000, outputTokens: 50 });
+        expect(r.details).toMatchObject({ cached_tokens: 600, reasoning_tokens: 20 });
+      }
+      const { usage } = await summarizeStoredRun(store, 'tokens');
+      expect(usage).toMatchObject({ input_tokens: 26_000, output_tokens: 1300, cached_tokens: 15_600, reasoning_tokens: 520 });
+      // gpt-4o: $2.50 fresh input, $1.25 cached input, $10 output per million.
+      expect(usage!.cost_usd).toBeCloseTo((26 * (400 * 2.5 + 600 * 1.25 + 50 * 10)) / 1e6, 12);
+    } finally {
+      await store.close();
+      await usageServer.close();
+    }
   });
 
   it('--max-cost stops a run cleanly and --resume finishes it', async () => {
@@ -47,6 +78,7 @@ describe('prices and cost', () => {
     const db = path.join(dir, 'budget.db');
     const common = ['--benchmark', 'demo', '--data', dir, '--base-url', server.url, '--db', db, '--quiet'];
     const first = await runCli(['run', ...common, '--model', 'openai:pricey', '--prices', prices, '--max-cost', '50', '--run-id', 'b', '--concurrency', '2']).done;
+    expect(first.code, first.stderr).toBe(3);
     expect(first.stderr).toMatch(/--max-cost reached/);
     expect(first.stderr).toMatch(/mmsafe run --resume b/);
     const store = new SqliteStore(db);
@@ -67,6 +99,10 @@ describe('prices and cost', () => {
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/dry run: 26 samples \(0 left out\), \d+ distinct images/);
     expect(dry.stdout).toMatch(/estimated cost: \$/);
+    const unknown = await runCli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:local-vlm', '--base-url', server.url, '--db', path.join(dir, 'd.db'), '--dry-run']).done;
+    expect(unknown.code, unknown.stderr).toBe(0);
+    expect(unknown.stdout).toMatch(/estimated cost: unknown/);
+    expect(unknown.stdout).not.toMatch(/\$0/);
     const refused = await runCli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:local', '--base-url', server.url, '--db', path.join(dir, 'd.db'), '--max-cost', '5']).done;
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/price of openai:local/);

@@ -8,6 +8,7 @@ import { ImageCache } from '../src/images/cache.ts';
 import { DEFAULT_IMAGE_LIMITS } from '../src/images/limits.ts';
 import { prepareImage } from '../src/images/prepare.ts';
 import { sniffImageType } from '../src/images/sniff.ts';
+import { sentImage } from '../src/images/sent.ts';
 
 const solid = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: '#3a7' } });
 /** Incompressible pixels, so byte limits are really exercised. */
@@ -72,6 +73,10 @@ describe('prepareImage', () => {
     ['a zero-byte file', async () => Buffer.alloc(0), /empty/],
     ['random bytes', async () => Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 37) % 256)), /not a recognised image/],
     ['a truncated JPEG', async () => (await noisy(300, 300).jpeg().toBuffer()).subarray(0, 4000), /truncated|corrupt|cannot/],
+    // Small enough to pass through untouched, so only the end-marker check stands between it and the API.
+    ['a truncated PNG that would otherwise fit', async () => { const b = await noisy(64, 64).png().toBuffer(); return b.subarray(0, b.length - 20); }, /truncated/],
+    ['a truncated WebP', async () => { const b = await noisy(64, 64).webp().toBuffer(); return b.subarray(0, Math.floor(b.length / 2)); }, /truncated|cannot read/],
+    ['a truncated PNG that needs downscaling', async () => { const b = await noisy(3000, 300).png().toBuffer(); return b.subarray(0, Math.floor(b.length * 0.8)); }, /cannot decode|truncated/],
   ])('%s is a per-sample image error', async (_name, make, message) => {
     const err = await prepareImage(await make(), DEFAULT_IMAGE_LIMITS).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
@@ -96,5 +101,21 @@ describe('ImageCache', () => {
     await expect(cache.get(bad)).rejects.toThrow(/empty/);
     expect(cache.stats.prepared).toBe(2);
     await expect(cache.get(path.join(dir, 'none.jpg'))).rejects.toThrow(/cannot read image/);
+  });
+});
+
+describe('sentImage', () => {
+  it('is the sample\'s own image in the final request: the last one of the last user turn, not a few-shot example', async () => {
+    const a = await prepareImage(await solid(8, 8).png().toBuffer(), DEFAULT_IMAGE_LIMITS);
+    const b = await prepareImage(await solid(9, 9).png().toBuffer(), DEFAULT_IMAGE_LIMITS);
+    const request = {
+      messages: [
+        { role: 'user' as const, content: [{ type: 'image' as const, image: a }, { type: 'text' as const, text: 'example' }] },
+        { role: 'assistant' as const, content: [{ type: 'text' as const, text: 'No' }] },
+        { role: 'user' as const, content: [{ type: 'image' as const, image: b }, { type: 'text' as const, text: 'sample' }] },
+      ],
+    };
+    expect(sentImage(request)).toEqual({ sha256: b.sha256, bytes: b.bytes, mime: 'image/png' });
+    expect(sentImage({ messages: [{ role: 'user', content: [{ type: 'text', text: 'text only' }] }] })).toBeUndefined();
   });
 });

@@ -147,6 +147,8 @@ export type ProviderErrorKind =
   | 'not_found'
   | 'content_policy'
   | 'context_length'
+  /** Out of credit or over a spend limit: retrying before someone pays does not help. */
+  | 'quota'
   | 'timeout'
   | 'network'
   | 'invalid_response'

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { sniffImageType } from '../images/sniff.ts';
 
 /**
  * What every mock API shares: a loopback HTTP server, answers that look like a model's, latency,
@@ -21,11 +22,20 @@ export type FaultKind =
   | 'slow-body'
   | 'malformed-json'
   | 'no-choices'
-  | 'content-filter';
+  | 'content-filter'
+  /** A 200 whose answer the API's safety system stopped (finish reason, stop reason or block reason). */
+  | 'blocked-answer'
+  | 'context-length'
+  /** Out of credit: OpenAI's insufficient_quota, Anthropic's spend limit; waiting does not help. */
+  | 'quota';
 
 export interface ReceivedImage {
   mime: string;
   bytes: number;
+  /** Length of the base64 text on the wire (Anthropic's 5 MB limit applies to this, not to `bytes`). */
+  encodedBytes: number;
+  /** The type the bytes really are, whatever the request declared. */
+  sniffed?: string;
   sha256: string;
   /** The decoded bytes, kept only when the server records requests. */
   data?: Buffer;
@@ -54,7 +64,19 @@ export interface MockLogprob {
   top_logprobs?: { token: string; logprob: number }[];
 }
 
-export type MockReply = string | { text: string; logprobs?: MockLogprob[] };
+/**
+ * Tokens a mock answer reports, in one convention: `input` includes `cached`, `output` includes
+ * `reasoning`. Each wire format writes them the way its API does (Anthropic counts cache reads
+ * apart from input_tokens; Gemini counts thoughts apart from candidates).
+ */
+export interface MockUsage {
+  input?: number;
+  output?: number;
+  cached?: number;
+  reasoning?: number;
+}
+
+export type MockReply = string | { text: string; logprobs?: MockLogprob[]; usage?: MockUsage };
 
 export interface MockOptions {
   port?: number;
@@ -81,6 +103,8 @@ export interface ErrorReply {
   headers?: Record<string, string>;
 }
 
+export type ErrorKind = 'rate_limit' | 'server' | 'overloaded' | 'bad_request' | 'auth' | 'content_policy' | 'not_found' | 'context_length' | 'quota';
+
 /** One wire format. */
 export interface WireFormat {
   /** Whether this route is a generation request. */
@@ -89,7 +113,11 @@ export interface WireFormat {
   success(req: ParsedChatRequest, reply: MockReply, n: number): string;
   /** A 200 whose body has no answer in it (no choices / no candidates / no content). */
   empty(req: ParsedChatRequest): string;
-  error(kind: 'rate_limit' | 'server' | 'overloaded' | 'bad_request' | 'auth' | 'content_policy' | 'not_found', message: string): ErrorReply;
+  /** A 200 whose answer the API's safety system stopped. */
+  blocked(req: ParsedChatRequest): string;
+  error(kind: ErrorKind, message: string, opts?: { retryAfterSeconds?: number }): ErrorReply;
+  /** What the real API refuses about a request's images (type, size), with its own error; undefined when it would accept them. */
+  validate?(req: ParsedChatRequest): ErrorReply | undefined;
   /** The base URL path the SDK is given (e.g. `/v1` for OpenAI). */
   basePath: string;
 }
@@ -106,7 +134,19 @@ function seededUnit(seed: number, n: number): number {
 
 export function decodeDataImage(mime: string, base64: string, keep: boolean): ReceivedImage {
   const data = Buffer.from(base64, 'base64');
-  return { mime, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), ...(keep ? { data } : {}) };
+  return { mime, bytes: data.length, encodedBytes: base64.length, sniffed: sniffImageType(data), sha256: createHash('sha256').update(data).digest('hex'), ...(keep ? { data } : {}) };
+}
+
+/** The usage a mock answer reports: the responder's own figures, else ~4 characters a token plus a flat cost per image. */
+export function mockUsage(req: ParsedChatRequest, reply: MockReply, perImage: number): Required<MockUsage> {
+  const given = typeof reply === 'string' ? undefined : reply.usage;
+  const text = typeof reply === 'string' ? reply : reply.text;
+  return {
+    input: given?.input ?? Math.ceil(req.lastUserText.length / 4) + req.images.length * perImage,
+    output: given?.output ?? Math.max(1, Math.ceil(text.length / 4)),
+    cached: given?.cached ?? 0,
+    reasoning: given?.reasoning ?? 0,
+  };
 }
 
 export async function startMockApi(format: WireFormat, opts: MockOptions = {}): Promise<MockServer> {
@@ -152,6 +192,9 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
     firstRequestAt ??= Date.now();
     const req = format.parse(body, url, headers, Boolean(opts.record));
     if (opts.record) received.push(req);
+    // A request the real API would refuse is refused here too, before any injected fault.
+    const invalid = format.validate?.(req);
+    if (invalid) return sendError(res, invalid);
     const fault = pickFault(req, n);
     if (fault) faultsInjected++;
     const latency = typeof opts.latencyMs === 'function' ? opts.latencyMs(req) : (opts.latencyMs ?? 0);
@@ -161,7 +204,7 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
         case undefined:
           return send(res, 200, format.success(req, respond(req), n));
         case '429': {
-          const e = format.error('rate_limit', 'Rate limit reached for requests');
+          const e = format.error('rate_limit', 'Rate limit reached for requests', { retryAfterSeconds: 0 });
           return sendError(res, { ...e, headers: { ...e.headers, 'retry-after': '0' } });
         }
         case '429-no-retry-after':
@@ -179,6 +222,12 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
           return sendError(res, format.error('auth', 'Incorrect API key provided.'));
         case 'content-filter':
           return sendError(res, format.error('content_policy', 'Your request was rejected as a result of our safety system.'));
+        case 'blocked-answer':
+          return send(res, 200, format.blocked(req));
+        case 'context-length':
+          return sendError(res, format.error('context_length', 'The prompt is longer than the model\'s context window.'));
+        case 'quota':
+          return sendError(res, format.error('quota', 'You exceeded your current quota, please check your plan and billing details.'));
         case 'reset':
           return socket.destroy();
         case 'hang':

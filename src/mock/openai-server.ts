@@ -1,7 +1,7 @@
-import { decodeDataImage, startMockApi, type MockLogprob, type MockOptions, type MockReply, type MockServer, type ParsedChatRequest, type ReceivedImage, type WireFormat } from './common.ts';
+import { decodeDataImage, mockUsage, startMockApi, type MockLogprob, type MockOptions, type MockReply, type MockServer, type ParsedChatRequest, type ReceivedImage, type WireFormat } from './common.ts';
 
 export { defaultAwarenessAnswer } from './common.ts';
-export type { FaultKind, MockOptions, MockServer, ParsedChatRequest, MockReply, MockLogprob } from './common.ts';
+export type { FaultKind, MockOptions, MockServer, ParsedChatRequest, MockReply, MockLogprob, MockUsage } from './common.ts';
 
 /** OpenAI chat completions (non-streaming), as api.openai.com, vLLM and Ollama speak it. */
 
@@ -13,7 +13,18 @@ const TYPES = {
   auth: [401, 'invalid_request_error', 'invalid_api_key'],
   content_policy: [400, 'invalid_request_error', 'content_policy_violation'],
   not_found: [404, 'invalid_request_error', 'unknown_url'],
+  context_length: [400, 'invalid_request_error', 'context_length_exceeded'],
+  quota: [429, 'insufficient_quota', 'insufficient_quota'],
 } as const;
+
+const MESSAGES: Partial<Record<keyof typeof TYPES, string>> = {
+  context_length: "This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. Please reduce the length of the messages.",
+  quota: 'You exceeded your current quota, please check your plan and billing details.',
+};
+
+/** Formats the chat completions API decodes; anything else is refused. */
+const OPENAI_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+const OPENAI_MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 
 /** Plausible logprobs for the first token when a responder gives none: the answer is likely, its opposite less so. */
 function synthLogprobs(text: string, k: number): MockLogprob[] {
@@ -75,8 +86,7 @@ export const openAIWire: WireFormat = {
           refusal: null,
         }
       : null;
-    const promptTokens = Math.ceil(req.lastUserText.length / 4) + req.images.length * 85;
-    const completionTokens = Math.max(1, Math.ceil(text.length / 4));
+    const u = mockUsage(req, reply, 85);
     return JSON.stringify({
       id: `chatcmpl-mock${n}`,
       object: 'chat.completion',
@@ -84,13 +94,38 @@ export const openAIWire: WireFormat = {
       model: req.model,
       system_fingerprint: 'fp_mmsafe_mock',
       choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs, finish_reason: 'stop' }],
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      // prompt_tokens includes the cached ones and completion_tokens the reasoning ones, as the API counts them.
+      usage: {
+        prompt_tokens: u.input,
+        completion_tokens: u.output,
+        total_tokens: u.input + u.output,
+        prompt_tokens_details: { cached_tokens: u.cached, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: u.reasoning, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      },
     });
+  },
+  blocked: (req) =>
+    JSON.stringify({
+      id: 'chatcmpl-filtered',
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: req.model,
+      choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null }, logprobs: null, finish_reason: 'content_filter' }],
+      usage: { prompt_tokens: 10, completion_tokens: 0, total_tokens: 10 },
+    }),
+  validate(req) {
+    for (const img of req.images) {
+      if (!OPENAI_IMAGE_TYPES.has(img.mime) || !img.sniffed || !OPENAI_IMAGE_TYPES.has(img.sniffed)) {
+        return this.error('bad_request', "You uploaded an unsupported image. Please make sure your image has of one the following formats: ['png', 'jpeg', 'gif', 'webp'].");
+      }
+      if (img.bytes > OPENAI_MAX_IMAGE_BYTES) return this.error('bad_request', `Image is too large: ${img.bytes} bytes, the limit is ${OPENAI_MAX_IMAGE_BYTES} bytes.`);
+    }
+    return undefined;
   },
   empty: (req) => JSON.stringify({ id: 'chatcmpl-empty', object: 'chat.completion', created: 0, model: req.model, choices: [], usage: null }),
   error(kind, message) {
     const [status, type, code] = TYPES[kind];
-    return { status, body: JSON.stringify({ error: { message, type, param: null, code } }) };
+    return { status, body: JSON.stringify({ error: { message: MESSAGES[kind] ?? message, type, param: null, code } }) };
   },
 };
 

@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
 import { classifyHttpError, parseRetryAfter } from './errors.ts';
+import { mergeOptions } from './options.ts';
 
 export interface AnthropicProviderOptions {
   model: string;
@@ -67,16 +68,14 @@ export class AnthropicProvider implements Provider {
     const tool = request.jsonSchema
       ? { name: request.jsonSchema.name, description: 'Record the verdict.', input_schema: request.jsonSchema.schema as Anthropic.Tool.InputSchema }
       : undefined;
-    const body: Record<string, unknown> = {
+    const body = mergeOptions({
       model: this.options.model,
       max_tokens: request.maxTokens ?? 512,
       messages,
       temperature: request.temperature ?? 0,
       ...(request.system ? { system: request.system } : {}),
       ...(tool ? { tools: [tool], tool_choice: { type: 'tool', name: tool.name } } : {}),
-      ...this.options.extra,
-      ...request.extra,
-    };
+    }, this.options.extra, request.extra);
     const { sdk, client } = await this.sdk();
     let message: Anthropic.Message;
     try {
@@ -84,19 +83,15 @@ export class AnthropicProvider implements Provider {
     } catch (error) {
       throw this.classify(sdk, error, options.signal);
     }
+    if (message?.stop_reason === 'refusal') throw new ProviderError('content_policy', `${this.id}: the model's safety classifier stopped the answer (stop_reason refusal)`);
     if (!message || !Array.isArray(message.content)) throw new ProviderError('invalid_response', `${this.id}: the API answered without content`);
-    if (message.stop_reason === 'refusal') throw new ProviderError('content_policy', `${this.id}: the model's safety classifier stopped the answer (stop_reason refusal)`);
     const toolUse = message.content.find((b) => b.type === 'tool_use');
     const text = toolUse && toolUse.type === 'tool_use' ? JSON.stringify(toolUse.input) : message.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
     return {
       text,
       finishReason: message.stop_reason ?? undefined,
       model: message.model,
-      usage: {
-        inputTokens: message.usage?.input_tokens,
-        outputTokens: message.usage?.output_tokens,
-        cachedTokens: message.usage?.cache_read_input_tokens ?? undefined,
-      },
+      usage: anthropicUsage(message.usage),
     };
   }
 
@@ -105,14 +100,29 @@ export class AnthropicProvider implements Provider {
     if (error instanceof Anthropic.APIConnectionTimeoutError) return new ProviderError('timeout', `${this.id}: no answer within ${this.options.timeoutMs ?? 120_000} ms`);
     if (error instanceof Anthropic.APIConnectionError) return new ProviderError('network', `${this.id}: cannot reach ${this.baseURL}`);
     if (error instanceof Anthropic.APIError && error.status !== undefined) {
-      const detail = ((error.error as { error?: { type?: string; message?: string } } | undefined)?.error ?? {}) as { type?: string; message?: string };
+      const detail = ((error.error as { error?: unknown } | undefined)?.error ?? {}) as { type?: string; message?: string; details?: { error_code?: string } };
       return classifyHttpError(
         error.status,
-        { type: detail.type, message: detail.message ?? error.message },
+        { code: detail.details?.error_code, type: detail.type, message: detail.message ?? error.message },
         { keyEnv: 'ANTHROPIC_API_KEY', provider: this.id, retryAfterMs: parseRetryAfter((h) => error.headers?.get(h)) },
       );
     }
     if (error instanceof SyntaxError) return new ProviderError('invalid_response', `${this.id}: the API sent malformed JSON`);
     return new ProviderError('invalid_response', `${this.id}: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/**
+ * Anthropic counts cache reads and writes apart from `input_tokens`; mmsafe's input tokens include
+ * them (as OpenAI's and Gemini's do), so prices and totals mean the same for every provider.
+ */
+export function anthropicUsage(u: Partial<Anthropic.Usage> | undefined): GenerateResponse['usage'] {
+  if (!u) return undefined;
+  const read = u.cache_read_input_tokens ?? 0;
+  const written = u.cache_creation_input_tokens ?? 0;
+  return {
+    inputTokens: u.input_tokens === undefined ? undefined : u.input_tokens + read + written,
+    outputTokens: u.output_tokens,
+    ...(read ? { cachedTokens: read } : {}),
+  };
 }

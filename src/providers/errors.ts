@@ -12,7 +12,26 @@ export function parseRetryAfter(get: (name: string) => string | null | undefined
 }
 
 const CONTENT_POLICY = /content[_ ]?(policy|filter|management)|safety system|responsible ?ai|blocked/i;
-const CONTEXT_LENGTH = /context[_ ]?length|too many tokens|maximum context|prompt is too long/i;
+// OpenAI: context_length_exceeded; Anthropic: "prompt is too long"; Gemini: "input token count (N) exceeds the maximum".
+const CONTEXT_LENGTH = /context[_ ]?length|too many tokens|maximum context|prompt is too long|token count .*exceeds the maximum/i;
+// OpenAI's insufficient_quota and Anthropic's spend limit share the 429 of a rate limit; waiting does not lift them.
+const QUOTA = /insufficient_quota|spend_limit|spend limit/i;
+// Gemini answers a bad key with 400 INVALID_ARGUMENT and the reason API_KEY_INVALID, not with 401.
+const BAD_KEY = /API_KEY_INVALID|API key not valid|API key expired/i;
+
+/**
+ * The wait a Google API asks for, from its RetryInfo detail ("retryDelay": "37s" or "1.5s");
+ * Gemini sends it in the error body rather than as a Retry-After header.
+ */
+export function parseRetryInfo(details: unknown): number | undefined {
+  if (!Array.isArray(details)) return undefined;
+  for (const d of details) {
+    const delay = (d as { retryDelay?: unknown })?.retryDelay;
+    const m = typeof delay === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(delay) : null;
+    if (m) return Math.round(Number(m[1]) * 1000);
+  }
+  return undefined;
+}
 
 /**
  * One classification of HTTP failures for every provider, so the runner decides retries and the
@@ -27,11 +46,12 @@ export function classifyHttpError(
   const who = opts.provider ? `${opts.provider}: ` : '';
   const message = `${who}HTTP ${status ?? '?'}${detail.message ? `: ${detail.message.slice(0, 300)}` : ''}`;
   let kind: ProviderErrorKind;
-  if (status === 429) kind = 'rate_limit';
+  if (status === 429 && QUOTA.test(text)) kind = 'quota';
+  else if (status === 429) kind = 'rate_limit';
   else if (status === 503 || status === 529) kind = 'overloaded';
   else if (status === 408) kind = 'timeout';
   else if (status !== undefined && status >= 500) kind = 'server';
-  else if (status === 401 || status === 403) {
+  else if (status === 401 || status === 403 || (status === 400 && BAD_KEY.test(text))) {
     const env = opts.keyEnv ? `${opts.keyEnv} was rejected` : 'the API key was rejected';
     return new ProviderError('auth', `${who}${env} (HTTP ${status}); check the key in the environment`, { status });
   } else if (status === 404) kind = 'not_found';

@@ -1,6 +1,7 @@
 import type { GenerateContentResponse, GoogleGenAI, Part } from '@google/genai';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
-import { classifyHttpError } from './errors.ts';
+import { classifyHttpError, parseRetryInfo } from './errors.ts';
+import { camelCase } from './options.ts';
 
 export interface GeminiProviderOptions {
   model: string;
@@ -9,6 +10,32 @@ export interface GeminiProviderOptions {
   timeoutMs?: number;
   seed?: number;
   extra?: Record<string, unknown>;
+}
+
+/** Fields of the generateContent body that sit beside `generationConfig` rather than inside it. */
+const TOP_LEVEL = new Set(['safetySettings', 'tools', 'toolConfig', 'cachedContent', 'labels']);
+
+/**
+ * `--provider-option` for Gemini, placed where the REST body has it: `safetySettings` at the top,
+ * sampling and thinking settings (`top_p`, `topK`, `thinkingConfig`) in `generationConfig`. Names
+ * are camel-cased, so `top_p` and `topP` mean the same. The SDK drops config keys it does not know,
+ * so these go in as extra body, merged over what the SDK builds. `null` removes a setting instead.
+ */
+export function geminiOptions(...extras: (Record<string, unknown> | undefined)[]): { body: Record<string, unknown>; remove: Set<string> } {
+  const body: Record<string, unknown> = {};
+  const generationConfig: Record<string, unknown> = {};
+  const remove = new Set<string>();
+  for (const extra of extras) {
+    for (const [raw, value] of Object.entries(extra ?? {})) {
+      const key = camelCase(raw);
+      if (value === null) remove.add(key);
+      else if (key === 'generationConfig' && value && typeof value === 'object') Object.assign(generationConfig, value);
+      else if (TOP_LEVEL.has(key)) body[key] = value;
+      else generationConfig[key] = value;
+    }
+  }
+  if (Object.keys(generationConfig).length) body.generationConfig = generationConfig;
+  return { body, remove };
 }
 
 const BLOCKED = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'IMAGE_SAFETY', 'RECITATION']);
@@ -67,6 +94,16 @@ export class GeminiProvider implements Provider {
       parts: m.content.map((p): Part => (p.type === 'text' ? { text: p.text } : { inlineData: { mimeType: p.image.mime, data: p.image.data.toString('base64') } })),
     }));
     const seed = request.seed ?? this.options.seed;
+    const extra = geminiOptions(this.options.extra, request.extra);
+    const config: Record<string, unknown> = {
+      temperature: request.temperature ?? 0,
+      maxOutputTokens: request.maxTokens ?? 512,
+      ...(seed !== undefined ? { seed } : {}),
+      ...(request.system ? { systemInstruction: request.system } : {}),
+      ...(request.jsonSchema ? { responseMimeType: 'application/json', responseJsonSchema: request.jsonSchema.schema } : {}),
+      ...(request.topLogprobs ? { responseLogprobs: true, logprobs: request.topLogprobs } : {}),
+    };
+    for (const key of extra.remove) delete config[key];
     const { sdk, client } = await this.sdk();
     let response: GenerateContentResponse;
     try {
@@ -74,15 +111,9 @@ export class GeminiProvider implements Provider {
         model: this.options.model,
         contents,
         config: {
-          temperature: request.temperature ?? 0,
-          maxOutputTokens: request.maxTokens ?? 512,
-          ...(seed !== undefined ? { seed } : {}),
-          ...(request.system ? { systemInstruction: request.system } : {}),
-          ...(request.jsonSchema ? { responseMimeType: 'application/json', responseJsonSchema: request.jsonSchema.schema } : {}),
-          ...(request.topLogprobs ? { responseLogprobs: true, logprobs: request.topLogprobs } : {}),
+          ...config,
           abortSignal: options.signal,
-          ...this.options.extra,
-          ...request.extra,
+          ...(Object.keys(extra.body).length ? { httpOptions: { extraBody: extra.body } } : {}),
         },
       });
     } catch (error) {
@@ -101,7 +132,7 @@ export class GeminiProvider implements Provider {
       text,
       finishReason: candidate.finishReason,
       model: response.modelVersion,
-      usage: u ? { inputTokens: u.promptTokenCount, outputTokens: u.candidatesTokenCount, cachedTokens: u.cachedContentTokenCount, reasoningTokens: u.thoughtsTokenCount } : undefined,
+      usage: geminiUsage(u),
       logprobs: candidate.logprobsResult?.chosenCandidates?.map((c, i) => ({
         token: c.token ?? '',
         logprob: c.logProbability ?? 0,
@@ -114,13 +145,18 @@ export class GeminiProvider implements Provider {
     if (error instanceof ProviderError) return error;
     if (signal?.aborted) return new ProviderError('cancelled', `${this.id}: request cancelled`);
     if (error instanceof ApiError) {
-      let detail: { message?: string; status?: string } = {};
+      let detail: { message?: string; status?: string; details?: { reason?: string }[] } = {};
       try {
         detail = (JSON.parse(error.message) as { error?: typeof detail }).error ?? {};
       } catch {
         detail = { message: error.message };
       }
-      return classifyHttpError(error.status, { type: detail.status, message: detail.message }, { keyEnv: 'GEMINI_API_KEY (or GOOGLE_API_KEY)', provider: this.id });
+      const reasons = Array.isArray(detail.details) ? detail.details.map((d) => d?.reason).filter(Boolean).join(' ') : '';
+      return classifyHttpError(
+        error.status,
+        { code: reasons || undefined, type: detail.status, message: detail.message },
+        { keyEnv: 'GEMINI_API_KEY (or GOOGLE_API_KEY)', provider: this.id, retryAfterMs: parseRetryInfo(detail.details) },
+      );
     }
     const e = error as { name?: string; message?: string; cause?: { code?: string } };
     if (e?.name === 'AbortError' || /timed? ?out|aborted/i.test(e?.message ?? '')) return new ProviderError('timeout', `${this.id}: no answer within ${this.options.timeoutMs ?? 120_000} ms`);
@@ -128,4 +164,19 @@ export class GeminiProvider implements Provider {
     if (error instanceof SyntaxError) return new ProviderError('invalid_response', `${this.id}: the API sent malformed JSON`);
     return new ProviderError('invalid_response', `${this.id}: ${e?.message ?? String(error)}`);
   }
+}
+
+/**
+ * Gemini's promptTokenCount already includes cached tokens, but thoughts are counted apart from the
+ * candidates and billed as output; mmsafe's output tokens include them, as OpenAI's do.
+ */
+export function geminiUsage(u: GenerateContentResponse['usageMetadata']): GenerateResponse['usage'] {
+  if (!u) return undefined;
+  const thoughts = u.thoughtsTokenCount ?? 0;
+  return {
+    inputTokens: u.promptTokenCount,
+    outputTokens: u.candidatesTokenCount === undefined && !thoughts ? undefined : (u.candidatesTokenCount ?? 0) + thoughts,
+    ...(u.cachedContentTokenCount ? { cachedTokens: u.cachedContentTokenCount } : {}),
+    ...(thoughts ? { reasoningTokens: thoughts } : {}),
+  };
 }

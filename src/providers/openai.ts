@@ -8,6 +8,7 @@ import {
   type Provider,
 } from '../core/types.ts';
 import { classifyHttpError, parseRetryAfter } from './errors.ts';
+import { mergeOptions } from './options.ts';
 
 export interface OpenAIProviderOptions {
   model: string;
@@ -20,6 +21,15 @@ export interface OpenAIProviderOptions {
 }
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+/**
+ * OpenAI's reasoning models (o1, o3, o4-mini, gpt-5) refuse `max_tokens` and any temperature but
+ * their own with a 400 on every request; routers prefix the vendor (`openai/o3`).
+ */
+export function isReasoningModel(model: string): boolean {
+  const name = model.slice(model.lastIndexOf('/') + 1);
+  return /^(o\d|gpt-5)/.test(name) && !/^gpt-5[\w.-]*-chat/.test(name);
+}
 
 /**
  * OpenAI chat completions through the official SDK; also the route for every OpenAI-compatible
@@ -63,7 +73,12 @@ export class OpenAIProvider implements Provider {
   }
 
   describe(): Record<string, unknown> {
-    return { baseURL: this.baseURL, model: this.options.model, timeoutMs: this.options.timeoutMs ?? 120_000 };
+    return {
+      baseURL: this.baseURL,
+      model: this.options.model,
+      timeoutMs: this.options.timeoutMs ?? 120_000,
+      ...(isReasoningModel(this.options.model) ? { reasoning_model: 'max_completion_tokens sent; temperature left to the API' } : {}),
+    };
   }
 
   async generate(request: GenerateRequest, options: GenerateOptions = {}): Promise<GenerateResponse> {
@@ -83,19 +98,17 @@ export class OpenAIProvider implements Provider {
         ),
       });
     }
-    const body: Record<string, unknown> = {
+    const reasoning = isReasoningModel(this.options.model);
+    const body = mergeOptions({
       model: this.options.model,
       messages,
-      temperature: request.temperature ?? 0,
-      max_tokens: request.maxTokens ?? 512,
+      ...(reasoning ? { max_completion_tokens: request.maxTokens ?? 512 } : { temperature: request.temperature ?? 0, max_tokens: request.maxTokens ?? 512 }),
       ...(request.seed !== undefined ? { seed: request.seed } : {}),
       ...(request.topLogprobs ? { logprobs: true, top_logprobs: request.topLogprobs } : {}),
       ...(request.jsonSchema
         ? { response_format: { type: 'json_schema', json_schema: { name: request.jsonSchema.name, schema: request.jsonSchema.schema, strict: true } } }
         : {}),
-      ...this.options.extra,
-      ...request.extra,
-    };
+    }, this.options.extra, request.extra);
 
     const { sdk, client } = await this.sdk();
     let completion: OpenAI.Chat.ChatCompletion;
@@ -113,7 +126,8 @@ export class OpenAIProvider implements Provider {
     }
     const usage = completion.usage;
     return {
-      text: choice.message?.content ?? '',
+      // With structured output a refusing model fills `refusal` instead of `content`.
+      text: choice.message?.content ?? choice.message?.refusal ?? '',
       finishReason: choice.finish_reason ?? undefined,
       model: completion.model,
       usage: usage

@@ -12,8 +12,10 @@ export interface Price {
 /**
  * List prices per million tokens (USD) of common vision models, as published by their vendors;
  * prices change, so users override them with `--prices FILE`. A model not listed has an unknown
- * price: reports say "unknown", never $0. Matching is by longest prefix of the model name, so
- * dated snapshots (gpt-4o-2024-08-06) find their family.
+ * price: reports say "unknown", never $0. A listed name also prices its dated snapshots and
+ * version aliases (gpt-4o-2024-08-06, claude-opus-4-20250514, gemini-2.0-flash-001), but not a
+ * different model that merely starts the same way (claude-opus-4-5, gemini-2.5-flash-lite,
+ * o3-pro): those are priced differently, and a wrong price is worse than an unknown one.
  */
 export const DEFAULT_PRICES: Record<string, Price> = {
   'openai:gpt-4o-mini': { input: 0.15, output: 0.6, cached: 0.075 },
@@ -27,6 +29,10 @@ export const DEFAULT_PRICES: Record<string, Price> = {
   'anthropic:claude-3-7-sonnet': { input: 3, output: 15, cached: 0.3 },
   'anthropic:claude-sonnet-4': { input: 3, output: 15, cached: 0.3 },
   'anthropic:claude-opus-4': { input: 15, output: 75, cached: 1.5 },
+  'anthropic:claude-opus-4-1': { input: 15, output: 75, cached: 1.5 },
+  'anthropic:claude-opus-4-5': { input: 5, output: 25, cached: 0.5 },
+  'anthropic:claude-sonnet-4-5': { input: 3, output: 15, cached: 0.3 },
+  'anthropic:claude-haiku-4-5': { input: 1, output: 5, cached: 0.1 },
   'gemini:gemini-2.0-flash': { input: 0.1, output: 0.4, cached: 0.025 },
   'gemini:gemini-2.5-flash': { input: 0.3, output: 2.5, cached: 0.075 },
   'gemini:gemini-2.5-pro': { input: 1.25, output: 10, cached: 0.31 },
@@ -46,12 +52,15 @@ export function loadPrices(file?: string): Record<string, Price> {
   return { ...DEFAULT_PRICES, ...parsed.data };
 }
 
+/** What may follow a listed name and still be the same model: a date, a version number, `-latest`, Anthropic's `-0` alias. */
+const SNAPSHOT = /^(-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{3}|-0|-latest)$/;
+
 /** The price of a model, or undefined when unknown. Baselines cost nothing, by construction. */
 export function priceFor(model: string, prices: Record<string, Price> = DEFAULT_PRICES): Price | undefined {
   if (model.startsWith('baseline:')) return { input: 0, output: 0 };
   if (prices[model]) return prices[model];
   const key = Object.keys(prices)
-    .filter((k) => model.startsWith(k))
+    .filter((k) => model.startsWith(k) && SNAPSHOT.test(model.slice(k.length)))
     .sort((a, b) => b.length - a.length)[0];
   return key ? prices[key] : undefined;
 }

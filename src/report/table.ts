@@ -52,7 +52,8 @@ const dollars = (x: number | null | undefined) => (x === null || x === undefined
 
 function formatUsage(u: UsageSummary): string {
   const judge = u.judge_input_tokens !== undefined ? `; judge ${u.judge_input_tokens} in / ${u.judge_output_tokens} out, cost ${dollars(u.judge_cost_usd)}` : '';
-  return `tokens ${u.input_tokens} in / ${u.output_tokens} out, cost ${dollars(u.cost_usd)}${judge}`;
+  const parts = [u.cached_tokens ? `${u.cached_tokens} cached` : '', u.reasoning_tokens ? `${u.reasoning_tokens} reasoning` : ''].filter(Boolean);
+  return `tokens ${u.input_tokens} in / ${u.output_tokens} out${parts.length ? ` (${parts.join(', ')})` : ''}, cost ${dollars(u.cost_usd)}${judge}`;
 }
 
 /** Either kind of summary, by its protocol. */
