@@ -51,6 +51,7 @@ interface RunFlags {
   methodPrompts?: string;
   ablation?: 'text-only' | 'blank-image' | 'noise-image' | 'caption' | 'typographic';
   captioner?: string;
+  captionerBaseUrl?: string;
   split?: string;
   endpoints?: string;
   shard?: string;
@@ -102,6 +103,7 @@ export function registerRun(program: Command): void {
     .option('--method-prompts <file>', 'JSON replacing the prompting methods\' texts')
     .addOption(new Option('--ablation <name>', 'what the image contributes').choices(['text-only', 'blank-image', 'noise-image', 'caption', 'typographic']))
     .option('--captioner <provider:model>', 'caption ablation: the model that writes the captions')
+    .option('--captioner-base-url <url>', "caption ablation: the captioner's API base URL")
     .option('--split <part>', 'evaluate one side of the train/test split of `export-sft`: test, train, test:0.7')
     .option('--image-max-side <px>', 'downscale images to at most this many pixels on the long side', parsePositiveInt)
     .option('--image-max-bytes <n>', 'keep images under this many bytes', parsePositiveInt)
@@ -225,6 +227,7 @@ function toConfig(flags: RunFlags): RunConfigInput {
     methodOptions: methodOptions(flags),
     ablation: flags.ablation,
     captioner: flags.captioner,
+    captionerBaseURL: flags.captionerBaseUrl,
     split: flags.split ? splitOption(flags.split, flags.methodSeed) : undefined,
     imageMaxBytes: flags.imageMaxBytes,
     prices: flags.prices ? path.resolve(flags.prices) : undefined,

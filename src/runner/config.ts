@@ -58,6 +58,8 @@ export const RunConfigSchema = z.object({
   ablation: z.enum(['text-only', 'blank-image', 'noise-image', 'caption', 'typographic']).optional(),
   /** The captioning model for the caption ablation, `provider:model`. */
   captioner: z.string().optional(),
+  /** The captioner's API base URL, when not the provider's default. */
+  captionerBaseURL: z.string().url().optional(),
   /** Evaluate only one side of the deterministic train/test split (after reasoning fine-tuning). */
   split: z.object({ part: z.enum(['train', 'test']), ratio: z.number().gt(0).lt(1).default(0.7), seed: z.number().int().default(0) }).optional(),
 });

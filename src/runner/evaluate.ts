@@ -5,6 +5,7 @@ import { loadBenchmark } from '../datasets/registry.ts';
 import { loadCustom } from '../datasets/custom.ts';
 import { splitOf } from '../datasets/split.ts';
 import { MethodError, setupAblation, setupMethod } from '../methods/registry.ts';
+import { CAPTION_PROMPT } from '../methods/ablations.ts';
 import { ImageCache } from '../images/cache.ts';
 import { loadSharp } from '../images/sharp.ts';
 import { AwarenessProtocol } from '../protocols/awareness.ts';
@@ -183,6 +184,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
       if (!priceFor(m, prices)) throw new RunSetupError(`--max-cost needs the price of ${m}, which is unknown: give it with --prices FILE ({"${m}": {"input": USD per 1M tokens, "output": ...}})`);
     }
   }
+  if (config.method === 'vcd' && config.ablation === 'text-only') throw new RunSetupError('--method vcd contrasts the image with a noised copy, so it cannot run with --ablation text-only');
   const judge = protocolName(config) === 'response' ? (opts.judge ?? setup(() => createJudge(config, opts.apiKey))) : undefined;
   const make = (baseURL?: string) =>
     setup(() => createProvider(config.model, { baseURL, apiKey: opts.apiKey, timeoutMs: config.timeoutMs, seed: config.seed, extra: config.providerOptions }));
@@ -191,7 +193,8 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   // Load the SDK and the image library while the dataset is read, not after: first request sooner.
   const warm = opts.dryRun ? undefined : Promise.all([provider.warmup?.(), provider.needsImages ? loadSharp() : undefined]).catch(() => undefined);
   let dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
-  const pool = dataset.samples;
+  // Few-shot examples come from the training side only: a held-out item must not teach the model.
+  const pool = config.split ? applySplit(dataset, { ...config.split, part: 'train' }).samples : dataset.samples;
   if (config.split) dataset = applySplit(dataset, config.split);
   if (config.shard) dataset = applyShard(dataset, config.shard);
   if (opts.dryRun) return { dryRun: { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset) } };
@@ -214,7 +217,9 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
       loadShots: async (file) => (await loadCustom(file)).samples,
     }),
   );
-  const captioner = config.captioner ? setup(() => createProvider(config.captioner!, { timeoutMs: config.timeoutMs, apiKey: opts.apiKey })) : undefined;
+  const captioner = config.captioner
+    ? setup(() => createProvider(config.captioner!, { baseURL: config.captionerBaseURL, timeoutMs: config.timeoutMs, apiKey: opts.apiKey }))
+    : undefined;
   const ablation = await setupOrUsage(async () => setupAblation(config.ablation, { protocol: protocolKind, store: opts.store, captioner }));
   const protocol = protocolFor(method.extraction && config.extraction !== 'paper' ? { ...config, extraction: method.extraction } : config, judge);
 
@@ -233,7 +238,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
       protocol: protocol.describe(),
       image_limits: limits,
       method: method.describe,
-      ablation: config.ablation ? { name: config.ablation, captioner: config.captioner } : undefined,
+      ablation: config.ablation ? { name: config.ablation, captioner: config.captioner, ...(config.ablation === 'caption' ? { caption_prompt: CAPTION_PROMPT } : {}) } : undefined,
       evaluable: dataset.samples.length,
       problems: dataset.problems,
     },
