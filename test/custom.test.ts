@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -25,28 +25,49 @@ async function fixture() {
 describe('custom benchmarks', () => {
   it('reads JSONL with relative paths and URLs (fetched once), and names the bad row and field', async () => {
     const { dir, jpg } = await fixture();
-    let fetches = 0;
-    const web = http.createServer((_req, res) => {
-      fetches++;
+    const fetches: Record<string, number> = {};
+    const web = http.createServer((req, res) => {
+      fetches[req.url!] = (fetches[req.url!] ?? 0) + 1;
+      // A 200 that is not an image (a login or error page) must be reported, never cached as the image.
+      if (req.url === '/login.jpg') return res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Sign in</body></html>');
+      if (req.url === '/gone.jpg') return res.writeHead(404).end();
       res.writeHead(200, { 'content-type': 'image/jpeg' }).end(jpg);
     });
     await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(web.address() as AddressInfo).port}/x.jpg`;
+    const base = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
     process.env.MMSAFE_CACHE_DIR = path.join(dir, 'cache');
     const lines = [
       { id: 1, image: 'img/a.jpg', prompt: 'Is this fine?', label: 'safe', category: 'Home' },
-      { id: 2, image: url, query: 'Should I do it?', label: 'unsafe', reference: 'Hazard.' },
+      { id: 2, image: `${base}/x.jpg`, query: 'Should I do it?', label: 'unsafe', reference: 'Hazard.' },
       { id: 3, image: 'img/a.jpg', text: 'Third', label: 'maybe' },
       { id: 4, image: 'img/missing.jpg', prompt: 'x', label: 'safe' },
+      { id: 5, img: 'img/a.jpg', prompt: 'misspelt image column', label: 'safe' },
+      { id: 6, image: `${base}/login.jpg`, prompt: 'x', label: 'safe' },
+      { id: 7, image: `${base}/gone.jpg`, prompt: 'x', label: 'safe' },
+      { id: 8, image: 'img/a.jpg', label: 'safe' },
+      { id: 1, image: 'img/a.jpg', prompt: 'again', label: 'safe' },
     ];
-    writeFileSync(path.join(dir, 'set.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n'));
+    writeFileSync(path.join(dir, 'set.jsonl'), [...lines.map((l) => JSON.stringify(l)), '', '42'].join('\n'));
     const ds = await loadCustom(path.join(dir, 'set.jsonl'));
     expect(ds.samples.map((s) => s.id)).toEqual(['1', '2']);
     expect(ds.samples[1].reference).toBe('Hazard.');
-    expect(ds.problems.map((p) => [p.where.split(':').pop(), p.kind])).toEqual([['3', 'missing_field'], ['4', 'missing_image']]);
-    expect(ds.problems[0].message).toMatch(/label/);
+    expect(ds.samples.every((s) => s.image?.path && existsSync(s.image.path))).toBe(true);
+    expect(ds.problems.map((p) => [p.where.split(':').pop(), p.kind, p.message.match(/field "[^"]+"/)?.[0]])).toEqual([
+      ['3', 'missing_field', 'field "label"'],
+      ['4', 'missing_image', 'field "image"'],
+      ['5', 'missing_field', 'field "image"'],
+      ['6', 'unreadable_image', 'field "image"'],
+      ['7', 'unreadable_image', 'field "image"'],
+      ['8', 'missing_field', 'field "prompt"'],
+      ['9', 'invalid_row', undefined],
+      ['11', 'invalid_row', undefined],
+    ]);
+    expect(ds.problems[3].message).toMatch(/did not return an image \(text\/html/);
+    expect(ds.problems[4].message).toMatch(/HTTP 404/);
+    expect(ds.problems[6].message).toMatch(/duplicate id 1/);
     await loadCustom(path.join(dir, 'set.jsonl'));
-    expect(fetches).toBe(1);
+    expect(fetches['/x.jpg']).toBe(1);
+    expect(fetches['/login.jpg']).toBe(2);
     web.close();
     delete process.env.MMSAFE_CACHE_DIR;
   });

@@ -1,4 +1,4 @@
-import { cpSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pullBenchmark } from '../src/datasets/pull.ts';
+import { runCli } from './helpers/cli.ts';
 import { hasData, mmsafeawareDir, saladSampleDir } from './helpers/data.ts';
 
 let server: http.Server;
@@ -54,7 +55,10 @@ describe.skipIf(!hasData(saladSampleDir, 'data pull of the SaLAD sample'))('mmsa
     for (const name of new Set(rows.slice(1).map((r) => r.image))) {
       entries[`SaLAD/images/${name}`] = new Uint8Array(await sharp({ create: { width: 20, height: 20, channels: 3, background: '#fff' } }).jpeg().toBuffer());
     }
-    entries['../evil.txt'] = new Uint8Array(Buffer.from('must not escape'));
+    // Extraction happens in <cache>/.pull-salad-<pid>/x: three levels up is the test's own folder,
+    // which outlives the pull (a shallower escape would be deleted with the work folder and prove nothing).
+    entries['../../../evil.txt'] = new Uint8Array(Buffer.from('must not escape'));
+    entries['SaLAD/../../../../evil2.txt'] = new Uint8Array(Buffer.from('must not escape'));
     const archive = path.join(work, 'salad.zip');
     writeFileSync(archive, zipSync(entries));
     files.set('/salad.zip', archive);
@@ -62,8 +66,28 @@ describe.skipIf(!hasData(saladSampleDir, 'data pull of the SaLAD sample'))('mmsa
     expect(result.dataset.total).toBe(rows.length);
     const missing = rows.filter((r) => r.image === rows[0].image).length;
     expect(result.dataset.samples).toHaveLength(rows.length - missing);
-    expect(() => statSync(path.join(work, 'cache', '..', 'evil.txt'))).toThrow();
+    expect(existsSync(path.join(work, 'evil.txt'))).toBe(false);
+    expect(existsSync(path.join(work, 'evil2.txt'))).toBe(false);
+    // Verified as a run would load it: the data.json rows, and the images beside it.
+    expect(result.path).toBe(path.join(work, 'cache', 'salad'));
+    expect(readFileSync(path.join(result.path, 'data.json'), 'utf8')).toBe(JSON.stringify(rows));
+    expect(result.dataset.problems.filter((p) => p.kind === 'missing_image')).toHaveLength(missing);
   });
+
+  it('`mmsafe data pull` prints the --data path on stdout and the verification on stderr', async () => {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-pull-cli-'));
+    const rows = JSON.parse(readFileSync(path.join(saladSampleDir, 'data.json'), 'utf8')) as { image: string }[];
+    const entries: Record<string, Uint8Array> = { 'data.json': new Uint8Array(readFileSync(path.join(saladSampleDir, 'data.json'))) };
+    const jpg = new Uint8Array(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).jpeg().toBuffer());
+    for (const r of rows) entries[`images/${r.image}`] = jpg;
+    const archive = path.join(work, 'salad-flat.zip');
+    writeFileSync(archive, zipSync(entries));
+    files.set('/salad-flat.zip', archive);
+    const r = await runCli(['data', 'pull', 'salad', '--dir', path.join(work, 'cache'), '--from', `${base}/salad-flat.zip`]).done;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${path.join(work, 'cache', 'salad')}\n`);
+    expect(r.stderr).toContain(`salad: ${rows.length} items, ${rows.length} ready, 0 without an image, 0 other problems`);
+  }, 60_000);
 
   it('a 404 is a clear error naming the URL', async () => {
     await expect(pullBenchmark('salad', { dir: mkdtempSync(path.join(os.tmpdir(), 'mmsafe-pull-')), from: `${base}/nope.zip` })).rejects.toThrow(/HTTP 404 from http:\/\/127\.0\.0\.1:\d+\/nope\.zip/);

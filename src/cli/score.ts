@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { createProvider } from '../providers/registry.ts';
 import { summarizeStoredRun } from '../report/summary.ts';
 import { formatSummaryTable } from '../report/table.ts';
+import { copyRun } from '../runner/copy-run.ts';
 import { rescoreRun } from '../runner/rescore.ts';
 import { openStore } from '../store/open.ts';
 import { parsePositiveInt, UsageError } from './usage.ts';
@@ -15,15 +16,28 @@ export function registerScore(program: Command): void {
     .option('--judge-base-url <url>', 'base URL for the judge API')
     .addOption(new Option('--extraction <mode>', 'awareness runs: strict, paper or final (a reasoning answer\'s final Yes/No)').choices(['strict', 'paper', 'final']))
     .option('--concurrency <n>', 'judge requests in flight', parsePositiveInt, 8)
+    .option('--into <name>', 'store the re-scored answers as a new run and leave --run as it is (compare the two with judge-agreement --against)')
     .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
-    .action(async (flags: { run?: string; judge?: string; judgeBaseUrl?: string; extraction?: 'strict' | 'paper' | 'final'; concurrency: number; db: string }) => {
+    .action(async (flags: { run?: string; judge?: string; judgeBaseUrl?: string; extraction?: 'strict' | 'paper' | 'final'; concurrency: number; into?: string; db: string }) => {
       if (!flags.run) throw new UsageError('--run NAME is required (see `mmsafe runs`)');
       const store = await openStore(flags.db);
       try {
-        const judge = flags.judge ? createProvider(flags.judge, { baseURL: flags.judgeBaseUrl }) : undefined;
-        const { rescored } = await rescoreRun({ store, runId: flags.run, judge, extraction: flags.extraction, concurrency: flags.concurrency });
-        process.stderr.write(`mmsafe: re-scored ${rescored} stored answers of ${flags.run}\n`);
-        process.stdout.write(`${formatSummaryTable(await summarizeStoredRun(store, flags.run))}\n`);
+        const run = await store.getRun(flags.run);
+        if (!run) throw new UsageError(`no run named "${flags.run}" (see \`mmsafe runs\`)`);
+        // Checked before anything is copied or sent, so a usage mistake leaves the database as it was.
+        if (run.protocol === 'response' && !flags.judge) throw new UsageError(`${flags.run} is judged: give the judge to use, --judge provider:model`);
+        if (flags.into && (await store.getRun(flags.into))) throw new UsageError(`a run named "${flags.into}" already exists; pick another --into name`);
+        let judge;
+        try {
+          judge = flags.judge ? createProvider(flags.judge, { baseURL: flags.judgeBaseUrl }) : undefined;
+        } catch (error) {
+          throw new UsageError((error as Error).message);
+        }
+        const target = flags.into ?? flags.run;
+        if (flags.into) await copyRun(store, flags.run, flags.into);
+        const { rescored } = await rescoreRun({ store, runId: target, judge, extraction: flags.extraction, concurrency: flags.concurrency });
+        process.stderr.write(`mmsafe: re-scored ${rescored} stored answers of ${flags.run}${flags.into ? ` into ${flags.into}` : ''}\n`);
+        process.stdout.write(`${formatSummaryTable(await summarizeStoredRun(store, target))}\n`);
       } finally {
         await store.close();
       }

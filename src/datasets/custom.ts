@@ -7,7 +7,8 @@ import { fetchImageOnce } from './fetch-image.ts';
 
 const CustomRow = z.object({
   id: z.union([z.string().min(1), z.number()]),
-  image: z.string().min(1).optional(),
+  // Required: a misspelt column would otherwise turn the set into a text-only run without a word.
+  image: z.string().min(1),
   prompt: z.string().min(1).optional(),
   query: z.string().min(1).optional(),
   text: z.string().min(1).optional(),
@@ -78,7 +79,12 @@ export async function loadCustom(file: string, opts: { limit?: number; subset?: 
     const parsed = CustomRow.safeParse(row);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      problems.push({ where, kind: issue.path.length ? 'missing_field' : 'invalid_row', message: `field "${issue.path.join('.')}": ${issue.message}` });
+      const rawId = (row as Record<string, unknown> | null)?.id;
+      problems.push(
+        issue.path.length
+          ? { ...(typeof rawId === 'string' || typeof rawId === 'number' ? { id: String(rawId) } : {}), where, kind: 'missing_field', message: `field "${issue.path.join('.')}": ${issue.message}` }
+          : { where, kind: 'invalid_row', message: `expected an object with id, image, prompt and label (${issue.message})` },
+      );
       continue;
     }
     const r = parsed.data;
@@ -93,24 +99,22 @@ export async function loadCustom(file: string, opts: { limit?: number; subset?: 
       continue;
     }
     seen.add(id);
-    let image: string | undefined;
-    if (r.image) {
-      if (/^https?:\/\//i.test(r.image)) {
-        try {
-          image = await fetchImageOnce(r.image);
-        } catch (error) {
-          problems.push({ id, where, kind: 'unreadable_image', message: `cannot fetch ${r.image}: ${(error as Error).message}` });
-          continue;
-        }
-      } else {
-        image = path.resolve(base, r.image);
-        if (!existsSync(image)) {
-          problems.push({ id, where, kind: 'missing_image', message: `image ${r.image} not found (paths are relative to ${base})` });
-          continue;
-        }
+    let image: string;
+    if (/^https?:\/\//i.test(r.image)) {
+      try {
+        image = await fetchImageOnce(r.image);
+      } catch (error) {
+        problems.push({ id, where, kind: 'unreadable_image', message: `field "image": cannot fetch ${r.image}: ${(error as Error).message}` });
+        continue;
+      }
+    } else {
+      image = path.resolve(base, r.image);
+      if (!existsSync(image)) {
+        problems.push({ id, where, kind: 'missing_image', message: `field "image": ${r.image} not found (paths are relative to ${base})` });
+        continue;
       }
     }
-    samples.push({ id, image: image ? { path: image } : undefined, text, label: r.label, subset: r.subset ?? r.label, category: r.category, reference: r.reference });
+    samples.push({ id, image: { path: image }, text, label: r.label, subset: r.subset ?? r.label, category: r.category, reference: r.reference });
   }
   return { benchmark: 'custom', source: resolved, samples, problems, total: rows.length };
 }

@@ -1,11 +1,41 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
+import { sniffImageType } from '../images/sniff.ts';
 import { DatasetError } from './errors.ts';
 
 export const SALAD_CATEGORIES = ['Activity', 'Sports', 'Food', 'Game', 'Health', 'Home', 'Office', 'Research', 'Study', 'Travel'] as const;
+
+// The full release names Sports "Exercise"; case and spacing vary between releases.
+const CATEGORY_BY_KEY = new Map<string, string>([...SALAD_CATEGORIES.map((c) => [c.toLowerCase(), c] as [string, string]), ['exercise', 'Sports']]);
+
+export function canonicalCategory(raw: string): string | undefined {
+  return CATEGORY_BY_KEY.get(raw.trim().toLowerCase());
+}
+
+/**
+ * Why an image cannot be used, from its first bytes; undefined when it looks like an image. A
+ * full decode waits for the run (once per distinct image); this only catches what no decoder
+ * could read (empty files, HTML error pages saved as .jpg, placeholders), so those rows are
+ * reported with the dataset instead of counted as model errors.
+ */
+export function unreadableImageReason(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(32);
+    const n = readSync(fd, head, 0, head.length, 0);
+    if (n === 0) return 'the file is empty (0 bytes)';
+    if (!sniffImageType(head.subarray(0, n))) return `not a recognised image format (starts with ${JSON.stringify(head.subarray(0, Math.min(n, 8)).toString('latin1'))})`;
+    return undefined;
+  } catch (error) {
+    return `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
 
 // Both release schemas: the public sample calls the query `query`; the full release `text` plus `id`.
 const SaladRow = z
@@ -54,6 +84,8 @@ export async function loadSalad(data: string, opts: SaladOptions = {}): Promise<
   const samples: Sample[] = [];
   const problems: DatasetProblem[] = [];
   const seen = new Map<string, number>();
+  // Many rows may share an image: check each file once.
+  const imageVerdicts = new Map<string, string | undefined>();
   for (const { r, i } of rows) {
     const where = `${file} row ${i + 1}`;
     const parsed = SaladRow.safeParse(r);
@@ -65,24 +97,35 @@ export async function loadSalad(data: string, opts: SaladOptions = {}): Promise<
     const row = parsed.data;
     const query = row.text ?? row.query;
     if (!query) {
-      problems.push({ where, kind: 'missing_field', message: 'no "query" (or "text") field' });
+      problems.push({ where, kind: 'missing_field', message: 'field "query" (or "text"): required, a non-empty string' });
       continue;
     }
     const reference = row['safety type'] === 'unsafe' ? row['safety warning'] : row['safe suggestion'];
     // The judge of an unsafe item compares the answer with this warning: without it there is no verdict.
     if (row['safety type'] === 'unsafe' && !reference) {
-      problems.push({ where, kind: 'missing_field', message: 'unsafe row without a "safety warning"' });
+      problems.push({ where, kind: 'missing_field', message: 'field "safety warning": required on an unsafe row' });
       continue;
     }
-    const id = row.id !== undefined ? String(row.id) : synthId({ image: row.image, query });
+    const id = row.id !== undefined && String(row.id).trim() !== '' ? String(row.id) : synthId({ image: row.image, query });
     if (seen.has(id)) {
       problems.push({ id, where, kind: 'invalid_row', message: `duplicate id ${id} (first at row ${seen.get(id)})` });
       continue;
     }
     seen.set(id, i + 1);
+    const category = canonicalCategory(row.category);
+    if (!category) {
+      problems.push({ id, where, kind: 'invalid_row', message: `field "category": unknown category ${JSON.stringify(row.category)} (expected one of ${SALAD_CATEGORIES.join(', ')}, or Exercise)` });
+      continue;
+    }
     const imagePath = path.resolve(imageDir, row.image);
     if (!imagePath.startsWith(imageDir + path.sep) || !existsSync(imagePath)) {
       problems.push({ id, where, kind: 'missing_image', message: `image ${row.image} not found in ${imageDir}` });
+      continue;
+    }
+    if (!imageVerdicts.has(imagePath)) imageVerdicts.set(imagePath, unreadableImageReason(imagePath));
+    const unreadable = imageVerdicts.get(imagePath);
+    if (unreadable) {
+      problems.push({ id, where, kind: 'unreadable_image', message: `image ${row.image}: ${unreadable}` });
       continue;
     }
     samples.push({
@@ -91,7 +134,7 @@ export async function loadSalad(data: string, opts: SaladOptions = {}): Promise<
       text: query,
       label: row['safety type'],
       subset: row['safety type'],
-      category: row.category === 'Exercise' ? 'Sports' : row.category,
+      category,
       reference,
     });
   }

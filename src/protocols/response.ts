@@ -27,7 +27,9 @@ export class ResponseProtocol implements Protocol {
   }
 
   buildRequest(sample: Sample, image: PreparedImage | undefined): GenerateRequest {
-    return singleTurn(this.options, image, sample.prompt ?? sample.text);
+    // The item's own text, never a shipped prompt: MMSafeAware's prompt is its yes/no question,
+    // which would turn a free answer back into the awareness protocol.
+    return singleTurn(this.options, image, sample.text);
   }
 
   score(sample: Sample, response: GenerateResponse, signal?: AbortSignal): Promise<Verdict> {

@@ -17,6 +17,15 @@ export interface RescoreOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What a previous judgement left in a row's details; a new judgement replaces all of it. */
+const JUDGE_KEYS = ['rationale', 'judge', 'judge_verdict', 'judge_error', 'judge_raw', 'judge_rounds', 'judge_usage', 'judge_structured_output'];
+
+function withoutJudgement(details: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out = { ...details };
+  for (const k of JUDGE_KEYS) delete out[k];
+  return out;
+}
+
 /**
  * Judges stored answers again (a new judge, or a new extraction mode) without asking the model
  * anything: only rows that hold an answer are re-scored; errored samples stay errors.
@@ -49,11 +58,15 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
   let done = 0;
   await Promise.all(
     rows.map(async (r: ResultRow) => {
-      const sample = samples.get(r.sampleId) ?? { id: r.sampleId, text: '', label: r.label };
+      const sample = samples.get(r.sampleId);
       await limiter.acquire();
       try {
-        const v = await judgeAnswer(judge, sample, r.response!);
-        await opts.store.putResult({ ...r, prediction: v.prediction, correct: v.correct, details: { ...r.details, ...v.details, rationale: v.rationale } });
+        // Without the item (its query and reference) the judge would grade blind: say so instead.
+        const v = sample
+          ? await judgeAnswer(judge, sample, r.response!)
+          : { prediction: 'judge_error' as const, correct: false, rationale: undefined, details: { judge: judge.id, judge_error: `item ${r.sampleId} is not in the dataset at ${config.data} any more; cannot re-judge it` } };
+        const details = { ...withoutJudgement(r.details), ...v.details, ...(v.rationale ? { rationale: v.rationale } : {}) };
+        await opts.store.putResult({ ...r, prediction: v.prediction, correct: v.correct, details });
       } finally {
         limiter.release();
         opts.onProgress?.(++done, rows.length);

@@ -117,7 +117,7 @@ ${rows
     const row = run ? await store.result(id, sid) : undefined;
     if (!run || !row) return c.html(page('not found', `<p>No sample ${e(sid)} in run ${e(id)}.</p>`), 404);
     const sample = await samples.sample(id, sid);
-    const prompt = sample ? (run.protocol === 'awareness' ? awarenessPrompt(sample) : (sample.prompt ?? sample.text)) : '(dataset not available)';
+    const prompt = sample ? (run.protocol === 'awareness' ? awarenessPrompt(sample) : sample.text) : '(dataset not available)';
     const label = (await store.labels(id)).find((l) => l.sampleId === sid);
     const words = verdictWords(run.protocol);
     const ids = (await store.results(id)).map((r) => r.sampleId);
