@@ -86,6 +86,11 @@ describe('prices and cost', () => {
     expect(partial).toBeGreaterThan(0);
     expect(partial).toBeLessThan(26);
     await store.close();
+    // The budget is the run's, not each process's: resuming under the same budget sends nothing.
+    const requestsBefore = server.requests;
+    const again = await runCli(['run', '--resume', 'b', '--db', db, '--quiet']).done;
+    expect(again.code, again.stderr).toBe(3);
+    expect(server.requests).toBe(requestsBefore);
     const rest = await runCli(['run', '--resume', 'b', '--db', db, '--quiet', '--max-cost', '1e9']).done;
     expect(rest.code, rest.stderr).toBe(0);
     const after = new SqliteStore(db);

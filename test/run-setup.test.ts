@@ -4,17 +4,21 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBenchmark } from '../src/demo/dataset.ts';
 import { splitOf } from '../src/datasets/split.ts';
+import { loadBenchmark } from '../src/datasets/registry.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate, RunSetupError } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 
 let dir: string;
 let store: SqliteStore;
+/** Text of the demo's first sample, to fault exactly that one. */
+let firstSentence: string;
 const servers: MockServer[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-setup-'));
   await writeDemoBenchmark(dir);
   store = new SqliteStore(path.join(dir, 's.db'));
+  firstSentence = (await loadBenchmark('demo', dir, {})).samples[0].text;
 });
 afterAll(async () => {
   await store.close();
@@ -62,5 +66,37 @@ describe('run settings that combine methods, ablations and splits', () => {
     const ablation = (await store.getRun('cap-url'))!.config.ablation as { caption_prompt?: string; captioner?: string };
     expect(ablation.captioner).toBe('openai:cap');
     expect(ablation.caption_prompt).toMatch(/Describe this image/);
+  });
+});
+
+describe('what is stored and what is asked again', () => {
+  it('the stored image hash and size are of the bytes actually sent (an ablation replaces the image)', async () => {
+    const model = await mock({ record: true });
+    await evaluate({ benchmark: 'demo', data: dir, model: 'openai:m', baseURL: model.url, ablation: 'blank-image', limit: 3, concurrency: 1 }, { store, runId: 'sent', apiKey: 'x' });
+    const rows = await store.results('sent');
+    expect(rows).toHaveLength(3);
+    const received = model.received.map((r) => r.images[0]);
+    for (const [i, row] of rows.entries()) {
+      expect(row.imageSha256).toBe(received[i].sha256);
+      expect(row.details?.image_bytes).toBe(received[i].bytes);
+    }
+  });
+
+  it('a content-policy block is final: resume does not ask it again', async () => {
+    const model = await mock({ faults: (req) => (req.lastUserText.includes(firstSentence) ? 'content-filter' : undefined) });
+    await evaluate({ benchmark: 'demo', data: dir, model: 'openai:m', baseURL: model.url, concurrency: 2 }, { store, runId: 'cp', apiKey: 'x' });
+    const blocked = (await store.results('cp')).filter((r) => r.errorKind === 'content_policy');
+    expect(blocked.length).toBeGreaterThan(0);
+    const before = model.requests;
+    await evaluate(undefined, { store, runId: 'cp', resume: true, apiKey: 'x' });
+    expect(model.requests).toBe(before);
+  });
+
+  it('an exhausted quota stops the run at once instead of failing every sample', async () => {
+    const model = await mock({ faults: () => 'quota' });
+    const result = await evaluate({ benchmark: 'demo', data: dir, model: 'openai:m', baseURL: model.url, concurrency: 1 }, { store, runId: 'quota', apiKey: 'x' });
+    expect(result.stopped?.fatal).toBe(true);
+    expect(model.requests).toBeLessThanOrEqual(2);
+    expect((await store.getRun('quota'))?.status).toBe('stopped');
   });
 });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { LoadedDataset, Provider, Sample } from '../core/types.ts';
+import type { LoadedDataset, Provider, ResultRow, Sample } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
 import { loadCustom } from '../datasets/custom.ts';
 import { splitOf } from '../datasets/split.ts';
@@ -250,6 +250,8 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   else await opts.store.createRun(record);
 
   const costFn = costFunction(config, judge);
+  // --max-cost is a budget for the run, not for each process: a resume starts from what was spent.
+  const spentUsd = config.maxCost !== undefined ? spentOn(await opts.store.results(runId), costFn) : undefined;
   return {
     runId,
     config,
@@ -273,6 +275,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
         onProgress: extra.onProgress && (replicas ? (p) => extra.onProgress!({ ...p, endpoints: replicas.stats() }) : extra.onProgress),
         onFirstRequest: extra.onFirstRequest,
         maxCostUsd: config.maxCost,
+        spentUsd,
         costOf: costFn,
       }),
   };
@@ -319,6 +322,15 @@ function costFunction(config: RunConfig, judge: Provider | undefined) {
     const b = costOf(judgePrice, { inputTokens: judgeUsage.input, outputTokens: judgeUsage.output });
     return a === undefined || b === undefined ? undefined : a + b;
   };
+}
+
+function spentOn(rows: ResultRow[], cost: ReturnType<typeof costFunction>): number {
+  let total = 0;
+  for (const r of rows) {
+    const c = cost({ inputTokens: r.inputTokens, outputTokens: r.outputTokens, cachedTokens: r.details?.cached_tokens as number | undefined }, r.details?.judge_usage as { input: number; output: number } | undefined);
+    total += c ?? 0;
+  }
+  return total;
 }
 
 async function countStored(store: Store, runId: string, dataset: LoadedDataset): Promise<number> {

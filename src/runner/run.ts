@@ -6,6 +6,7 @@ import type { RequestTransform } from '../methods/transform.ts';
 import type { Store } from '../store/store.ts';
 import { DEFAULT_RETRY, isRetryable, retryDelayMs, sleep, type RetryPolicy } from './backoff.ts';
 import { AdaptiveLimiter } from './limiter.ts';
+import { sentImage, type SentImage } from '../images/sent.ts';
 
 export interface RunProgress {
   total: number;
@@ -47,8 +48,10 @@ export interface ExecuteOptions {
   onFirstRequest?: () => void;
   /** Methods and ablations, applied in order to each request the protocol builds. */
   transforms?: RequestTransform[];
-  /** Stop cleanly (resumable) once this much has been spent in this process. */
+  /** Stop cleanly (resumable) once the run has spent this much, `spentUsd` included. */
   maxCostUsd?: number;
+  /** Dollars already spent on the answers stored before this process (resume). */
+  spentUsd?: number;
   /** Dollar cost of one answer (and its judging); undefined when the price is unknown. */
   costOf?: (usage: { inputTokens?: number; outputTokens?: number; cachedTokens?: number }, judgeUsage?: { input: number; output: number }) => number | undefined;
 }
@@ -64,7 +67,8 @@ export interface ExecuteResult {
 /** A failure that makes every further request pointless (bad key, unknown model). */
 export class FatalRunError extends Error {}
 
-const FATAL_KINDS = new Set(['auth', 'not_found']);
+// Every later request would fail the same way: stop, and let the user fix it and resume.
+const FATAL_KINDS = new Set(['auth', 'not_found', 'quota']);
 
 /**
  * Streams samples through protocol and provider, storing each result as soon as it arrives.
@@ -105,9 +109,14 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     inFlight: 0,
     concurrency: limiter.current,
     startedAt: Date.now(),
-    costUsd: opts.costOf ? 0 : undefined,
+    costUsd: opts.costOf ? (opts.spentUsd ?? 0) : undefined,
   };
   let budgetStop = false;
+  // A resumed run whose budget is already spent sends nothing.
+  if (opts.maxCostUsd !== undefined && progress.costUsd !== undefined && progress.costUsd >= opts.maxCostUsd) {
+    budgetStop = true;
+    internal.abort(new Error('max cost reached'));
+  }
   let fatal: FatalRunError | undefined;
   let firstRequestSeen = false;
   const report = () => {
@@ -147,11 +156,14 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     let attempts = 0;
     let epoch = limiter.epoch;
     let image: PreparedImage | undefined;
+    let sent: SentImage | undefined;
     const started = performance.now();
     try {
       image = await prepare(sample);
       let request = opts.protocol.buildRequest(sample, image);
       for (const transform of opts.transforms ?? []) request = await transform(request, sample, signal);
+      // Ablations may replace the prepared image: the store records what actually went out.
+      sent = sentImage(request);
       for (;;) {
         attempts++;
         try {
@@ -174,9 +186,9 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
             latencyMs,
             inputTokens: response.usage?.inputTokens,
             outputTokens: response.usage?.outputTokens,
-            imageSha256: image?.sha256,
+            imageSha256: sent?.sha256 ?? image?.sha256,
             attempts,
-            details: detailsOf(verdict.rationale, { ...request.meta, ...response.details, ...verdict.details }, response.finishReason, response.usage),
+            details: detailsOf(verdict.rationale, { ...request.meta, ...response.details, ...verdict.details, ...(sent ? { image_bytes: sent.bytes } : {}) }, response.finishReason, response.usage),
           });
           limiter.onSuccess();
           progress.done++;
@@ -209,7 +221,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
         errorKind: e?.kind ?? 'internal',
         errorMessage: error instanceof Error ? error.message : String(error),
         latencyMs: Math.round(performance.now() - started),
-        imageSha256: image?.sha256,
+        imageSha256: sent?.sha256 ?? image?.sha256,
         attempts,
       });
     }

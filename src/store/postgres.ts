@@ -123,7 +123,8 @@ export class PostgresStore implements WorkQueue {
   }
 
   async completedIds(runId: string): Promise<Set<string>> {
-    const r = await this.pool.query("SELECT sample_id FROM results WHERE run_id = $1 AND status = 'ok'", [runId]);
+    // A content-policy block is the API's final word on a sample (part of the answer), not a failure to retry.
+    const r = await this.pool.query("SELECT sample_id FROM results WHERE run_id = $1 AND (status = 'ok' OR error_kind = 'content_policy')", [runId]);
     return new Set(r.rows.map((x) => x.sample_id as string));
   }
 
@@ -183,7 +184,7 @@ export class PostgresStore implements WorkQueue {
       const chunk = sampleIds.slice(i, i + 1000);
       const r = await this.pool.query(
         `INSERT INTO queue (run_id, sample_id) SELECT $1, s FROM unnest($2::text[]) AS s
-         WHERE NOT EXISTS (SELECT 1 FROM results WHERE run_id = $1 AND sample_id = s AND status = 'ok') ON CONFLICT DO NOTHING`,
+         WHERE NOT EXISTS (SELECT 1 FROM results WHERE run_id = $1 AND sample_id = s AND (status = 'ok' OR error_kind = 'content_policy')) ON CONFLICT DO NOTHING`,
         [runId, chunk],
       );
       added += r.rowCount ?? 0;

@@ -105,7 +105,8 @@ export class SqliteStore implements Store {
           error_message = excluded.error_message, latency_ms = excluded.latency_ms, input_tokens = excluded.input_tokens,
           output_tokens = excluded.output_tokens, image_sha256 = excluded.image_sha256, attempts = excluded.attempts,
           details = excluded.details, updated_at = excluded.updated_at`),
-      completed: this.db.prepare("SELECT sample_id FROM results WHERE run_id = ? AND status = 'ok'").pluck(),
+      // A content-policy block is the API's final word on a sample (part of the answer), not a failure to retry.
+      completed: this.db.prepare("SELECT sample_id FROM results WHERE run_id = ? AND (status = 'ok' OR error_kind = 'content_policy')").pluck(),
       results: this.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY rowid'),
       result: this.db.prepare('SELECT * FROM results WHERE run_id = ? AND sample_id = ?'),
       putLabel: this.db.prepare(
