@@ -89,6 +89,26 @@ describe.skipIf(!hasData(saladSampleDir, 'data pull of the SaLAD sample'))('mmsa
     expect(r.stderr).toContain(`salad: ${rows.length} items, ${rows.length} ready, 0 without an image, 0 other problems`);
   }, 60_000);
 
+  it('the upstream repository layout: the full data/data.json over a smaller top-level one, and the images archive unpacked', async () => {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-pull-repo-'));
+    const rows = JSON.parse(readFileSync(path.join(saladSampleDir, 'data.json'), 'utf8')) as { image: string }[];
+    const repo = path.join(work, 'src', 'SaLAD-main');
+    mkdirSync(path.join(repo, 'data'), { recursive: true });
+    writeFileSync(path.join(repo, 'data.json'), JSON.stringify(rows.slice(0, 2)));
+    writeFileSync(path.join(repo, 'data', 'data.json'), JSON.stringify(rows));
+    const jpg = new Uint8Array(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#333' } }).jpeg().toBuffer());
+    const images: Record<string, Uint8Array> = {};
+    for (const r of rows) images[`images/${r.image}`] = jpg;
+    writeFileSync(path.join(repo, 'data', 'images.zip'), zipSync(images));
+    const archive = path.join(work, 'main.tar.gz');
+    await tar.c({ gzip: true, file: archive, cwd: path.join(work, 'src') }, ['SaLAD-main']);
+    files.set('/salad-repo.tar.gz', archive);
+    const result = await pullBenchmark('salad', { dir: path.join(work, 'cache'), from: `${base}/salad-repo.tar.gz` });
+    expect(result.dataset.total).toBe(rows.length);
+    expect(result.dataset.samples).toHaveLength(rows.length);
+    expect(existsSync(path.join(result.path, 'images', rows[0].image))).toBe(true);
+  });
+
   it('a 404 is a clear error naming the URL', async () => {
     await expect(pullBenchmark('salad', { dir: mkdtempSync(path.join(os.tmpdir(), 'mmsafe-pull-')), from: `${base}/nope.zip` })).rejects.toThrow(/HTTP 404 from http:\/\/127\.0\.0\.1:\d+\/nope\.zip/);
   });

@@ -16,9 +16,10 @@ export const SOURCES: Record<string, { urls: string[]; marker: string; note: str
     note: "the MMSafeAware GitHub repository's data/ folder",
   },
   salad: {
-    urls: ['https://huggingface.co/datasets/xinyuelou/SaLAD/resolve/main/SaLAD.zip'],
+    // The upstream repository (xinyuelou/SaLAD): data/data.json and the images archive it names.
+    urls: ['https://codeload.github.com/xinyuelou/SaLAD/tar.gz/refs/heads/main'],
     marker: 'data.json',
-    note: "SaLAD's release on its dataset hub page (about 960 MB)",
+    note: "the SaLAD GitHub repository (data.json and its images archive; the same files are on the dataset hub as Holly301/SaLAD)",
   },
 };
 
@@ -58,18 +59,47 @@ async function extract(archive: string, into: string): Promise<void> {
   throw new DatasetError(`${archive}: not a .zip or .tar.gz archive`);
 }
 
-/** The shallowest folder holding the marker file. */
-function findFolderWith(root: string, marker: string, depth = 0): string | undefined {
-  if (existsSync(path.join(root, marker))) return root;
-  if (depth > 5) return undefined;
-  for (const name of readdirSync(root).sort()) {
-    const sub = path.join(root, name);
-    if (statSync(sub).isDirectory()) {
-      const found = findFolderWith(sub, marker, depth + 1);
-      if (found) return found;
+/**
+ * The folder whose marker file is the largest: a repository may hold a small sample beside the
+ * full release (SaLAD keeps both a top-level data.json and data/data.json). Ties go to the shallowest.
+ */
+function findFolderWith(root: string, marker: string): string | undefined {
+  let best: { dir: string; size: number; depth: number } | undefined;
+  const walk = (dir: string, depth: number) => {
+    const file = path.join(dir, marker);
+    if (existsSync(file)) {
+      const size = statSync(file).size;
+      if (!best || size > best.size || (size === best.size && depth < best.depth)) best = { dir, size, depth };
     }
+    if (depth >= 5) return;
+    for (const name of readdirSync(dir).sort()) {
+      const sub = path.join(dir, name);
+      if (statSync(sub).isDirectory()) walk(sub, depth + 1);
+    }
+  };
+  walk(root, 0);
+  return best?.dir;
+}
+
+/**
+ * Upstream SaLAD ships its images as an archive to "unzip under ./images": when the data folder has
+ * no images/ yet, an images archive found beside data.json or higher up in the download is unpacked there.
+ */
+async function unpackNestedImages(folder: string, top: string, log: (s: string) => void): Promise<void> {
+  if (existsSync(path.join(folder, 'images'))) return;
+  for (let dir = folder; dir.startsWith(top); dir = path.dirname(dir)) {
+    const archive = readdirSync(dir).find((n) => /^images?[\w.-]*\.(zip|tar\.gz|tgz)$/i.test(n));
+    if (archive) {
+      log(`unpacking ${archive} into images/`);
+      const scratch = path.join(top, '.images');
+      await extract(path.join(dir, archive), scratch);
+      // The archive may hold the files at its top, or under one images/ folder.
+      const inner = existsSync(path.join(scratch, 'images')) ? path.join(scratch, 'images') : scratch;
+      renameSync(inner, path.join(folder, 'images'));
+      return;
+    }
+    if (dir === top) return;
   }
-  return undefined;
 }
 
 export interface PullResult {
@@ -100,6 +130,7 @@ export async function pullBenchmark(benchmark: string, opts: { dir?: string; fro
     await extract(archive, path.join(work, 'x'));
     const folder = findFolderWith(path.join(work, 'x'), source.marker);
     if (!folder) throw new DatasetError(`the archive from ${url} holds no ${source.marker}: is it ${source.note}?`);
+    if (benchmark === 'salad') await unpackNestedImages(folder, path.join(work, 'x'), log);
     rmSync(target, { recursive: true, force: true });
     renameSync(folder, target);
   } finally {
