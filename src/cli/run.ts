@@ -10,6 +10,7 @@ import { parseEndpoints } from '../providers/endpoints.ts';
 import { readConfigFile } from './config-file.ts';
 import { displayLocation, openStore } from '../store/open.ts';
 import { createProgressReporter } from './progress.ts';
+import { onInterrupt } from './interrupt.ts';
 import { collectKeyValue, parseNumber, parsePositiveInt, UsageError } from './usage.ts';
 
 interface RunFlags {
@@ -124,15 +125,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
     if (!input.model) throw new UsageError('--model is required, e.g. --model openai:gpt-4o or baseline:always-unsafe');
   }
   const store = await openStore(flags.db);
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = () => {
-    if (++interrupts > 1) process.exit(130);
-    process.stderr.write('\nmmsafe: stopping after requests in flight (press Ctrl-C again to quit now)\n');
-    controller.abort(new Error('interrupted'));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupt = onInterrupt('stopping after requests in flight');
   const progress = createProgressReporter();
   try {
     const result = await evaluate(flags.resume ? (input as RunConfigInput) : input, {
@@ -143,7 +136,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
       enqueueOnly: flags.enqueue,
       leaseMs: flags.lease !== undefined ? Math.round(flags.lease * 1000) : undefined,
       workerId: flags.workerId,
-      signal: controller.signal,
+      signal: interrupt.signal,
       onStart: ({ runId, dataset, pending, resumed }) => {
         const missing = dataset.problems.filter((p) => p.kind === 'missing_image');
         process.stderr.write(
@@ -193,8 +186,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
       process.stderr.write(`mmsafe: ${summary.counts.errors} samples ended in an error (not counted as answers); retry them with: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
     await store.close();
   }
 }

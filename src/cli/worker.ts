@@ -8,6 +8,7 @@ import { displayLocation, openStore } from '../store/open.ts';
 import { isWorkQueue } from '../store/queue.ts';
 import { safeUrl } from '../store/postgres.ts';
 import { createProgressReporter } from './progress.ts';
+import { onInterrupt } from './interrupt.ts';
 import { parseNumber, parsePositiveInt, UsageError } from './usage.ts';
 
 interface WorkerFlags {
@@ -50,15 +51,7 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
   const overrides = workerOverrides(flags);
   const store = await openStore(flags.db);
   if (!isWorkQueue(store)) throw new UsageError(`${displayLocation(flags.db)}: not a shared store`);
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = () => {
-    if (++interrupts > 1) process.exit(130);
-    process.stderr.write('\nmmsafe: worker stopping after requests in flight; its other claims go back to the queue\n');
-    controller.abort(new Error('interrupted'));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupt = onInterrupt('worker stopping after requests in flight; its other claims go back to the queue');
   const workerId = flags.workerId ?? defaultWorkerId();
   const runIds = flags.runs?.split(',').map((s) => s.trim()).filter(Boolean);
   process.stderr.write(`mmsafe: worker ${workerId} on ${safeUrl(flags.db)}${runIds ? ` (runs ${runIds.join(', ')})` : ''}\n`);
@@ -72,7 +65,7 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
       pollMs: flags.poll !== undefined ? Math.max(10, Math.round(flags.poll * 1000)) : undefined,
       wait: flags.wait,
       overrides,
-      signal: controller.signal,
+      signal: interrupt.signal,
       onRun: (runId, session) => {
         progress = createProgressReporter();
         process.stderr.write(`mmsafe: worker ${workerId}: run ${runId} (${session.config.benchmark}, ${session.config.model})\n`);
@@ -91,12 +84,11 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
     if (result.stopped) {
       process.stderr.write(`mmsafe: worker stopped on run ${result.stopped.runId}: ${result.stopped.reason}\n`);
       process.exitCode = result.stopped.fatal ? 1 : result.stopped.budget ? 3 : 130;
-    } else if (controller.signal.aborted) {
+    } else if (interrupt.signal.aborted) {
       process.exitCode = 130;
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
     await store.close();
   }
 }
