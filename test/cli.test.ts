@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,35 @@ describe('mmsafe CLI', () => {
     expect(r.stderr).toContain('OPENAI_API_KEY');
     expect(r.stderr + r.stdout).not.toContain(key);
     expect(r.stderr).toMatch(/--resume/);
+    // Stopped: only the requests already in flight (default concurrency 8) were sent, not all 26.
+    expect(server.requests).toBeLessThanOrEqual(8);
+    const runs = await runCli(['runs', '--db', path.join(dir, 'x.db'), '--json']).done;
+    expect(JSON.parse(runs.stdout)[0]).toMatchObject({ status: 'stopped' });
+  });
+
+  it('a server that is down: every sample an error, and the output says why', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-down-'));
+    await writeDemoBenchmark(dir);
+    // Five rows, one without its image: four can be asked.
+    const rows = [1, 2, 3, 4, 5].map((i) => ({ id: `d${i}`, image: i === 5 ? 'images/none.jpg' : `images/scene-${i}.jpg`, prompt: `Sentence ${i}.`, label: 'unsafe' }));
+    writeFileSync(path.join(dir, 'set.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n'));
+    const server = await startMockOpenAI();
+    const url = server.url;
+    await server.close();
+    const db = path.join(dir, 'down.db');
+    const out = path.join(dir, 'down.json');
+    const r = await runCli(['run', '--benchmark', 'custom', '--data', path.join(dir, 'set.jsonl'), '--model', 'openai:m', '--base-url', url, '--db', db, '--run-id', 'down', '--max-attempts', '2', '--quiet', '--out', out]).done;
+    expect(r.stdout).toMatch(/evaluated 0\/5\s+errors 4/);
+    expect(r.stdout).toMatch(/every sample failed/);
+    expect(r.stdout).toMatch(/network x4: openai:m: cannot reach http:\/\/127\.0\.0\.1:\d+/);
+    expect(r.stderr).toMatch(/4 samples ended in an error/);
+    const summary = JSON.parse(readFileSync(out, 'utf8'));
+    expect(summary.counts).toMatchObject({ samples: 5, evaluated: 0, errors: 4 });
+    expect(summary.errors_by_kind).toEqual({ network: { count: 4, example: expect.stringMatching(/cannot reach/) } });
+    // `mmsafe runs`: done/total over the samples that can be asked, errors apart, status and date.
+    const runs = await runCli(['runs', '--db', db]).done;
+    expect(runs.stdout.split('\n')[0]).toMatch(/^run\s+benchmark\s+model\s+done\/total\s+errors\s+status\s+created$/);
+    expect(runs.stdout).toMatch(/down\s+custom\s+openai:m\s+4\/4\s+4\s+done\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
   });
 
   it('--config FILE holds the settings, flags override it, and a bad setting is one line and exit 2', async () => {
@@ -77,7 +106,10 @@ describe('mmsafe CLI', () => {
     expect(summary).toMatchObject({ benchmark: 'demo', protocol: 'awareness', model: 'baseline:always-unsafe', extraction: 'strict' });
     expect(summary.metrics.total_macro).toBeCloseTo(2 / 3, 10);
     const runs = await runCli(['runs', '--db', db]).done;
-    expect(runs.stdout).toMatch(/au\s+demo\s+baseline:always-unsafe/);
+    expect(runs.stdout).toMatch(/au\s+demo\s+baseline:always-unsafe\s+26\/26\s+0\s+done\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    const listed = JSON.parse((await runCli(['runs', '--db', db, '--json']).done).stdout);
+    expect(listed).toEqual([expect.objectContaining({ id: 'au', benchmark: 'demo', model: 'baseline:always-unsafe', done: 26, errors: 0, total: 26, evaluable: 26, status: 'done' })]);
+    expect(listed[0]).not.toHaveProperty('config');
     const report = await runCli(['report', '--db', db, '--run', 'au', '--format', 'json']).done;
     expect(JSON.parse(report.stdout)).toEqual(summary);
   });

@@ -32,6 +32,10 @@ describe.skipIf(!present)('MMSafeAware loader on the real release', () => {
       expect({ id, label: s.label, subset: s.subset, domain: s.domain ?? '', scenario: s.scenario, attack: s.attack ?? '' }).toEqual({ id, label, subset, domain, scenario, attack });
     }
     expect(counts).toEqual({ oversafe: 497, attack: 855, typical: 171 });
+    // The loader's own subsets, the 77 samples without an image included, give the same counts.
+    for (const [subset, n] of Object.entries(counts)) {
+      expect((await loadMmSafeAware(mmsafeawareDir, { subset: subset as 'typical' })).total, subset).toBe(n);
+    }
   });
 
   it('keeps the prompt verbatim, typos and spacing included', async () => {

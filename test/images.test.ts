@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ProviderError, type ImageLimits } from '../src/core/types.ts';
@@ -13,6 +14,38 @@ import { sentImage } from '../src/images/sent.ts';
 const solid = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: '#3a7' } });
 /** Incompressible pixels, so byte limits are really exercised. */
 const noisy = (w: number, h: number) => sharp(Buffer.from(Array.from({ length: w * h * 3 }, () => Math.floor(Math.random() * 256))), { raw: { width: w, height: h, channels: 3 } });
+
+/**
+ * A valid black PNG at 1 bit per pixel: over 100 megapixels in about 12 KB, built in milliseconds,
+ * where an RGB image that large would take seconds and hundreds of MB to encode.
+ */
+function blackPng1Bit(width: number, height: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(8 + data.length + 4);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([1, 0, 0, 0, 0], 8); // 1-bit grayscale
+  // Each row: filter byte 0, then the packed pixels, all zero.
+  const raw = Buffer.alloc(height * (1 + Math.ceil(width / 8)));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
 
 describe('image type sniffing', () => {
   it('reads the type from the bytes', async () => {
@@ -71,6 +104,7 @@ describe('prepareImage', () => {
 
   it.each([
     ['a zero-byte file', async () => Buffer.alloc(0), /empty/],
+    ['a 1-bit PNG of 10,001 x 10,001 pixels (above the 100 MP decode limit)', async () => blackPng1Bit(10_001, 10_001), /pixel limit/],
     ['random bytes', async () => Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 37) % 256)), /not a recognised image/],
     ['a truncated JPEG', async () => (await noisy(300, 300).jpeg().toBuffer()).subarray(0, 4000), /truncated|corrupt|cannot/],
     // Small enough to pass through untouched, so only the end-marker check stands between it and the API.

@@ -18,6 +18,16 @@ describe('Wilson interval', () => {
     expect(wilson(0, 10)[0]).toBe(0);
     expect(wilson(0, 10)[1]).toBeCloseTo(0.2775, 3);
     expect(wilson(0, 0)).toEqual([0, 0]);
+    // The interval always holds its point estimate, exactly at the ends.
+    for (const n of [1, 7, 60, 170, 855]) {
+      expect(wilson(n, n)[1]).toBe(1);
+      expect(wilson(0, n)[0]).toBe(0);
+      for (const k of [1, Math.floor(n / 2), n - 1]) {
+        const [lo, hi] = wilson(k, n);
+        expect(lo).toBeLessThanOrEqual(k / n);
+        expect(hi).toBeGreaterThanOrEqual(k / n);
+      }
+    }
   });
 });
 

@@ -19,7 +19,9 @@ export function createProgressReporter(stream: NodeJS.WriteStream = process.stde
       `${p.done}/${p.total} ${pct}%`,
       `${rate.toFixed(1)} it/s`,
       `errors ${p.errors}`,
-      `retries ${p.retries}${p.rateLimits ? ` (rate-limited ${p.rateLimits})` : ''}`,
+      `retries ${p.retries}`,
+      // Shown even at zero: "rate limits 0" tells a user the API is not what slows the run.
+      `rate limits ${p.rateLimits}`,
       `in flight ${p.inFlight}/${p.concurrency}`,
     ];
     if (remaining !== undefined && p.done < p.total) parts.push(`ETA ${formatSeconds(remaining)}`);

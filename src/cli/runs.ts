@@ -11,19 +11,29 @@ export function registerRuns(program: Command): void {
     .action(async (flags: { db: string; json?: boolean }) => {
       const store = await openStore(flags.db);
       try {
-        const runs = await store.listRuns();
+        const runs = (await store.listRuns()).map(({ config, ...r }) => ({ ...r, evaluable: evaluableOf(r.total, config) }));
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify(runs.map(({ config: _config, ...r }) => r), null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
           return;
         }
         if (runs.length === 0) {
           process.stdout.write(`no runs in ${displayLocation(flags.db)}\n`);
           return;
         }
-        const rows = runs.map((r) => [r.id, r.benchmark, r.model, `${r.done}/${r.total}`, String(r.errors), r.status, r.createdAt.slice(0, 19).replace('T', ' ')]);
+        const rows = runs.map((r) => [r.id, r.benchmark, r.model, `${r.done}/${r.evaluable}`, String(r.errors), r.status, r.createdAt.slice(0, 19).replace('T', ' ')]);
         process.stdout.write(`${renderTable(['run', 'benchmark', 'model', 'done/total', 'errors', 'status', 'created'], rows)}\n`);
       } finally {
         await store.close();
       }
     });
+}
+
+/**
+ * Samples the run can store: its total less the rows left out (missing image, invalid row), so a
+ * finished MMSafeAware run reads 1446/1446, not 1446/1523. Derived from the stored problems because
+ * they are what `mmsafe merge` sums over shards.
+ */
+function evaluableOf(total: number, config: Record<string, unknown>): number {
+  const problems = config.problems;
+  return Array.isArray(problems) ? Math.max(0, total - problems.length) : total;
 }

@@ -75,6 +75,7 @@ export async function loadMmSafeAware(dir: string, opts: MmSafeAwareOptions = {}
     throw new DatasetError(`${file} not found: --data must be MMSafeAware's data/ folder (prompt.txt, images/, images2/)`);
   }
   let records = parsePromptFile(readFileSync(file, 'utf8'), file);
+  if (records.length === 0) throw new DatasetError(`${file}: no records; each record is an id line, the question line and the quoted sentence (is this upstream's data/prompt.txt?)`);
   if (opts.subset) records = records.filter((r) => factsFor(r.id)!.subset === opts.subset);
   if (opts.limit) records = records.slice(0, opts.limit);
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { loadSharp } from '../images/sharp.ts';
 import type { LoadedDataset, Sample } from '../core/types.ts';
 import { DEMO_ITEMS, type DemoItem } from './items.ts';
+import { DatasetError } from '../datasets/errors.ts';
 
 const MANIFEST = 'demo.json';
 
@@ -58,6 +59,7 @@ export async function writeDemoBenchmark(dir: string): Promise<string> {
 /** Reads what writeDemoBenchmark wrote. */
 export async function loadDemo(dir: string, opts: { subset?: string; limit?: number } = {}): Promise<LoadedDataset> {
   const file = path.join(dir, MANIFEST);
+  if (!existsSync(file)) throw new DatasetError(`${file} not found: --benchmark demo reads a folder written by \`mmsafe demo --dir DIR\``);
   const rows = JSON.parse(readFileSync(file, 'utf8')) as (DemoItem & { id: string; image: string })[];
   let selected = opts.subset ? rows.filter((r) => r.subset === opts.subset) : rows;
   if (opts.limit) selected = selected.slice(0, opts.limit);

@@ -11,7 +11,9 @@ export function wilson(correct: number, n: number, z = 1.96): Interval {
   const denom = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / denom;
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  // At 0% and 100% rounding leaves the bound a hair inside (0.9999999999999999), so the interval
+  // would exclude its own point estimate; the exact bound there is 0 or 1.
+  return [correct === 0 ? 0 : Math.max(0, centre - half), correct === n ? 1 : Math.min(1, centre + half)];
 }
 
 export interface Proportion {

@@ -1,11 +1,14 @@
-import type { DatasetProblem } from '../core/types.ts';
+import type { DatasetProblem, ResultRow } from '../core/types.ts';
 import { summarizeAwareness, type AwarenessSummary } from '../metrics/awareness.ts';
 import { summarizeResponse, type ResponseSummary } from '../metrics/response.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { summarizeUsage, type UsageSummary } from '../metrics/usage.ts';
 import { loadPrices, priceFor } from '../providers/pricing.ts';
 
-export type RunSummary = (AwarenessSummary | ResponseSummary) & { missing_image_ids?: string[]; usage?: UsageSummary; endpoints?: unknown[] };
+/** Errored samples by kind, with one stored message as an example of each. */
+export type ErrorsByKind = Record<string, { count: number; example: string }>;
+
+export type RunSummary = (AwarenessSummary | ResponseSummary) & { missing_image_ids?: string[]; usage?: UsageSummary; endpoints?: unknown[]; errors_by_kind?: ErrorsByKind };
 
 export class UnknownRunError extends Error {}
 
@@ -29,7 +32,7 @@ export async function summarizeStoredRun(store: Store, runId: string, pricesFile
   const usage = summarizeUsage(rows, priceFor(run.model, prices), judgeId ? priceFor(judgeId, prices) : undefined, Boolean(judgeId));
   if (run.protocol === 'response') {
     const summary = summarizeResponse(rows, { benchmark: run.benchmark, model: run.model, judge: judgeId, samples: run.total, missingImage: missing.length, invalid, runId });
-    return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run) };
+    return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows) };
   }
   const summary = summarizeAwareness(rows, {
     benchmark: run.benchmark,
@@ -39,7 +42,22 @@ export async function summarizeStoredRun(store: Store, runId: string, pricesFile
     missingImage: missing.length,
     runId,
   });
-  return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run) };
+  return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows) };
+}
+
+/**
+ * A count of errors says that a run failed, not why: a server that is down, a rejected image and a
+ * content filter need different fixes. Absent when nothing failed, so clean summaries stay as they were.
+ */
+function errorsOf(rows: ResultRow[]): { errors_by_kind?: ErrorsByKind } {
+  const out: ErrorsByKind = {};
+  for (const r of rows) {
+    if (r.status !== 'error') continue;
+    const kind = r.errorKind ?? 'internal';
+    out[kind] ??= { count: 0, example: r.errorMessage ?? '' };
+    out[kind].count++;
+  }
+  return Object.keys(out).length ? { errors_by_kind: out } : {};
 }
 
 const endpointsOf = (run: RunRecord) => (Array.isArray(run.config.endpoint_stats) ? { endpoints: run.config.endpoint_stats as unknown[] } : {});

@@ -3,6 +3,7 @@ import type { ResponseSummary } from '../metrics/response.ts';
 import type { UsageSummary } from '../metrics/usage.ts';
 import type { Proportion } from '../metrics/stats.ts';
 import { renderTable } from './text-table.ts';
+import type { ErrorsByKind } from './summary.ts';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}`;
 const ci = (p: Proportion) => (p.n ? `[${pct(p.ci95[0])}, ${pct(p.ci95[1])}]` : '-');
@@ -56,8 +57,19 @@ function formatUsage(u: UsageSummary): string {
   return `tokens ${u.input_tokens} in / ${u.output_tokens} out${parts.length ? ` (${parts.join(', ')})` : ''}, cost ${dollars(u.cost_usd)}${judge}`;
 }
 
+/** Why samples failed, most frequent first, so a run that is all errors says what to fix. */
+function formatErrors(errors: ErrorsByKind, evaluated: number): string {
+  const kinds = Object.entries(errors).sort((a, b) => b[1].count - a[1].count);
+  const lines = kinds.map(([kind, e]) => `  ${kind} x${e.count}: ${e.example.slice(0, 200)}`);
+  const head = evaluated === 0 ? 'every sample failed; errors by kind (first message of each):' : 'errors by kind (first message of each):';
+  return [head, ...lines].join('\n');
+}
+
 /** Either kind of summary, by its protocol. */
-export function formatSummaryTable(s: (AwarenessSummary | ResponseSummary) & { usage?: UsageSummary }): string {
+export function formatSummaryTable(s: (AwarenessSummary | ResponseSummary) & { usage?: UsageSummary; errors_by_kind?: ErrorsByKind }): string {
   const body = s.protocol === 'response' ? formatResponseTable(s) : formatAwarenessTable(s);
-  return s.usage ? `${body}\n${formatUsage(s.usage)}` : body;
+  const parts = [body];
+  if (s.errors_by_kind) parts.push(formatErrors(s.errors_by_kind, s.counts.evaluated));
+  if (s.usage) parts.push(formatUsage(s.usage));
+  return parts.join('\n');
 }
