@@ -5,8 +5,13 @@ import { parse } from 'node-html-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBenchmark } from '../src/demo/dataset.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
+import type { ResultRow } from '../src/core/types.ts';
+import { pairedDifference } from '../src/metrics/compare.ts';
+import { moverSum, proportion, wilson } from '../src/metrics/stats.ts';
+import { leaderboardMarkdown, leaderboardTable } from '../src/report/formats.ts';
 import { leaderboardHtml } from '../src/report/html.ts';
 import { buildLeaderboard } from '../src/report/leaderboard.ts';
+import { PUBLISHED } from '../src/report/published.ts';
 import { summarizeAwarenessRun } from '../src/report/summary.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
@@ -25,6 +30,8 @@ beforeAll(async () => {
   server = await startMockOpenAI({ respond: (req) => `${req.lastUserText.length % 2 ? 'No' : 'Yes'}. ${HOSTILE[req.lastUserText.length % 3]}` });
   const store = new SqliteStore(db);
   await evaluate({ benchmark: 'demo', data: dir, model: 'openai:hostile', baseURL: server.url }, { store, runId: 'hostile', apiKey: 'x' });
+  // A run name is user input too, and it reaches the tables and the charts' SVG text.
+  await evaluate({ benchmark: 'demo', data: dir, model: 'openai:hostile', baseURL: server.url }, { store, runId: HOSTILE[2], apiKey: 'x' });
   await evaluate({ benchmark: 'demo', data: dir, model: 'baseline:always-unsafe' }, { store, runId: 'unsafe' });
   await store.close();
 });
@@ -42,8 +49,84 @@ describe('leaderboard', () => {
     expect(au.kind).toBe('baseline');
     expect(au.cells.total_macro?.value).toBeCloseTo(2 / 3, 12);
     expect(lb.rows.filter((r) => r.kind === 'published')).toHaveLength(0);
-    expect(lb.comparisons.map((c) => c.metric)).toEqual(['unsafe caught', 'benign refused', 'accuracy']);
+    expect(lb.comparisons.map((c) => c.metric)).toEqual(['typical caught', 'attack caught', 'unsafe caught', 'benign refused', 'accuracy']);
     await store.close();
+  });
+
+  it('gives every metric of the protocol its n and 95% CI, computed from the stored rows', async () => {
+    const store = new SqliteStore(db);
+    const lb = await buildLeaderboard(store, ['hostile']);
+    const s = await summarizeAwarenessRun(store, 'hostile');
+    const rows = (await store.results('hostile')).filter((r) => r.status === 'ok');
+    await store.close();
+    const cells = lb.rows[0].cells;
+    expect(lb.columns.map((c) => c.key)).toEqual(['typical', 'attack', 'oversafe', 'unsafe', 'total_macro', 'accuracy_micro', 'balanced_accuracy', 'unsafe_as_safe_rate', 'safe_as_unsafe_rate']);
+    for (const c of lb.columns) expect(cells[c.key], c.key).toMatchObject({ n: expect.any(Number), ci95: [expect.any(Number), expect.any(Number)] });
+    // Values are the summary's own numbers.
+    expect(cells.unsafe_as_safe_rate!.value).toBe(s.metrics.unsafe_as_safe_rate);
+    expect(cells.safe_as_unsafe_rate!.value).toBe(s.metrics.safe_as_unsafe_rate);
+    expect(cells.accuracy_micro!.value).toBe(s.metrics.accuracy_micro);
+    const safe = rows.filter((r) => r.label === 'safe');
+    expect(cells.safe_as_unsafe_rate).toMatchObject({ n: safe.length, ci95: wilson(safe.filter((r) => r.prediction === 'unsafe').length, safe.length) });
+    const m = s.metrics;
+    expect(cells.total_macro).toEqual({ value: m.total_macro, n: m.typical.n + m.attack.n + m.oversafe.n, ci95: moverSum([m.typical, m.attack, m.oversafe].map((p) => ({ weight: 1 / 3, p }))) });
+  });
+
+  it('MMSafeAware: hand-computed cells and comparisons, and the published Table 1 rows marked as such', async () => {
+    const file = path.join(dir, 'hand.db');
+    const store = new SqliteStore(file);
+    // Run A: typical 8/10, attack 6/10, oversafe 3/10. Run B: right on every typical and attack pair
+    // A got right, plus two more attack pairs; flags two benign pairs A accepted.
+    const rowsFor = (runId: string, right: (subset: string, i: number) => boolean): ResultRow[] =>
+      (['typical', 'attack', 'oversafe'] as const).flatMap((subset) =>
+        Array.from({ length: 10 }, (_, i) => {
+          const label = subset === 'oversafe' ? 'safe' : 'unsafe';
+          const ok = right(subset, i);
+          const other = label === 'safe' ? 'unsafe' : 'safe';
+          return { runId, sampleId: `${subset}-${i}`, status: 'ok', label, subset, scenario: `s${i % 2}`, prediction: ok ? label : other, correct: ok, response: ok ? 'x' : 'y', attempts: 1 } as ResultRow;
+        }),
+      );
+    const a = rowsFor('A', (s, i) => (s === 'typical' ? i < 8 : s === 'attack' ? i < 6 : i < 3));
+    const b = rowsFor('B', (s, i) => (s === 'typical' ? i < 8 : s === 'attack' ? i < 8 : i < 1));
+    for (const [id, rows] of [['A', a], ['B', b]] as const) {
+      await store.createRun({ id, benchmark: 'mmsafeaware', protocol: 'awareness', model: `openai:${id}`, config: { run: {} }, total: 30, createdAt: new Date().toISOString(), status: 'done' });
+      for (const r of rows) await store.putResult(r);
+    }
+    const lb = await buildLeaderboard(store, ['A', 'B']);
+    await store.close();
+    const A = lb.rows.find((r) => r.name === 'A')!.cells;
+    expect(A.typical).toEqual({ value: 0.8, n: 10, ci95: wilson(8, 10) });
+    expect(A.unsafe).toEqual({ value: 0.7, n: 20, ci95: wilson(14, 20) });
+    expect(A.total_macro!.value).toBeCloseTo((0.8 + 0.6 + 0.3) / 3, 12);
+    expect(A.total_macro!.ci95).toEqual(moverSum([proportion(8, 10), proportion(6, 10), proportion(3, 10)].map((p) => ({ weight: 1 / 3, p }))));
+    expect(A.balanced_accuracy!.value).toBeCloseTo((0.7 + 0.3) / 2, 12);
+    expect(A.safe_as_unsafe_rate).toEqual({ value: 0.7, n: 10, ci95: wilson(7, 10) });
+    expect(A.accuracy_micro).toEqual({ value: 17 / 30, n: 30, ci95: wilson(17, 30) });
+    // Paired: on attack pairs B is right on 2 that A got wrong, never the reverse.
+    const attack = lb.comparisons.find((c) => c.metric === 'attack caught')!;
+    expect(attack.result).toEqual(pairedDifference([...Array(6).fill([true, true]), [false, true], [false, true], [false, false], [false, false]]));
+    expect(attack.sentence).toBe(`A and B are not distinguishable on attack pairs (B minus A: 20.0 points, 95% CI ${(attack.result.ci95[0] * 100).toFixed(1)} to ${(attack.result.ci95[1] * 100).toFixed(1)}; p = 0.500; n = 10).`);
+    expect(lb.comparisons.find((c) => c.metric === 'typical caught')!.sentence).toMatch(/not distinguishable.*p = 1\.000; n = 10\)/);
+    // Published rows: Table 1's nine models and the human row, all marked, values as printed.
+    const published = lb.rows.filter((r) => r.kind === 'published');
+    expect(published.map((r) => r.name)).toEqual(PUBLISHED.mmsafeaware.map((p) => p.name));
+    expect(published).toHaveLength(10);
+    expect(published.find((r) => r.name === 'GPT-4V (paper)')!.cells).toEqual({ typical: { value: 0.639 }, attack: { value: 0.684 }, oversafe: { value: 0.411 }, total_macro: { value: 0.578 } });
+    expect(published.find((r) => r.name === 'Human (paper)')!.cells.total_macro).toEqual({ value: 0.929 });
+    expect(published.find((r) => r.name === 'GPT-4V (paper)')!.caveat).toBeUndefined();
+    const text = leaderboardTable(lb);
+    expect(text).toMatch(/^GPT-4V \(paper\) \(published\) {2,}MMSafeAware, ACL 2025, Table 1 +63\.9 +68\.4 +41\.1 +- +57\.8$/m);
+    expect(text).toMatch(/^GPT-4o \(paper\) \(published\) \*/m);
+    expect(text).toContain('* transcribed from a secondary summary of the paper; not yet checked against the PDF.');
+    expect(text).toContain('n per metric: typical 10, attack 10, oversafe 10, all unsafe 20, Total 30');
+    expect(leaderboardMarkdown(lb)).toContain('| 80.0 [49.0-94.3] n=10 |');
+  });
+
+  it('published MMSafeAware rows are internally consistent: Total is the mean of the three subsets', async () => {
+    for (const p of PUBLISHED.mmsafeaware) {
+      const { typical, attack, oversafe, total_macro } = p.values;
+      expect(Math.abs((typical + attack + oversafe) / 3 - total_macro), p.name).toBeLessThanOrEqual(0.0005 + 1e-12);
+    }
   });
 
   it('html: one self-contained file with the charts as inline SVG and every model output escaped', async () => {
@@ -55,11 +138,27 @@ describe('leaderboard', () => {
     expect(doc.querySelectorAll('img')).toHaveLength(0);
     expect(doc.querySelectorAll('figure > svg').length).toBe(3);
     expect(doc.querySelectorAll('#leaderboard tbody tr').length).toBe(5);
-    expect(doc.querySelectorAll('#comparisons li').length).toBe(3);
+    expect(doc.querySelectorAll('#comparisons li').length).toBe(5);
     expect(html).not.toMatch(/<script|onerror=alert\(1\)>|<img/i);
     expect(doc.text).toContain('<script>alert("x")</script>');
+    // Each cell: value, CI and n.
+    expect(doc.querySelector('#leaderboard tbody tr td:nth-child(4)')!.text).toMatch(/^\d+\.\d\s*\d+\.\d-\d+\.\d\s*n=\d+$/);
     // No network: nothing refers to an http(s) resource except the vega-lite schema comment, if any.
     expect(html).not.toMatch(/(src|href)=["']https?:/);
+  });
+
+  it('html: a hostile run name stays text in the tables and in the charts', async () => {
+    const store = new SqliteStore(db);
+    const html = await leaderboardHtml(await buildLeaderboard(store, [HOSTILE[2], 'unsafe']), store);
+    await store.close();
+    const doc = parse(html);
+    expect(doc.querySelectorAll('script')).toHaveLength(0);
+    // Three charts, each one closed SVG element: the name's "</svg>" did not end one early.
+    expect(doc.querySelectorAll('figure > svg').length).toBe(3);
+    expect((html.match(/<svg/g) ?? []).length).toBe(3);
+    expect((html.match(/<\/svg>/g) ?? []).length).toBe(3);
+    expect(doc.querySelector('#leaderboard tbody tr td')!.text).toBe(HOSTILE[2]);
+    expect(doc.querySelectorAll('figure svg text').some((t) => t.text.includes('</svg>'))).toBe(true);
   });
 
   it('CLI: md, csv, json, html and the upstream export', async () => {
@@ -71,6 +170,21 @@ describe('leaderboard', () => {
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toBe('run,model,id,subset,scenario,category,label,verdict,correct,response,error,latency_ms,input_tokens,output_tokens');
     expect(lines.length).toBe(1 + 52);
+    // A response with commas, quotes and markup survives the round trip field for field.
+    const { parse: parseCsv } = await import('csv-parse/sync');
+    const records = parseCsv(csv.stdout, { columns: true }) as Record<string, string>[];
+    const store = new SqliteStore(db);
+    const stored = new Map((await store.results('hostile')).map((r) => [r.sampleId, r]));
+    await store.close();
+    const hostileRecords = records.filter((r) => r.run === 'hostile');
+    expect(hostileRecords).toHaveLength(26);
+    for (const r of hostileRecords) {
+      const s = stored.get(r.id)!;
+      expect(r.response).toBe(s.response);
+      expect(r.verdict).toBe(s.prediction);
+      expect(r.correct).toBe(s.correct ? '1' : '0');
+      expect(r.latency_ms).toBe(String(s.latencyMs ?? ''));
+    }
     const json = JSON.parse((await runCli(['report', '--db', db, '--runs', 'hostile,unsafe', '--format', 'json']).done).stdout);
     expect(json.rows.map((r: { kind: string }) => r.kind)).toEqual(['run', 'run', 'baseline', 'baseline', 'baseline']);
     const out = path.join(dir, 'r.html');

@@ -29,7 +29,11 @@ export interface PairedDifference {
   accuracy_b: number;
   /** B minus A, as a fraction. */
   difference: number;
-  /** Wald interval for a paired difference of proportions. */
+  /**
+   * Agresti-Min interval for a paired difference of proportions: the Wald interval after adding
+   * 1/2 to each of the four cells. Plain Wald collapses to a zero-width interval when every
+   * discordant pair goes one way (a model against a baseline), which this does not.
+   */
   ci95: [number, number];
   p_value: number;
 }
@@ -47,7 +51,12 @@ export function pairedDifference(pairs: [aCorrect: boolean, bCorrect: boolean][]
     if (!x && y) bOnly++;
   }
   const d = n ? (bOnly - aOnly) / n : 0;
-  const se = n ? Math.sqrt(Math.max(0, aOnly + bOnly - ((bOnly - aOnly) ** 2) / n)) / n : 0;
+  // Agresti & Min (2005), Statistics in Medicine 24:729-740.
+  const m = n + 2;
+  const pa = (aOnly + 0.5) / m;
+  const pb = (bOnly + 0.5) / m;
+  const centre = pb - pa;
+  const half = n ? 1.96 * Math.sqrt(Math.max(0, pa + pb - centre ** 2) / m) : 0;
   return {
     n,
     a_only: aOnly,
@@ -55,7 +64,7 @@ export function pairedDifference(pairs: [aCorrect: boolean, bCorrect: boolean][]
     accuracy_a: n ? a / n : 0,
     accuracy_b: n ? b / n : 0,
     difference: d,
-    ci95: [d - 1.96 * se, d + 1.96 * se],
+    ci95: n ? [Math.max(-1, centre - half), Math.min(1, centre + half)] : [0, 0],
     p_value: mcnemarExact(aOnly, bOnly),
   };
 }
@@ -69,10 +78,13 @@ const pText = (p: number) => (p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`);
  * "refuses"); differences whose McNemar p >= 0.05 are "not distinguishable".
  */
 export function describeDifference(nameA: string, nameB: string, d: PairedDifference, what: { verb: string; of: string }): string {
-  const ci = `95% CI ${(d.ci95[0] * 100).toFixed(1)} to ${(d.ci95[1] * 100).toFixed(1)}`;
+  const ciOf = ([lo, hi]: [number, number]) => `95% CI ${(lo * 100).toFixed(1)} to ${(hi * 100).toFixed(1)}`;
   if (d.n === 0) return `${nameA} and ${nameB} share no ${what.of} to compare.`;
   if (d.p_value >= 0.05) {
-    return `${nameA} and ${nameB} are not distinguishable on ${what.of} (difference ${(d.difference * 100).toFixed(1)} points, ${ci}; ${pText(d.p_value)}; n = ${d.n}).`;
+    return `${nameA} and ${nameB} are not distinguishable on ${what.of} (${nameB} minus ${nameA}: ${(d.difference * 100).toFixed(1)} points, ${ciOf(d.ci95)}; ${pText(d.p_value)}; n = ${d.n}).`;
   }
-  return `${nameB} ${what.verb} ${pts(d.difference)} points ${d.difference > 0 ? 'more' : 'fewer'} ${what.of} than ${nameA} (${ci}; ${pText(d.p_value)}; n = ${d.n}).`;
+  // "fewer" already carries the sign, so the interval is given for the size of the gap, as the number before it.
+  const more = d.difference > 0;
+  const ci = ciOf(more ? d.ci95 : [-d.ci95[1], -d.ci95[0]]);
+  return `${nameB} ${what.verb} ${pts(d.difference)} points ${more ? 'more' : 'fewer'} ${what.of} than ${nameA} (${ci}; ${pText(d.p_value)}; n = ${d.n}).`;
 }

@@ -28,3 +28,18 @@ export function proportion(correct: number, n: number): Proportion {
 }
 
 export const ratio = (num: number, den: number): number => (den ? num / den : 0);
+
+/**
+ * 95% interval for a weighted sum of independent proportions (a macro mean such as the paper's
+ * Total, or balanced accuracy) by MOVER (Zou & Donner 2008; Newcombe 2011): each proportion's own
+ * Wilson limits are recovered into the sum, so the interval stays inside [0, 1] and does not
+ * collapse at 0% or 100% the way a normal approximation does. Terms with n = 0 are left out.
+ */
+export function moverSum(terms: { weight: number; p: Proportion }[]): Interval {
+  const used = terms.filter((t) => t.p.n > 0 && t.weight > 0);
+  if (!used.length) return [0, 0];
+  const sum = used.reduce((a, t) => a + t.weight * t.p.accuracy, 0);
+  const low = Math.sqrt(used.reduce((a, t) => a + (t.weight * (t.p.accuracy - t.p.ci95[0])) ** 2, 0));
+  const high = Math.sqrt(used.reduce((a, t) => a + (t.weight * (t.p.ci95[1] - t.p.accuracy)) ** 2, 0));
+  return [Math.max(0, sum - low), Math.min(1, sum + high)];
+}

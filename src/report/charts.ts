@@ -25,18 +25,21 @@ export function heatmapSpec(lb: Leaderboard): Spec | undefined {
     for (const [group, p] of Object.entries(groups)) if (p.n) values.push({ run: r.name, group, accuracy: p.accuracy, n: p.n });
   }
   if (!values.length) return undefined;
+  const runs = runRows(lb).map((r) => r.name);
   return {
-    title: lb.protocol === 'response' ? 'Accuracy per category' : 'Accuracy per scenario',
-    data: { values },
-    mark: 'rect',
-    width: { step: 90 },
-    height: { step: 16 },
+    title: lb.protocol === 'response' ? 'Accuracy per category (n in brackets)' : 'Accuracy per scenario (n in brackets)',
+    data: { values: values.map((v) => ({ ...v, text: `${(v.accuracy * 100).toFixed(0)}% (${v.n})` })) },
+    width: { step: 96 },
+    height: { step: 18 },
     encoding: {
-      x: { field: 'run', type: 'nominal', title: null, axis: { labelAngle: -30, labelLimit: 160 } },
-      y: { field: 'group', type: 'nominal', title: null, sort: 'ascending', axis: { labelLimit: 260 } },
-      color: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1], scheme: 'redyellowgreen' }, legend: { format: '.0%' } },
-      tooltip: [{ field: 'run' }, { field: 'group' }, { field: 'accuracy', format: '.1%' }, { field: 'n' }],
+      x: { field: 'run', type: 'nominal', title: null, sort: runs, axis: { orient: 'top', labelAngle: -30, labelAlign: 'left', labelLimit: 180 } },
+      y: { field: 'group', type: 'nominal', title: null, sort: 'ascending', axis: { labelLimit: 400 } },
     },
+    layer: [
+      { mark: 'rect', encoding: { color: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1], scheme: 'redyellowgreen' }, legend: { format: '.0%', title: 'accuracy' } } } },
+      // The number on every cell: colour alone is not readable in print or for colour-blind readers.
+      { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'text' }, color: { condition: { test: 'datum.accuracy < 0.2 || datum.accuracy > 0.85', value: 'white' }, value: 'black' } } },
+    ],
   };
 }
 
@@ -59,36 +62,58 @@ export function tradeoffSpec(lb: Leaderboard): Spec | undefined {
   const xTitle = lb.protocol === 'response' ? 'safe queries over-refused' : 'benign pairs flagged unsafe';
   const yTitle = lb.protocol === 'response' ? 'unsafe queries answered safely' : 'unsafe pairs caught';
   const scale = { domain: [0, 1] };
+  const color = { field: 'run', type: 'nominal', title: 'run', sort: values.map((v) => v.run), legend: { labelLimit: 240 } };
   return {
     title: 'Safety vs over-sensitivity (better: top left)',
     data: { values },
     width: 360,
     height: 300,
     layer: [
-      { mark: { type: 'rule' }, encoding: { x: { field: 'x0', type: 'quantitative', scale, title: xTitle, axis: { format: '.0%' } }, x2: { field: 'x1' }, y: { field: 'y', type: 'quantitative', scale, title: yTitle, axis: { format: '.0%' } }, color: { field: 'run', type: 'nominal' } } },
-      { mark: { type: 'rule' }, encoding: { y: { field: 'y0', type: 'quantitative', scale }, y2: { field: 'y1' }, x: { field: 'x', type: 'quantitative', scale }, color: { field: 'run', type: 'nominal' } } },
-      { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'x', type: 'quantitative', scale }, y: { field: 'y', type: 'quantitative', scale }, color: { field: 'run', type: 'nominal', title: 'run' } } },
+      { mark: { type: 'rule', clip: false }, encoding: { x: { field: 'x0', type: 'quantitative', scale, title: xTitle, axis: { format: '.0%' } }, x2: { field: 'x1' }, y: { field: 'y', type: 'quantitative', scale, title: yTitle, axis: { format: '.0%' } }, color } },
+      { mark: { type: 'rule', clip: false }, encoding: { y: { field: 'y0', type: 'quantitative', scale }, y2: { field: 'y1' }, x: { field: 'x', type: 'quantitative', scale }, color } },
+      { mark: { type: 'point', filled: true, size: 80, clip: false }, encoding: { x: { field: 'x', type: 'quantitative', scale }, y: { field: 'y', type: 'quantitative', scale }, color } },
+      // Names beside the points: with several runs a legend alone makes the reader match colours.
+      { mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 10, clip: false }, encoding: { x: { field: 'x', type: 'quantitative', scale }, y: { field: 'y', type: 'quantitative', scale }, text: { field: 'run' }, color } },
     ],
   };
 }
 
-/** Per-subset (or per-label) accuracy bars, runs side by side, published rows included. */
+/**
+ * Per-subset (or per-label) accuracy, one panel per subset and one bar per leaderboard row: runs,
+ * baselines and published rows side by side. Rows are named on the axis rather than told apart by
+ * colour, which stays readable with the ten published MMSafeAware rows in the chart.
+ */
 export function subsetBarsSpec(lb: Leaderboard): Spec | undefined {
   const keys = lb.protocol === 'response' ? ['unsafe_accuracy', 'safe_accuracy', 'overall'] : ['typical', 'attack', 'oversafe', 'total_macro'];
   const labels = Object.fromEntries(lb.columns.map((c) => [c.key, c.label]));
-  const values = lb.rows.flatMap((r) => keys.flatMap((k) => (r.cells[k] ? [{ row: r.name + (r.kind === 'run' ? '' : ` (${r.kind})`), metric: labels[k] ?? k, value: r.cells[k]!.value }] : [])));
+  const kindName = { run: 'run', baseline: 'reference (same samples)', published: 'published' } as const;
+  const values = lb.rows.flatMap((r) =>
+    keys.flatMap((k) => {
+      const c = r.cells[k];
+      return c ? [{ row: r.name, kind: kindName[r.kind], metric: labels[k] ?? k, value: c.value, ...(c.ci95 && r.kind === 'run' ? { lo: c.ci95[0], hi: c.ci95[1] } : {}) }] : [];
+    }),
+  );
   if (!values.length) return undefined;
+  const order = [...new Set(values.map((v) => v.row))];
+  const x = { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '.0%', tickCount: 5 }, title: null };
   return {
-    title: 'Accuracy by subset',
+    title: 'Accuracy by subset (runs with 95% CI)',
     data: { values },
-    mark: 'bar',
-    width: { step: 12 },
-    height: 220,
-    encoding: {
-      x: { field: 'metric', type: 'nominal', title: null, sort: keys.map((k) => labels[k] ?? k) },
-      xOffset: { field: 'row', type: 'nominal' },
-      y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '.0%' }, title: 'accuracy' },
-      color: { field: 'row', type: 'nominal', title: null },
+    facet: { column: { field: 'metric', type: 'nominal', sort: keys.map((k) => labels[k] ?? k), title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } } },
+    spec: {
+      width: 150,
+      height: { step: 14 },
+      encoding: { y: { field: 'row', type: 'nominal', sort: order, title: null, axis: { labelLimit: 260 } } },
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            x,
+            color: { field: 'kind', type: 'nominal', title: null, scale: { domain: Object.values(kindName), range: ['#4c78a8', '#bab0ac', '#f2cf5b'] }, legend: { orient: 'bottom', labelLimit: 300 } },
+          },
+        },
+        { mark: 'rule', transform: [{ filter: 'isValid(datum.lo)' }], encoding: { x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' }, color: { value: '#222' } } },
+      ],
     },
   };
 }

@@ -1,28 +1,54 @@
 import type { Store } from '../store/store.ts';
-import type { Leaderboard } from './leaderboard.ts';
+import type { Leaderboard, LeaderboardRow } from './leaderboard.ts';
 import { renderTable } from './text-table.ts';
 
 const pct = (x: number) => (x * 100).toFixed(1);
 
-function cellText(c: { value: number; n?: number; ci95?: [number, number] } | undefined, withCi: boolean): string {
+type CellLike = { value: number; n?: number; ci95?: [number, number] } | undefined;
+
+function cellText(c: CellLike, withCi: boolean, withN = false): string {
   if (!c) return '-';
-  return withCi && c.ci95 ? `${pct(c.value)} [${pct(c.ci95[0])}-${pct(c.ci95[1])}]` : pct(c.value);
+  const ci = withCi && c.ci95 ? ` [${pct(c.ci95[0])}-${pct(c.ci95[1])}]` : '';
+  return `${pct(c.value)}${ci}${withN && c.n !== undefined ? ` n=${c.n}` : ''}`;
 }
 
-const kindMark = (k: string) => (k === 'published' ? ' (published)' : k === 'baseline' ? ' (reference)' : '');
+const kindMark = (r: LeaderboardRow) => `${r.kind === 'published' ? ' (published)' : r.kind === 'baseline' ? ' (reference)' : ''}${r.caveat ? ' *' : ''}`;
+const whoOf = (r: LeaderboardRow) => (r.kind === 'run' ? `${r.model}${r.settings ? ` (${r.settings})` : ''}` : (r.settings ?? ''));
+
+/** The caveats of published rows, once each, as footnotes. */
+function caveats(lb: Leaderboard): string[] {
+  return [...new Set(lb.rows.map((r) => r.caveat).filter((c): c is string => Boolean(c)))].map((c) => `* ${c}.`);
+}
+
+/**
+ * n of every metric, once: the runs of a leaderboard usually share their samples, so one line
+ * serves them all; a run whose n differ (errors, --limit) gets its own line.
+ */
+function nLines(lb: Leaderboard): string[] {
+  const ns = (r: LeaderboardRow) => lb.columns.map((c) => `${c.label} ${r.cells[c.key]?.n ?? '-'}`).join(', ');
+  const measured = lb.rows.filter((r) => r.kind !== 'published');
+  if (!measured.length) return [];
+  const first = ns(measured[0]);
+  const differing = measured.filter((r) => ns(r) !== first);
+  return [`n per metric: ${first}${differing.length ? ` (${measured[0].name}; see below for the others)` : ''}`, ...differing.map((r) => `n for ${r.name}: ${ns(r)}`)];
+}
 
 export function leaderboardTable(lb: Leaderboard): string {
-  const header = ['run', 'model', 'n', ...lb.columns.map((c) => c.label)];
-  const rows = lb.rows.map((r) => [
-    r.name + kindMark(r.kind),
-    r.kind === 'run' ? `${r.model}${r.settings ? ` (${r.settings})` : ''}` : (r.settings ?? ''),
-    String(r.summary?.counts.evaluated ?? ''),
-    ...lb.columns.map((c) => cellText(r.cells[c.key], r.kind === 'run')),
-  ]);
+  const groups = [...new Set(lb.columns.map((c) => c.group))];
+  const tables = groups.map((g, i) => {
+    const cols = lb.columns.filter((c) => c.group === g);
+    const header = i === 0 ? ['run', 'model', 'n', ...cols.map((c) => c.label)] : ['run', ...cols.map((c) => c.label)];
+    const rows = lb.rows
+      .filter((r) => cols.some((c) => r.cells[c.key]))
+      .map((r) => [r.name + kindMark(r), ...(i === 0 ? [whoOf(r), String(r.summary?.counts.evaluated ?? '')] : []), ...cols.map((c) => cellText(r.cells[c.key], r.kind !== 'published'))]);
+    return renderTable(header, rows);
+  });
   return [
-    `${lb.benchmark} (${lb.protocol}): % with 95% Wilson CI; baselines computed on the same samples; published rows from the papers`,
-    renderTable(header, rows),
-    ...(lb.comparisons.length ? ['', 'Paired comparisons (exact McNemar test):', ...lb.comparisons.map((c) => `- ${c.sentence}`)] : []),
+    `${lb.benchmark} (${lb.protocol}): % with 95% CI (Wilson; MOVER for Total and balanced); baselines computed on the same samples; published rows from the papers`,
+    tables.join('\n\n'),
+    ...nLines(lb),
+    ...caveats(lb),
+    ...(lb.comparisons.length ? ['', 'Paired comparisons (exact McNemar test, paired 95% CI):', ...lb.comparisons.map((c) => `- ${c.sentence}`)] : []),
   ].join('\n');
 }
 
@@ -35,11 +61,12 @@ export function leaderboardMarkdown(lb: Leaderboard): string {
     '',
     `| ${header.join(' | ')} |`,
     `| ${header.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
-    ...lb.rows.map((r) => `| ${[mdEscape(r.name + kindMark(r.kind)), mdEscape(r.kind === 'run' ? `${r.model}${r.settings ? ` (${r.settings})` : ''}` : (r.settings ?? '')), String(r.summary?.counts.evaluated ?? ''), ...lb.columns.map((c) => cellText(r.cells[c.key], r.kind === 'run'))].join(' | ')} |`),
+    ...lb.rows.map((r) => `| ${[mdEscape(r.name + kindMark(r)), mdEscape(whoOf(r)), String(r.summary?.counts.evaluated ?? ''), ...lb.columns.map((c) => cellText(r.cells[c.key], r.kind !== 'published', r.kind !== 'published'))].join(' | ')} |`),
     '',
-    'Percentages with 95% Wilson intervals. Reference rows: baselines on the same samples; published rows from the papers.',
+    'Percentages with 95% intervals (Wilson; MOVER for Total and balanced) and the n of each. Reference rows: baselines on the same samples; published rows from the papers.',
+    ...caveats(lb).map((c) => `\n${mdEscape(c).replace(/^\*/, '\\*')}`),
   ];
-  if (lb.comparisons.length) lines.push('', '**Paired comparisons** (exact McNemar test):', '', ...lb.comparisons.map((c) => `- ${mdEscape(c.sentence)}`));
+  if (lb.comparisons.length) lines.push('', '**Paired comparisons** (exact McNemar test, paired 95% CI):', '', ...lb.comparisons.map((c) => `- ${mdEscape(c.sentence)}`));
   return `${lines.join('\n')}\n`;
 }
 

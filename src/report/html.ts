@@ -6,11 +6,10 @@ import type { Leaderboard } from './leaderboard.ts';
 const pct = (x: number) => (x * 100).toFixed(1);
 
 const STYLE = `
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#1d2733}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1400px;padding:0 1rem;color:#1d2733}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
 table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:right;vertical-align:top}
-th:first-child,td:first-child,td.text{text-align:left}tr.published td,tr.baseline td{color:#666;font-style:italic}
-.ci{color:#888;font-size:.85em}.charts{display:flex;flex-wrap:wrap;gap:2rem;align-items:flex-start}
+th:first-child,td:first-child,td.text,th.text{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:2rem;align-items:flex-start}
 pre{white-space:pre-wrap;max-width:60ch;margin:0;font:12px/1.4 ui-monospace,monospace}details{margin:.3rem 0}`;
 
 /**
@@ -21,25 +20,15 @@ pre{white-space:pre-wrap;max-width:60ch;margin:0;font:12px/1.4 ui-monospace,mono
 export async function leaderboardHtml(lb: Leaderboard, store: Store): Promise<string> {
   const specs = [heatmapSpec(lb), tradeoffSpec(lb), subsetBarsSpec(lb)].filter((s): s is NonNullable<typeof s> => Boolean(s));
   const svgs = await Promise.all(specs.map(renderSvg));
-  const header = ['run', 'model / source', 'n', ...lb.columns.map((c) => c.label)];
-  const rows = lb.rows
-    .map((r) => {
-      const cells = lb.columns.map((c) => {
-        const v = r.cells[c.key];
-        if (!v) return '<td>-</td>';
-        return `<td>${pct(v.value)}${v.ci95 ? `<br><span class="ci">${pct(v.ci95[0])}-${pct(v.ci95[1])}</span>` : ''}</td>`;
-      });
-      const who = r.kind === 'run' ? `${r.model}${r.settings ? ` (${r.settings})` : ''}` : `${r.kind === 'published' ? 'published: ' : 'reference: '}${r.settings ?? ''}`;
-      return `<tr class="${r.kind}"><td>${e(r.name)}</td><td class="text">${e(who)}</td><td>${e(r.summary?.counts.evaluated ?? '')}</td>${cells.join('')}</tr>`;
-    })
-    .join('\n');
-
   const worstParts: string[] = [];
   for (const r of lb.rows.filter((x) => x.kind === 'run' && x.summary)) {
     const s = r.summary!;
-    const groups = s.protocol === 'response' ? Object.entries(s.by_category).map(([k, v]) => [k, v.overall] as const) : Object.entries(Object.keys(s.by_scenario).length ? s.by_scenario : s.by_category);
+    const byScenario = s.protocol === 'awareness' && Object.keys(s.by_scenario).length > 0;
+    const groups = s.protocol === 'response' ? Object.entries(s.by_category).map(([k, v]) => [k, v.overall] as const) : Object.entries(byScenario ? s.by_scenario : s.by_category);
     const bottom = groups.filter(([, p]) => p.n >= 3).sort((a, b) => a[1].accuracy - b[1].accuracy).slice(0, 5);
-    worstParts.push(`<h3>${e(r.name)}</h3><table><tr><th>scenario</th><th>n</th><th>accuracy %</th></tr>${bottom.map(([k, p]) => `<tr><td>${e(k)}</td><td>${p.n}</td><td>${pct(p.accuracy)}</td></tr>`).join('')}</table>${await wrongExamples(store, r.name)}`);
+    const key = byScenario ? 'scenario' : 'category';
+    const rowsHtml = bottom.map(([k, p]) => `<tr><td>${e(k)}</td><td>${p.n}</td><td>${pct(p.accuracy)}</td><td>${pct(p.ci95[0])}-${pct(p.ci95[1])}</td></tr>`).join('');
+    worstParts.push(`<h3>${e(r.name)}</h3><table class="worst"><tr><th>${key}</th><th>n</th><th>accuracy %</th><th>95% CI</th></tr>${rowsHtml}</table>${await wrongExamples(store, r.name, key, new Set(bottom.map(([k]) => k)))}`);
   }
   const worst = worstParts.join('\n');
 
@@ -48,15 +37,12 @@ export async function leaderboardHtml(lb: Leaderboard, store: Store): Promise<st
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>mmsafe report: ${e(lb.benchmark)}</title><style>${STYLE}</style></head>
+<title>mmsafe report: ${e(lb.benchmark)}</title><style>${STYLE}${LEADERBOARD_STYLE}</style></head>
 <body>
 <h1>mmsafe report: ${e(lb.benchmark)} (${e(lb.protocol)} protocol)</h1>
-<p>Percentages with 95% Wilson intervals. Reference rows are baselines computed on the same samples; published rows come from the papers.</p>
+<p>Percentages with 95% intervals (Wilson; MOVER over Wilson for Total and balanced) and the n of each. Reference rows are baselines computed on the same samples; published rows come from the papers.</p>
 <h2>Leaderboard</h2>
-<table id="leaderboard"><thead><tr>${header.map((h) => `<th>${e(h)}</th>`).join('')}</tr></thead><tbody>
-${rows}
-</tbody></table>
-${lb.comparisons.length ? `<h2>Paired comparisons</h2><ul id="comparisons">${lb.comparisons.map((c) => `<li>${e(c.sentence)}</li>`).join('')}</ul><p class="ci">Exact McNemar test on the samples both runs answered; differences with p &ge; 0.05 are reported as not distinguishable.</p>` : ''}
+${leaderboardSection(lb)}
 <h2>Charts</h2>
 <div class="charts">${svgs.map((s) => `<figure>${s}</figure>`).join('\n')}</div>
 <h2>Weakest scenarios per run</h2>
@@ -67,11 +53,45 @@ ${configs}
 `;
 }
 
-/** A few wrong answers, verbatim (and escaped): what a reader needs to believe the numbers. */
-async function wrongExamples(store: Store, runId: string): Promise<string> {
-  const wrong = (await store.results(runId)).filter((r) => r.status === 'ok' && r.correct === false).slice(0, 5);
-  if (!wrong.length) return '';
-  return `<details><summary>${wrong.length} wrong answers</summary><table><tr><th>id</th><th>label</th><th>verdict</th><th>response</th></tr>${wrong
-    .map((r) => `<tr><td>${e(r.sampleId)}</td><td>${e(r.label)}</td><td>${e(r.prediction)}</td><td class="text"><pre>${e((r.response ?? '').slice(0, 600))}</pre></td></tr>`)
+/** CSS of the leaderboard table, shared with the viewer. */
+export const LEADERBOARD_STYLE = `table#leaderboard th,table#leaderboard td{text-align:right}table#leaderboard th.text,table#leaderboard td.text,table#leaderboard td:first-child,table#leaderboard th:first-child{text-align:left}
+tr.published td,tr.baseline td{color:#666;font-style:italic}.ci{color:#888;font-size:.85em;white-space:nowrap}`;
+
+/**
+ * The leaderboard as an HTML table (value, CI and n in every cell), the caveats of published rows
+ * and the paired comparisons: the same block in the report file and in the viewer.
+ */
+export function leaderboardSection(lb: Leaderboard): string {
+  const header = ['run', 'model / source', 'n', ...lb.columns.map((c) => c.label)];
+  const rows = lb.rows
+    .map((r) => {
+      const cells = lb.columns.map((c) => {
+        const v = r.cells[c.key];
+        if (!v) return '<td>-</td>';
+        const ci = v.ci95 ? `<br><span class="ci">${pct(v.ci95[0])}-${pct(v.ci95[1])}</span>` : '';
+        return `<td>${pct(v.value)}${ci}${v.n !== undefined ? `<br><span class="ci">n=${v.n}</span>` : ''}</td>`;
+      });
+      const who = r.kind === 'run' ? `${r.model}${r.settings ? ` (${r.settings})` : ''}` : `${r.kind === 'published' ? 'published: ' : 'reference: '}${r.settings ?? ''}`;
+      return `<tr class="${r.kind}"><td>${e(r.name)}${r.caveat ? '&nbsp;*' : ''}</td><td class="text">${e(who)}</td><td>${e(r.summary?.counts.evaluated ?? '')}</td>${cells.join('')}</tr>`;
+    })
+    .join('\n');
+  const caveats = [...new Set(lb.rows.map((r) => r.caveat).filter(Boolean))].map((c) => `<p class="ci">* ${e(c)}.</p>`).join('');
+  const comparisons = lb.comparisons.length
+    ? `<h2>Paired comparisons</h2><ul id="comparisons">${lb.comparisons.map((c) => `<li>${e(c.sentence)}</li>`).join('')}</ul><p class="ci">Exact McNemar test and Agresti-Min paired 95% CI on the samples both runs answered; differences with p &ge; 0.05 are reported as not distinguishable.</p>`
+    : '';
+  return `<table id="leaderboard"><thead><tr>${header.map((h, i) => `<th${i === 1 ? ' class="text"' : ''}>${e(h)}</th>`).join('')}</tr></thead><tbody>
+${rows}
+</tbody></table>
+${caveats}
+${comparisons}`;
+}
+
+/** A few wrong answers from the weakest groups, verbatim (and escaped): what a reader needs to believe the numbers. */
+async function wrongExamples(store: Store, runId: string, key: 'scenario' | 'category', groups: Set<string>): Promise<string> {
+  const wrong = (await store.results(runId)).filter((r) => r.status === 'ok' && r.correct === false);
+  const shown = [...wrong.filter((r) => groups.has(r[key] ?? '')), ...wrong.filter((r) => !groups.has(r[key] ?? ''))].slice(0, 5);
+  if (!shown.length) return '';
+  return `<details><summary>${shown.length} wrong answers</summary><table><tr><th>id</th><th>${key}</th><th>label</th><th>verdict</th><th>response</th></tr>${shown
+    .map((r) => `<tr><td>${e(r.sampleId)}</td><td class="text">${e(r[key])}</td><td>${e(r.label)}</td><td>${e(r.prediction)}</td><td class="text"><pre>${e((r.response ?? '').slice(0, 600))}</pre></td></tr>`)
     .join('')}</table></details>`;
 }
