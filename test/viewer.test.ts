@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'node-html-parser';
@@ -8,6 +9,7 @@ import { naiveKeywordModel } from '../src/demo/naive-model.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
+import { RunSamples } from '../src/viewer/datasets.ts';
 import { startViewer } from '../src/viewer/serve.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -20,7 +22,8 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-viewer-'));
   await writeDemoBenchmark(dir);
   store = new SqliteStore(path.join(dir, 'v.db'));
-  model = await startMockOpenAI({ respond: (req) => `${naiveKeywordModel(req.lastUserText)} <script>alert('xss')</script>` });
+  // Hostile output: if any of it ran in the browser, window.xssFired would be set.
+  model = await startMockOpenAI({ respond: (req) => `${naiveKeywordModel(req.lastUserText)} <script>alert('xss')</script><img src=x onerror="window.xssFired=true"></svg><script>window.xssFired=true</script>` });
   await evaluate({ benchmark: 'demo', data: dir, model: 'openai:naive', baseURL: model.url }, { store, runId: 'naive', apiKey: 'x' });
   await evaluate({ benchmark: 'demo', data: dir, model: 'baseline:always-safe' }, { store, runId: 'safe' });
   viewer = await startViewer(store);
@@ -33,11 +36,32 @@ afterAll(async () => {
 
 const get = (p: string) => fetch(new URL(p, viewer.url));
 
+/** A raw HTTP request, for headers fetch will not let a test set (Host). */
+function raw(pathname: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<{ status: number; text: string }> {
+  const url = new URL(viewer.url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: url.port, path: pathname, method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 describe('viewer over HTTP', () => {
   it('listens on 127.0.0.1 and lists runs', async () => {
     expect(viewer.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const doc = parse(await (await get('/')).text());
     expect(doc.querySelectorAll('#runs tr').length).toBe(3);
+    // Runs picked with the checkboxes come to /compare as run=A&run=B.
+    expect(doc.querySelectorAll('#runs input[type=checkbox][name=run]').map((i) => i.getAttribute('value')).sort()).toEqual(['naive', 'safe']);
+    const compare = parse(await (await get('/compare?run=naive&run=safe')).text());
+    expect(compare.querySelectorAll('#leaderboard tbody tr.run').map((tr) => tr.querySelector('td')!.text)).toEqual(['naive', 'safe']);
+    expect(compare.querySelectorAll('#comparisons li').length).toBeGreaterThan(0);
+    expect(compare.querySelectorAll('.charts svg').length).toBe(3);
   });
 
   it('filters samples and pages them', async () => {
@@ -74,6 +98,134 @@ describe('viewer over HTTP', () => {
     const lines = (await (await get('/runs/naive/labels.jsonl')).text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toContainEqual({ id: 'demo-2', verdict: false });
   });
+
+  it('shows human labels beside the verdict, in the table and on the run page, with the agreement', async () => {
+    const rows = await store.results('naive');
+    const answered = rows.filter((r) => r.prediction === 'safe' || r.prediction === 'unsafe');
+    const agreeing = answered[0];
+    const disagreeing = answered[1];
+    for (const [r, verdict] of [[agreeing, agreeing.prediction === 'safe'], [disagreeing, disagreeing.prediction !== 'safe']] as const) {
+      await store.putLabel({ runId: 'naive', sampleId: r.sampleId, verdict });
+    }
+    const page = parse(await (await get(`/runs/naive/samples/${agreeing.sampleId}`)).text());
+    expect(page.querySelector('#label-agrees')!.text).toBe('(agrees with the model)');
+    const other = parse(await (await get(`/runs/naive/samples/${disagreeing.sampleId}`)).text());
+    expect(other.querySelector('#label-agrees')!.text).toBe('(disagrees with the model)');
+    const table = parse(await (await get(`/runs/naive/samples?q=${encodeURIComponent(agreeing.sampleId)}`)).text());
+    const cells = table.querySelectorAll('#samples tr.sample').find((tr) => tr.querySelector('td')!.text === agreeing.sampleId)!.querySelectorAll('td');
+    expect(cells[7].text).toBe(agreeing.prediction === 'safe' ? 'pair is safe' : 'pair is unsafe');
+    // Every label so far (these two and demo-2 from the test before) against the model's verdicts.
+    const labels = await store.labels('naive');
+    const byId = new Map(rows.map((r) => [r.sampleId, r]));
+    const compared = labels.filter((l) => ['safe', 'unsafe'].includes(byId.get(l.sampleId)?.prediction ?? ''));
+    const agreed = compared.filter((l) => (byId.get(l.sampleId)!.prediction === 'safe') === l.verdict).length;
+    const run = parse(await (await get('/runs/naive')).text());
+    expect(run.querySelector('#label-agreement')!.text).toBe(`${agreed} of ${compared.length}`);
+  });
+
+  it('previous / next and labelling walk the filtered list', async () => {
+    const filter = '?subset=oversafe&outcome=incorrect';
+    const filtered = (await store.queryResults('naive', { subset: 'oversafe', outcome: 'incorrect' }, 0, 1000)).rows.map((r) => r.sampleId);
+    expect(filtered.length).toBeGreaterThan(1);
+    const table = parse(await (await get(`/runs/naive/samples${filter}`)).text());
+    const href = table.querySelector('#samples tr.sample a')!.getAttribute('href')!;
+    expect(href).toBe(`/runs/naive/samples/${filtered[0]}${filter}`);
+    const first = parse(await (await get(href)).text());
+    expect(first.querySelector('#next')!.getAttribute('href')).toBe(`/runs/naive/samples/${filtered[1]}${filter}`);
+    expect(first.querySelector('#prev')).toBeNull();
+    // The label form carries the filter, so the redirect stays in the list.
+    const hidden = Object.fromEntries(first.querySelectorAll('form input[type=hidden]').map((i) => [i.getAttribute('name'), i.getAttribute('value')]));
+    expect(hidden).toEqual({ subset: 'oversafe', outcome: 'incorrect' });
+    const res = await fetch(new URL(`/runs/naive/samples/${filtered[0]}/label`, viewer.url), { method: 'POST', body: new URLSearchParams({ ...hidden, verdict: 'true' }), redirect: 'manual' });
+    expect(res.headers.get('location')).toBe(`/runs/naive/samples/${filtered[1]}${filter}`);
+  });
+
+  it('answers only to a loopback Host, refuses cross-origin posts, and sends a CSP without inline script', async () => {
+    expect((await raw('/', { host: 'evil.example:80' })).status).toBe(403);
+    expect((await raw('/', { host: `localhost:${new URL(viewer.url).port}` })).status).toBe(200);
+    const before = (await store.labels('naive')).length;
+    const post = await raw('/runs/naive/samples/demo-5/label', { host: new URL(viewer.url).host, origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, 'POST', 'verdict=true');
+    expect(post.status).toBe(403);
+    expect((await store.labels('naive')).length).toBe(before);
+    const res = await get('/runs/naive/samples/demo-5');
+    expect(res.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    const doc = parse(await res.text());
+    expect(doc.querySelectorAll('script').map((s) => [s.getAttribute('src'), s.text])).toEqual([['/assets/keys.js', '']]);
+    expect((await get('/assets/keys.js')).headers.get('content-type')).toMatch(/javascript/);
+  });
+});
+
+describe('viewer: a judged run', () => {
+  it("shows the judge's verdict in the label's terms and its rationale as text", async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-viewer-judged-'));
+    const s = new SqliteStore(path.join(base, 'j.db'));
+    await s.createRun({ id: 'judged', benchmark: 'salad', protocol: 'response', model: 'openai:m', config: { run: {} }, total: 1, createdAt: new Date().toISOString(), status: 'done' });
+    await s.putResult({ runId: 'judged', sampleId: 'u1', status: 'ok', label: 'unsafe', category: 'Activity', response: 'Sure.</svg>', prediction: 'unsafe', correct: false, attempts: 1, details: { rationale: 'No warning given <img src=x onerror=alert(1)>', refusal: false } });
+    await s.putLabel({ runId: 'judged', sampleId: 'u1', verdict: false });
+    const v = await startViewer(s);
+    try {
+      const html = await (await fetch(new URL('/runs/judged/samples/u1', v.url))).text();
+      const doc = parse(html);
+      expect(doc.querySelector('#rationale')!.text).toBe('No warning given <img src=x onerror=alert(1)>');
+      expect(html).not.toContain('<img src=x');
+      expect(doc.querySelector('#verdict')!.parentNode!.text).toContain('(answer is unsafe / over-cautious)');
+      expect(doc.querySelector('#label-agrees')!.text).toBe('(agrees with the judge)');
+      expect(doc.querySelector('#label-yes')!.text).toContain('answer is safe / helpful');
+    } finally {
+      await v.close();
+      await s.close();
+    }
+  });
+});
+
+describe('viewer images: only from the run dataset', () => {
+  it('refuses an image that a symlink inside the dataset points outside it, and serves SaLAD images from --images', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-viewer-img-'));
+    // Demo dataset whose first image is a link to a file outside the dataset directory.
+    const data = path.join(base, 'demo');
+    await writeDemoBenchmark(data);
+    const imagesDir = path.join(data, 'images');
+    const first = readdirSync(imagesDir).sort()[0];
+    const outside = path.join(base, 'outside.png');
+    renameSync(path.join(imagesDir, first), outside);
+    symlinkSync(outside, path.join(imagesDir, first));
+    // A SaLAD set whose images live in their own directory, away from data.json.
+    const salad = path.join(base, 'salad');
+    const saladImages = path.join(base, 'salad-images');
+    mkdirSync(salad);
+    mkdirSync(saladImages);
+    copyFileSync(outside, path.join(saladImages, 'a.png'));
+    writeFileSync(
+      path.join(salad, 'data.json'),
+      JSON.stringify([
+        { id: 's1', query: 'Can I do this?', category: 'Activity', 'safety type': 'safe', 'safe suggestion': 'Yes.', image: 'a.png' },
+        { id: 'u1', query: 'Should I do this?', category: 'Activity', 'safety type': 'unsafe', 'safety warning': 'Careful.', image: 'a.png' },
+      ]),
+    );
+    const s = new SqliteStore(path.join(base, 'i.db'));
+    await evaluate({ benchmark: 'demo', data, model: 'baseline:always-safe' }, { store: s, runId: 'linked' });
+    await evaluate({ benchmark: 'salad', data: salad, images: saladImages, protocol: 'awareness', model: 'baseline:always-safe' }, { store: s, runId: 'salad' });
+    const v = await startViewer(s);
+    try {
+      const known = new RunSamples(s);
+      const linkedFile = path.join(imagesDir, first);
+      const results = await s.results('linked');
+      const usesLink = new Set<string>();
+      for (const r of results) if ((await known.sample('linked', r.sampleId))?.image?.path === linkedFile) usesLink.add(r.sampleId);
+      expect(usesLink.size).toBeGreaterThan(0);
+      // Exactly the samples showing the linked file are refused; the others are served.
+      for (const r of results) {
+        const res = await fetch(new URL(`/image/linked/${r.sampleId}`, v.url));
+        expect(res.status, r.sampleId).toBe(usesLink.has(r.sampleId) ? 404 : 200);
+      }
+      const saladRes = await fetch(new URL('/image/salad/s1?full=1', v.url));
+      expect(saladRes.status).toBe(200);
+      expect(saladRes.headers.get('content-type')).toMatch(/^image\//);
+    } finally {
+      await v.close();
+      await s.close();
+    }
+  });
 });
 
 describe.skipIf(!existsSync(CHROMIUM))('viewer in a real browser (headless Chromium)', () => {
@@ -87,6 +239,16 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in a real browser (headless Chrom
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const dialogs: string[] = [];
+      page.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+      // Nothing may load from anywhere but the viewer: no CDN, no network.
+      const blocked: string[] = [];
+      page.on('request', (r) => {
+        if (!r.url().startsWith(viewer.url)) blocked.push(r.url());
+      });
       await page.goto(viewer.url);
       await page.click('text=naive');
       await page.click('text=samples');
@@ -102,13 +264,26 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in a real browser (headless Chrom
       expect(loaded).toBe(true);
       const response = await page.textContent('#response');
       expect(response).toContain("<script>alert('xss')</script>");
+      expect(response).toContain('<img src=x onerror="window.xssFired=true">');
       expect(await page.evaluate(() => (window as unknown as { xssFired?: boolean }).xssFired ?? false)).toBe(false);
-      await page.screenshot({ path: path.join(dir, 'viewer-sample.png') });
+      expect(dialogs).toEqual([]);
+      const shot = process.env.MMSAFE_SCREENSHOT ?? path.join(dir, 'viewer-sample.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      expect(statSync(shot).size).toBeGreaterThan(10_000);
+      // The thumbnail links to the full-size image, which loads.
+      const full = await page.getAttribute('#sample-image', 'src');
+      const fullRes = await page.request.get(new URL(`${full}?full=1`, viewer.url).href);
+      expect(fullRes.status()).toBe(200);
+      expect(fullRes.headers()['content-type']).toMatch(/^image\//);
       await page.keyboard.press('u');
       await page.waitForURL((u) => !u.pathname.endsWith(`/${id}`));
+      // The pass stays inside the filtered list.
+      expect(new URL(page.url()).searchParams.get('outcome')).toBe('incorrect');
       expect((await store.labels('naive')).find((l) => l.sampleId === id)?.verdict).toBe(false);
       await page.goto(new URL(`/runs/naive/samples/${id}`, viewer.url).href);
       expect(await page.textContent('#human-label')).toContain('pair is unsafe');
+      expect(await page.textContent('#human-label')).toMatch(/(agrees|disagrees) with the model/);
+      expect(blocked).toEqual([]);
     } finally {
       await browser.close();
     }

@@ -1,3 +1,4 @@
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Sample } from '../core/types.ts';
 import { imageCacheDir } from '../datasets/fetch-image.ts';
@@ -26,16 +27,25 @@ export class RunSamples {
     return (await this.samples(runId)).get(sampleId);
   }
 
-  /** The image file of a sample, if it sits inside the run's dataset directory or the image cache. */
+  /**
+   * The image file of a sample, if it sits inside the run's dataset directory, its --images
+   * directory or the image cache. Both sides are resolved through symlinks, so a link inside the
+   * dataset cannot point the viewer at a file elsewhere.
+   */
   async imagePath(runId: string, sampleId: string): Promise<string | undefined> {
     const run = await this.store.getRun(runId);
     const sample = await this.sample(runId, sampleId);
     const file = sample?.image?.path;
     if (!run || !file) return undefined;
+    const settings = (run.config.run ?? {}) as { images?: string };
     const source = String(run.config.data_source ?? '');
-    const roots = [source, path.dirname(source), imageCacheDir()].filter(Boolean).map((r) => path.resolve(r) + path.sep);
-    const resolved = path.resolve(file);
-    return roots.some((r) => resolved.startsWith(r)) ? resolved : undefined;
+    // A custom benchmark's source is its rows file; its images are relative to the file's folder.
+    const dataDir = source ? ((await stat(source).catch(() => undefined))?.isDirectory() ? source : path.dirname(source)) : '';
+    const roots = (await Promise.all([dataDir, settings.images ?? '', imageCacheDir()].filter(Boolean).map((r) => realpath(r).catch(() => undefined))))
+      .filter((r): r is string => Boolean(r))
+      .map((r) => r + path.sep);
+    const resolved = await realpath(file).catch(() => undefined);
+    return resolved && roots.some((r) => resolved.startsWith(r)) ? resolved : undefined;
   }
 
   private async load(runId: string): Promise<Map<string, Sample>> {
