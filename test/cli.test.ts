@@ -70,7 +70,8 @@ describe('mmsafe CLI', () => {
     expect(r.stdout).toMatch(/evaluated 0\/5\s+errors 4/);
     expect(r.stdout).toMatch(/every sample failed/);
     expect(r.stdout).toMatch(/network x4: openai:m: cannot reach http:\/\/127\.0\.0\.1:\d+/);
-    expect(r.stderr).toMatch(/4 samples ended in an error/);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/every sample failed \(4\); nothing was measured/);
     const summary = JSON.parse(readFileSync(out, 'utf8'));
     expect(summary.counts).toMatchObject({ samples: 5, evaluated: 0, errors: 4 });
     expect(summary.errors_by_kind).toEqual({ network: { count: 4, example: expect.stringMatching(/cannot reach/) } });

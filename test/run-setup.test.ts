@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,5 +98,25 @@ describe('what is stored and what is asked again', () => {
     expect(result.stopped?.fatal).toBe(true);
     expect(model.requests).toBeLessThanOrEqual(2);
     expect((await store.getRun('quota'))?.status).toBe('stopped');
+  });
+});
+
+describe('a server that is down', () => {
+  it('after a run of connection failures the rest are stored as errors at once, unsent, and resume asks them', async () => {
+    const gone = await startMockOpenAI();
+    const url = gone.url;
+    await gone.close();
+    const data = path.join(dir, 'down.jsonl');
+    writeFileSync(data, Array.from({ length: 60 }, (_, i) => JSON.stringify({ id: `d${i}`, image: `images/scene-${(i % 8) + 1}.jpg`, prompt: `Down ${i}.`, label: 'unsafe' })).join('\n'));
+    await evaluate({ benchmark: 'custom', data, model: 'openai:m', baseURL: url, concurrency: 2, maxAttempts: 3, retryBaseMs: 1 }, { store, runId: 'down', apiKey: 'x' });
+    const rows = await store.results('down');
+    expect(rows).toHaveLength(60);
+    expect(rows.every((r) => r.status === 'error' && r.errorKind === 'network')).toBe(true);
+    const unsent = rows.filter((r) => /^not sent: \d+ samples in a row could not reach the API/.test(r.errorMessage ?? ''));
+    expect(unsent.length).toBeGreaterThanOrEqual(60 - 8 - 2);
+    expect(unsent.every((r) => r.attempts === 0)).toBe(true);
+    const live = await mock();
+    await evaluate({ benchmark: 'custom', data, model: 'openai:m', baseURL: live.url }, { store, runId: 'down', resume: true, apiKey: 'x' });
+    expect((await store.results('down')).every((r) => r.status === 'ok')).toBe(true);
   });
 });

@@ -22,7 +22,8 @@ const program = new Command()
   .name('mmsafe')
   .description('Benchmark how vision-language models recognise unsafe content and over-refuse benign content.')
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)')
+  // One line for a mistake in the flags, as for every other usage error.
+  .configureOutput({ outputError: (text, write) => write(`${text.trimEnd()} (run with --help for usage)\n`) })
   .exitOverride();
 
 registerRun(program);

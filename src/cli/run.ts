@@ -182,6 +182,9 @@ async function runCommand(flags: RunFlags): Promise<void> {
     if (result.stopped) {
       process.stderr.write(`mmsafe: run stopped: ${result.stopped.reason}\nmmsafe: finish it with: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
       process.exitCode = result.stopped.fatal ? 1 : result.stopped.budget ? 3 : 130;
+    } else if (summary.counts.evaluated === 0 && summary.counts.errors > 0) {
+      process.stderr.write(`mmsafe: every sample failed (${summary.counts.errors}); nothing was measured. Fix the cause above, then: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
+      process.exitCode = 1;
     } else if (summary.counts.errors > 0) {
       process.stderr.write(`mmsafe: ${summary.counts.errors} samples ended in an error (not counted as answers); retry them with: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
     }

@@ -119,6 +119,12 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
   }
   let fatal: FatalRunError | undefined;
   let firstRequestSeen = false;
+  // A server that is down would otherwise cost every remaining sample its full retry schedule
+  // (minutes each). After this many samples in a row fail to connect with no answer between them,
+  // the rest are stored as errors at once, unsent; resume asks them when the server is back.
+  const unreachableAfter = Math.max(8, 2 * opts.concurrency);
+  let connectFailuresInARow = 0;
+  let unreachable: string | undefined;
   const report = () => {
     progress.inFlight = limiter.active;
     progress.concurrency = limiter.current;
@@ -159,6 +165,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     let sent: SentImage | undefined;
     const started = performance.now();
     try {
+      if (unreachable) throw new ProviderError('network', unreachable);
       image = await prepare(sample);
       let request = opts.protocol.buildRequest(sample, image);
       for (const transform of opts.transforms ?? []) request = await transform(request, sample, signal);
@@ -191,6 +198,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
             details: detailsOf(verdict.rationale, { ...request.meta, ...response.details, ...verdict.details, ...(sent ? { image_bytes: sent.bytes } : {}) }, response.finishReason, response.usage),
           });
           limiter.onSuccess();
+          connectFailuresInARow = 0;
           progress.done++;
           return;
         } catch (error) {
@@ -215,6 +223,9 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
         return;
       }
       progress.errors++;
+      if (e?.kind === 'network' && attempts > 0 && !unreachable && ++connectFailuresInARow >= unreachableAfter) {
+        unreachable = `not sent: ${connectFailuresInARow} samples in a row could not reach the API (last: ${e.message}); resume the run when it is up`;
+      }
       await opts.store.putResult({
         ...base(sample),
         status: 'error',
