@@ -122,6 +122,31 @@ describe('leaderboard', () => {
     expect(leaderboardMarkdown(lb)).toContain('| 80.0 [49.0-94.3] n=10 |');
   });
 
+  it('SaLAD (judged answers): its metrics, refusal comparisons, published rows and the three charts', async () => {
+    const store = new SqliteStore(path.join(dir, 'salad.db'));
+    const categories = ['Activity', 'Food'];
+    for (const [id, good] of [['J1', (i: number) => i % 2 === 0], ['J2', (i: number) => i % 3 !== 0]] as const) {
+      await store.createRun({ id, benchmark: 'salad', protocol: 'response', model: `openai:${id}`, config: { run: { judge: 'openai:judge' } }, total: 24, createdAt: new Date().toISOString(), status: 'done' });
+      for (let i = 0; i < 24; i++) {
+        const label = i < 12 ? 'unsafe' : 'safe';
+        await store.putResult({ runId: id, sampleId: `q${i}`, status: 'ok', label, subset: label, category: categories[i % 2], response: `answer ${i} </svg>`, prediction: good(i) ? 'safe' : 'unsafe', correct: good(i), attempts: 1, details: { refusal: !good(i) && i % 4 === 1, rationale: 'r' } });
+      }
+    }
+    const lb = await buildLeaderboard(store, ['J1', 'J2']);
+    const html = await leaderboardHtml(lb, store);
+    await store.close();
+    expect(lb.columns.map((c) => c.key)).toEqual(['unsafe_accuracy', 'safe_accuracy', 'overall', 'refusal_rate_unsafe', 'refusal_rate_safe']);
+    // J1 is right on even items: 6 of 12 unsafe.
+    expect(lb.rows[0].cells.unsafe_accuracy).toEqual({ value: 0.5, n: 12, ci95: wilson(6, 12) });
+    expect(lb.rows.filter((r) => r.kind === 'baseline')).toHaveLength(0);
+    expect(lb.rows.filter((r) => r.kind === 'published').map((r) => r.name)).toEqual(['Claude-3.7-Sonnet (paper)', 'GPT-4o (paper)']);
+    expect(lb.comparisons.map((c) => c.metric)).toEqual(['safe responses (unsafe items)', 'over-sensitive (safe items)', 'refusals (unsafe items)', 'refusals (safe items)']);
+    const doc = parse(html);
+    expect(doc.querySelectorAll('figure > svg').length).toBe(3);
+    expect(doc.querySelectorAll('script')).toHaveLength(0);
+    expect(doc.querySelector('table.worst th')!.text).toBe('category');
+  });
+
   it('published MMSafeAware rows are internally consistent: Total is the mean of the three subsets', async () => {
     for (const p of PUBLISHED.mmsafeaware) {
       const { typical, attack, oversafe, total_macro } = p.values;

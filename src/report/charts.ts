@@ -78,6 +78,8 @@ export function tradeoffSpec(lb: Leaderboard): Spec | undefined {
   };
 }
 
+const KIND_COLOURS = { run: '#4c78a8', baseline: '#bab0ac', published: '#f2cf5b' } as const;
+
 /**
  * Per-subset (or per-label) accuracy, one panel per subset and one bar per leaderboard row: runs,
  * baselines and published rows side by side. Rows are named on the axis rather than told apart by
@@ -95,6 +97,7 @@ export function subsetBarsSpec(lb: Leaderboard): Spec | undefined {
   );
   if (!values.length) return undefined;
   const order = [...new Set(values.map((v) => v.row))];
+  const kinds = (['run', 'baseline', 'published'] as const).filter((k) => lb.rows.some((r) => r.kind === k));
   const x = { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '.0%', tickCount: 5 }, title: null };
   return {
     title: 'Accuracy by subset (runs with 95% CI)',
@@ -109,7 +112,7 @@ export function subsetBarsSpec(lb: Leaderboard): Spec | undefined {
           mark: 'bar',
           encoding: {
             x,
-            color: { field: 'kind', type: 'nominal', title: null, scale: { domain: Object.values(kindName), range: ['#4c78a8', '#bab0ac', '#f2cf5b'] }, legend: { orient: 'bottom', labelLimit: 300 } },
+            color: { field: 'kind', type: 'nominal', title: null, scale: { domain: kinds.map((k) => kindName[k]), range: kinds.map((k) => KIND_COLOURS[k]) }, legend: { orient: 'bottom', labelLimit: 300 } },
           },
         },
         { mark: 'rule', transform: [{ filter: 'isValid(datum.lo)' }], encoding: { x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' }, color: { value: '#222' } } },

@@ -15,6 +15,16 @@ function cellText(c: CellLike, withCi: boolean, withN = false): string {
 const kindMark = (r: LeaderboardRow) => `${r.kind === 'published' ? ' (published)' : r.kind === 'baseline' ? ' (reference)' : ''}${r.caveat ? ' *' : ''}`;
 const whoOf = (r: LeaderboardRow) => (r.kind === 'run' ? `${r.model}${r.settings ? ` (${r.settings})` : ''}` : (r.settings ?? ''));
 
+/** What the numbers are: the interval methods and the kinds of reference row this leaderboard has. */
+export function legendOf(lb: Leaderboard): string {
+  const methods = lb.protocol === 'awareness' ? 'Wilson; MOVER over Wilson for Total and balanced' : 'Wilson';
+  const kinds = [
+    lb.rows.some((r) => r.kind === 'baseline') ? 'reference rows are baselines computed on the same samples' : '',
+    lb.rows.some((r) => r.kind === 'published') ? 'published rows come from the papers' : '',
+  ].filter(Boolean);
+  return `Percentages with 95% intervals (${methods}) and the n of each${kinds.length ? `; ${kinds.join('; ')}` : ''}.`;
+}
+
 /** The caveats of published rows, once each, as footnotes. */
 function caveats(lb: Leaderboard): string[] {
   return [...new Set(lb.rows.map((r) => r.caveat).filter((c): c is string => Boolean(c)))].map((c) => `* ${c}.`);
@@ -44,7 +54,7 @@ export function leaderboardTable(lb: Leaderboard): string {
     return renderTable(header, rows);
   });
   return [
-    `${lb.benchmark} (${lb.protocol}): % with 95% CI (Wilson; MOVER for Total and balanced); baselines computed on the same samples; published rows from the papers`,
+    `${lb.benchmark} (${lb.protocol}). ${legendOf(lb)}`,
     tables.join('\n\n'),
     ...nLines(lb),
     ...caveats(lb),
@@ -63,7 +73,7 @@ export function leaderboardMarkdown(lb: Leaderboard): string {
     `| ${header.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
     ...lb.rows.map((r) => `| ${[mdEscape(r.name + kindMark(r)), mdEscape(whoOf(r)), String(r.summary?.counts.evaluated ?? ''), ...lb.columns.map((c) => cellText(r.cells[c.key], r.kind !== 'published', r.kind !== 'published'))].join(' | ')} |`),
     '',
-    'Percentages with 95% intervals (Wilson; MOVER for Total and balanced) and the n of each. Reference rows: baselines on the same samples; published rows from the papers.',
+    legendOf(lb),
     ...caveats(lb).map((c) => `\n${mdEscape(c).replace(/^\*/, '\\*')}`),
   ];
   if (lb.comparisons.length) lines.push('', '**Paired comparisons** (exact McNemar test, paired 95% CI):', '', ...lb.comparisons.map((c) => `- ${mdEscape(c.sentence)}`));

@@ -1,6 +1,7 @@
 import type { Store } from '../store/store.ts';
 import { heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from './charts.ts';
 import { escapeHtml as e } from './escape.ts';
+import { legendOf } from './formats.ts';
 import type { Leaderboard } from './leaderboard.ts';
 
 const pct = (x: number) => (x * 100).toFixed(1);
@@ -40,12 +41,12 @@ export async function leaderboardHtml(lb: Leaderboard, store: Store): Promise<st
 <title>mmsafe report: ${e(lb.benchmark)}</title><style>${STYLE}${LEADERBOARD_STYLE}</style></head>
 <body>
 <h1>mmsafe report: ${e(lb.benchmark)} (${e(lb.protocol)} protocol)</h1>
-<p>Percentages with 95% intervals (Wilson; MOVER over Wilson for Total and balanced) and the n of each. Reference rows are baselines computed on the same samples; published rows come from the papers.</p>
+<p>${e(legendOf(lb))}</p>
 <h2>Leaderboard</h2>
 ${leaderboardSection(lb)}
 <h2>Charts</h2>
 <div class="charts">${svgs.map((s) => `<figure>${s}</figure>`).join('\n')}</div>
-<h2>Weakest scenarios per run</h2>
+<h2>Weakest ${lb.protocol === 'awareness' && lb.rows.some((r) => r.summary?.protocol === 'awareness' && Object.keys(r.summary.by_scenario).length) ? 'scenarios' : 'categories'} per run</h2>
 ${worst}
 <h2>Run configurations</h2>
 ${configs}
