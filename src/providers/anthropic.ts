@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
-import { classifyHttpError, parseRetryAfter } from './errors.ts';
+import { classifyHttpError, connectionCause, parseRetryAfter } from './errors.ts';
 import { mergeOptions } from './options.ts';
 
 export interface AnthropicProviderOptions {
@@ -98,7 +98,7 @@ export class AnthropicProvider implements Provider {
   private classify(Anthropic: typeof import('@anthropic-ai/sdk').default, error: unknown, signal?: AbortSignal): ProviderError {
     if (signal?.aborted || error instanceof Anthropic.APIUserAbortError) return new ProviderError('cancelled', `${this.id}: request cancelled`);
     if (error instanceof Anthropic.APIConnectionTimeoutError) return new ProviderError('timeout', `${this.id}: no answer within ${this.options.timeoutMs ?? 120_000} ms`);
-    if (error instanceof Anthropic.APIConnectionError) return new ProviderError('network', `${this.id}: cannot reach ${this.baseURL}`);
+    if (error instanceof Anthropic.APIConnectionError) return new ProviderError('network', `${this.id}: cannot reach ${this.baseURL} (${connectionCause(error)})`);
     if (error instanceof Anthropic.APIError && error.status !== undefined) {
       const detail = ((error.error as { error?: unknown } | undefined)?.error ?? {}) as { type?: string; message?: string; details?: { error_code?: string } };
       return classifyHttpError(

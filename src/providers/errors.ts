@@ -52,11 +52,24 @@ export function classifyHttpError(
   else if (status === 408) kind = 'timeout';
   else if (status !== undefined && status >= 500) kind = 'server';
   else if (status === 401 || status === 403 || (status === 400 && BAD_KEY.test(text))) {
-    const env = opts.keyEnv ? `${opts.keyEnv} was rejected` : 'the API key was rejected';
-    return new ProviderError('auth', `${who}${env} (HTTP ${status}); check the key in the environment`, { status });
+    // Never the key itself: only whether the variable that should hold it is set.
+    const names = opts.keyEnv?.match(/[A-Z][A-Z0-9_]*_KEY/g) ?? [];
+    const unset = names.length > 0 && names.every((n) => !process.env[n]);
+    const env = !opts.keyEnv ? 'the API key was rejected' : unset ? `${opts.keyEnv} is not set` : `${opts.keyEnv} was rejected`;
+    return new ProviderError('auth', `${who}${env} (HTTP ${status}); ${unset ? 'set it' : 'check the key'} in the environment`, { status });
   } else if (status === 404) kind = 'not_found';
   else if (CONTENT_POLICY.test(text)) kind = 'content_policy';
   else if (CONTEXT_LENGTH.test(text)) kind = 'context_length';
   else kind = 'bad_request';
   return new ProviderError(kind, message, { status, retryAfterMs: opts.retryAfterMs });
+}
+
+/** The socket-level reason behind a failed connection (ECONNREFUSED, ENOTFOUND), where the SDK kept it. */
+export function connectionCause(error: unknown): string {
+  let e = error as { cause?: unknown; code?: string; message?: string } | undefined;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (typeof e.code === 'string' && /^E[A-Z]+/.test(e.code)) return e.code;
+    e = e.cause as typeof e;
+  }
+  return (error as Error)?.message ?? 'connection failed';
 }

@@ -7,7 +7,7 @@ import {
   type ImageLimits,
   type Provider,
 } from '../core/types.ts';
-import { classifyHttpError, parseRetryAfter } from './errors.ts';
+import { classifyHttpError, connectionCause, parseRetryAfter } from './errors.ts';
 import { mergeOptions } from './options.ts';
 
 export interface OpenAIProviderOptions {
@@ -166,7 +166,3 @@ export class OpenAIProvider implements Provider {
   }
 }
 
-function connectionCause(error: Error): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? error.message;
-}
