@@ -54,6 +54,21 @@ describe('SqliteStore', () => {
     await b.close();
   });
 
+  it('the outcome filters do not overlap: an unparsed answer is not also "incorrect"', async () => {
+    const store = new SqliteStore(path.join(tmp(), 'f.db'));
+    await store.createRun(run('f'));
+    await store.putResult(ok('f', 'right'));
+    await store.putResult(ok('f', 'wrong', { correct: false, prediction: 'safe' }));
+    await store.putResult(ok('f', 'garbled', { correct: false, prediction: 'unparsed', response: 'Maybe' }));
+    await store.putResult({ runId: 'f', sampleId: 'failed', status: 'error', label: 'unsafe', errorKind: 'server', errorMessage: 'HTTP 500', attempts: 6 });
+    const ids = async (outcome: 'correct' | 'incorrect' | 'unparsed' | 'error') => (await store.queryResults('f', { outcome }, 0, 10)).rows.map((r) => r.sampleId);
+    expect(await ids('correct')).toEqual(['right']);
+    expect(await ids('incorrect')).toEqual(['wrong']);
+    expect(await ids('unparsed')).toEqual(['garbled']);
+    expect(await ids('error')).toEqual(['failed']);
+    await store.close();
+  });
+
   it('an unwritable path is a clear error naming it', async () => {
     const notADir = path.join(tmp(), 'plain-file');
     writeFileSync(notADir, 'x');

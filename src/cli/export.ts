@@ -11,7 +11,7 @@ export function registerExport(program: Command): void {
     .requiredOption('--run <name>', 'the run')
     .addOption(new Option('--format <format>', 'upstream or csv').choices(['upstream', 'csv']).default('upstream'))
     .option('--out <file>', 'write to a file instead of stdout')
-    .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
+    .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .action(async (flags: { run: string; format: 'upstream' | 'csv'; out?: string; db: string }) => {
       const store = await openStore(flags.db);
       try {

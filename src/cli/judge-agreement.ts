@@ -77,7 +77,7 @@ export function registerJudgeAgreement(program: Command): void {
     .requiredOption('--run <name>', 'the judged run')
     .option('--labels <file>', 'human labels, JSONL {"id", "verdict": true|false}')
     .option('--against <run>', 'a second run of the same answers judged by another judge')
-    .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
+    .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .option('--json', 'machine-readable output')
     .action(async (flags: { run: string; labels?: string; against?: string; db: string; json?: boolean }) => {
       if (!flags.labels && !flags.against) throw new UsageError('give --labels FILE (human labels) or --against RUN (another judge)');

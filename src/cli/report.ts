@@ -34,7 +34,7 @@ export function registerReport(program: Command): void {
     .option('--runs <names>', 'comma-separated runs of one benchmark')
     .addOption(new Option('--format <format>', 'output format (csv: one line per sample)').choices(['table', 'md', 'csv', 'json', 'html']).default('table'))
     .option('--out <file>', 'write to a file instead of stdout')
-    .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
+    .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .action(async (flags: { run?: string; runs?: string; format: Format; out?: string; db: string }) => {
       if (!flags.run && !flags.runs) throw new UsageError('give --run NAME or --runs A,B,... (see `mmsafe runs`)');
       const store = await openStore(flags.db);

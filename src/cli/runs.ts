@@ -6,7 +6,7 @@ export function registerRuns(program: Command): void {
   program
     .command('runs')
     .description('list the runs stored in a database')
-    .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
+    .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .option('--json', 'machine-readable output')
     .action(async (flags: { db: string; json?: boolean }) => {
       const store = await openStore(flags.db);

@@ -17,7 +17,7 @@ export function registerScore(program: Command): void {
     .addOption(new Option('--extraction <mode>', 'awareness runs: strict, paper or final (a reasoning answer\'s final Yes/No)').choices(['strict', 'paper', 'final']))
     .option('--concurrency <n>', 'judge requests in flight', parsePositiveInt, 8)
     .option('--into <name>', 'store the re-scored answers as a new run and leave --run as it is (compare the two with judge-agreement --against)')
-    .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
+    .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .action(async (flags: { run?: string; judge?: string; judgeBaseUrl?: string; extraction?: 'strict' | 'paper' | 'final'; concurrency: number; into?: string; db: string }) => {
       if (!flags.run) throw new UsageError('--run NAME is required (see `mmsafe runs`)');
       const store = await openStore(flags.db);

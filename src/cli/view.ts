@@ -7,7 +7,7 @@ export function registerView(program: Command): void {
   program
     .command('view')
     .description('open a local web viewer of the stored runs (127.0.0.1 only)')
-    .option('--db <path>', 'SQLite database holding runs', './mmsafe.db')
+    .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .option('--port <n>', 'port (default: a free one)', parsePositiveInt)
     .action(async (flags: { db: string; port?: number }) => {
       const store = await openStore(flags.db);

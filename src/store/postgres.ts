@@ -147,7 +147,7 @@ export class PostgresStore implements WorkQueue {
         where.push(`${key} = $${params.length}`);
       }
     }
-    const outcome = { correct: "status = 'ok' AND correct", incorrect: "status = 'ok' AND NOT correct", unparsed: "status = 'ok' AND prediction IN ('unparsed', 'judge_error')", error: "status = 'error'" } as const;
+    const outcome = { correct: "status = 'ok' AND correct", incorrect: "status = 'ok' AND NOT correct AND prediction NOT IN ('unparsed', 'judge_error')", unparsed: "status = 'ok' AND prediction IN ('unparsed', 'judge_error')", error: "status = 'error'" } as const;
     if (filter.outcome) where.push(outcome[filter.outcome]);
     if (filter.search) {
       params.push(`%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);

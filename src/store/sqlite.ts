@@ -172,7 +172,8 @@ export class SqliteStore implements Store {
     }
     const outcome = {
       correct: "status = 'ok' AND correct = 1",
-      incorrect: "status = 'ok' AND correct = 0",
+      // Unparsed answers and judge errors have a filter of their own.
+      incorrect: "status = 'ok' AND correct = 0 AND prediction NOT IN ('unparsed', 'judge_error')",
       unparsed: "status = 'ok' AND prediction IN ('unparsed', 'judge_error')",
       error: "status = 'error'",
     } as const;
