@@ -200,7 +200,8 @@ describe.skipIf(!db)('cooperative workers on one shared run', () => {
     expect((await runCli(['run', ...args, '--base-url', deadUrl, '--run-id', 'res', '--enqueue']).done).code).toBe(0);
     // Every request fails against a server that is down: stored as errors, taken off the queue.
     const down = await runCli(['run', '--resume', 'res', '--db', db!.url, '--quiet']).done;
-    expect(down.stderr).toMatch(/60 samples ended in an error/);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/every sample failed \(60\)/);
     const store = await PostgresStore.connect(db!.url);
     try {
       expect(await store.pending(['res'])).toBe(0);
