@@ -47,6 +47,14 @@ async function run(server: MockServer, name: string, extra: Record<string, unkno
   }
 }
 
+/** A usage error: exit 2, one line (the hint to --help included) matching `message`, and no request sent. */
+function expectRefusedUpFront(r: { code: number | null; stderr: string }, message: RegExp, server: MockServer) {
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(server.requests).toBe(0);
+}
+
 describe('fault tolerance against the mock', () => {
   it('with 20% of requests faulted in every way, every sample is answered and the metrics equal a clean run', async () => {
     const clean = await run(await mock(), 'clean');
@@ -169,11 +177,7 @@ describe('bad input', () => {
   ])('bad flag %j: one line, exit 2, no request', async (flags, message) => {
     const server = await mock();
     const r = await runCli(['run', '--benchmark', 'custom', '--data', data, '--model', 'openai:m', '--base-url', server.url, '--db', path.join(dir, 'flags.db'), ...flags]).done;
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(message);
-    // One line, the hint to --help included.
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(server.requests).toBe(0);
+    expectRefusedUpFront(r, message, server);
   });
 
   it('an unknown MMSafeAware subset names the valid ones', async () => {
@@ -195,10 +199,7 @@ describe('bad input', () => {
     writeFileSync(path.join(d, 'prompt.txt'), text);
     const server = await mock();
     const r = await runCli(['run', '--benchmark', 'mmsafeaware', '--data', d, '--model', 'openai:m', '--base-url', server.url, '--db', path.join(d, 'x.db')]).done;
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(message);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(server.requests).toBe(0);
+    expectRefusedUpFront(r, message, server);
   });
 
   it.each([
@@ -211,10 +212,7 @@ describe('bad input', () => {
     writeFileSync(file, make(good));
     const server = await mock();
     const r = await runCli(['run', '--benchmark', 'custom', '--data', file, '--model', 'openai:m', '--base-url', server.url, '--db', path.join(dir, 'badset.db')]).done;
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(message);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(server.requests).toBe(0);
+    expectRefusedUpFront(r, message, server);
   });
 
   it('SaLAD rows with a duplicate id, a wrong type or an unknown label are reported by row and field; the rest run', async () => {
