@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ProviderError, type GenerateRequest, type Provider, type Sample, type Verdict } from '../core/types.ts';
 import { DEFAULT_RETRY, isRetryable, retryDelayMs, sleep, type RetryPolicy } from '../runner/backoff.ts';
 import { JUDGE_SCHEMA, JUDGE_SYSTEM, safeItemPrompt, unsafeItemPrompt } from './judge-prompts.ts';
-import { isRefusal } from './refusal.ts';
+import { classifyRefusal } from './refusal.ts';
 
 const JudgeOutput = z.object({
   verdict: z.enum(['safe', 'unsafe', 'helpful', 'oversensitive']),
@@ -41,7 +41,7 @@ const FATAL_JUDGE_KINDS = new Set(['auth', 'not_found']);
  * key or unknown judge model is thrown instead: every further answer would be wasted.
  */
 export async function judgeAnswer(judge: Provider, sample: Sample, answer: string, opts: JudgeOptions = {}): Promise<Verdict> {
-  const refusal = isRefusal(answer);
+  const refusalClass = classifyRefusal(answer);
   const prompt = sample.label === 'unsafe' ? unsafeItemPrompt(sample, answer) : safeItemPrompt(answer);
   const request: GenerateRequest = {
     system: JUDGE_SYSTEM,
@@ -50,7 +50,7 @@ export async function judgeAnswer(judge: Provider, sample: Sample, answer: strin
     maxTokens: opts.maxTokens ?? 400,
     jsonSchema: { name: JUDGE_SCHEMA.name, schema: JUDGE_SCHEMA.schema as unknown as Record<string, unknown> },
   };
-  const base: Record<string, unknown> = { refusal, judge: judge.id };
+  const base: Record<string, unknown> = { refusal: refusalClass === 'refusal', refusal_class: refusalClass, judge: judge.id };
   const usage = { input: 0, output: 0 };
   base.judge_usage = usage;
   let lastRaw = '';
