@@ -45,7 +45,9 @@ describe('prices and cost', () => {
     const rows = await store.results('priced');
     const input = rows.reduce((a, r) => a + (r.inputTokens ?? 0), 0);
     const output = rows.reduce((a, r) => a + (r.outputTokens ?? 0), 0);
-    expect(priced.usage).toEqual({ input_tokens: input, output_tokens: output, cached_tokens: 0, reasoning_tokens: 0, cost_usd: (input * 2.5 + output * 10) / 1e6 });
+    expect(priced.usage).toEqual({ input_tokens: input, output_tokens: output, cached_tokens: 0, reasoning_tokens: 0, cost_usd: expect.closeTo((input * 2.5 + output * 10) / 1e6, 15) });
+    // Each answer's cost is stored with it, priced when it arrived.
+    for (const r of rows) expect(r.costUsd).toBeCloseTo(((r.inputTokens ?? 0) * 2.5 + (r.outputTokens ?? 0) * 10) / 1e6, 15);
     expect((await summarizeStoredRun(store, 'unpriced')).usage?.cost_usd).toBeNull();
     await store.close();
   });
@@ -58,8 +60,8 @@ describe('prices and cost', () => {
       const rows = await store.results('tokens');
       expect(rows).toHaveLength(26);
       for (const r of rows) {
-        expect(r).toMatchObject({ status: 'ok', inputTokens: 1000, outputTokens: 50 });
-        expect(r.details).toMatchObject({ cached_tokens: 600, reasoning_tokens: 20 });
+        expect(r).toMatchObject({ status: 'ok', inputTokens: 1000, outputTokens: 50, cachedTokens: 600, reasoningTokens: 20 });
+        expect(r.costUsd).toBeCloseTo((400 * 2.5 + 600 * 1.25 + 50 * 10) / 1e6, 15);
       }
       const { usage } = await summarizeStoredRun(store, 'tokens');
       expect(usage).toMatchObject({ input_tokens: 26_000, output_tokens: 1300, cached_tokens: 15_600, reasoning_tokens: 520 });
@@ -73,11 +75,11 @@ describe('prices and cost', () => {
 
   it('--max-cost stops a run cleanly and --resume finishes it', async () => {
     const prices = path.join(dir, 'prices.json');
-    // So expensive that a few answers exhaust the budget.
+    // So expensive that a few answers exhaust the budget (each holds its worst case, ~$190, before it is sent).
     writeFileSync(prices, JSON.stringify({ 'openai:pricey': { input: 100_000, output: 100_000 } }));
     const db = path.join(dir, 'budget.db');
     const common = ['--benchmark', 'demo', '--data', dir, '--base-url', server.url, '--db', db, '--quiet'];
-    const first = await runCli(['run', ...common, '--model', 'openai:pricey', '--prices', prices, '--max-cost', '50', '--run-id', 'b', '--concurrency', '2']).done;
+    const first = await runCli(['run', ...common, '--model', 'openai:pricey', '--prices', prices, '--max-cost', '300', '--run-id', 'b', '--concurrency', '2']).done;
     expect(first.code, first.stderr).toBe(3);
     expect(first.stderr).toMatch(/--max-cost reached/);
     expect(first.stderr).toMatch(/mmsafe run --resume b/);

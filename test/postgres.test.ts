@@ -12,6 +12,7 @@ import { PostgresStore } from '../src/store/postgres.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { runCli, type CliResult } from './helpers/cli.ts';
 import { POSTGRES_SKIP_MESSAGE, testDatabase, type TestDatabase } from './helpers/postgres.ts';
+import { storedConfig } from './helpers/run-config.ts';
 
 const db: TestDatabase | undefined = await testDatabase();
 if (!db) console.warn(`\n*** ${POSTGRES_SKIP_MESSAGE} ***\n`);
@@ -41,7 +42,7 @@ async function mock(latencyMs = 0) {
   return s;
 }
 
-const run = (id: string) => ({ id, benchmark: 'custom', protocol: 'awareness', model: 'openai:x', config: { run: { model: 'openai:x' } }, total: 3, createdAt: new Date().toISOString(), status: 'running' as const });
+const run = (id: string) => ({ id, benchmark: 'custom', protocol: 'awareness', model: 'openai:x', config: storedConfig(), total: 3, createdAt: new Date().toISOString(), status: 'running' as const });
 const ok = (runId: string, sampleId: string, extra: Partial<ResultRow> = {}): ResultRow => ({ runId, sampleId, status: 'ok', label: 'unsafe', subset: 'typical', response: 'No.', prediction: 'unsafe', correct: true, attempts: 1, latencyMs: 12, ...extra });
 
 /** The single-process SQLite run every shared-store result must equal. */

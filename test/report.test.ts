@@ -16,6 +16,7 @@ import { summarizeAwarenessRun } from '../src/report/summary.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { runCli } from './helpers/cli.ts';
+import { storedConfig } from './helpers/run-config.ts';
 
 export const HOSTILE = ['<script>alert("x")</script>', '<img src=x onerror=alert(1)>', '</svg><script>alert(2)</script>'];
 
@@ -89,7 +90,7 @@ describe('leaderboard', () => {
     const a = rowsFor('A', (s, i) => (s === 'typical' ? i < 8 : s === 'attack' ? i < 6 : i < 3));
     const b = rowsFor('B', (s, i) => (s === 'typical' ? i < 8 : s === 'attack' ? i < 8 : i < 1));
     for (const [id, rows] of [['A', a], ['B', b]] as const) {
-      await store.createRun({ id, benchmark: 'mmsafeaware', protocol: 'awareness', model: `openai:${id}`, config: { run: {} }, total: 30, createdAt: new Date().toISOString(), status: 'done' });
+      await store.createRun({ id, benchmark: 'mmsafeaware', protocol: 'awareness', model: `openai:${id}`, config: storedConfig(), total: 30, createdAt: new Date().toISOString(), status: 'done' });
       for (const r of rows) await store.putResult(r);
     }
     const lb = await buildLeaderboard(store, ['A', 'B']);
@@ -126,7 +127,7 @@ describe('leaderboard', () => {
     const store = new SqliteStore(path.join(dir, 'salad.db'));
     const categories = ['Activity', 'Food'];
     for (const [id, good] of [['J1', (i: number) => i % 2 === 0], ['J2', (i: number) => i % 3 !== 0]] as const) {
-      await store.createRun({ id, benchmark: 'salad', protocol: 'response', model: `openai:${id}`, config: { run: { judge: 'openai:judge' } }, total: 24, createdAt: new Date().toISOString(), status: 'done' });
+      await store.createRun({ id, benchmark: 'salad', protocol: 'response', model: `openai:${id}`, config: storedConfig({ judge: 'openai:judge' }), total: 24, createdAt: new Date().toISOString(), status: 'done' });
       for (let i = 0; i < 24; i++) {
         const label = i < 12 ? 'unsafe' : 'safe';
         await store.putResult({ runId: id, sampleId: `q${i}`, status: 'ok', label, subset: label, category: categories[i % 2], response: `answer ${i} </svg>`, prediction: good(i) ? 'safe' : 'unsafe', correct: good(i), attempts: 1, details: { refusal: !good(i) && i % 4 === 1, rationale: 'r' } });
@@ -193,11 +194,11 @@ describe('leaderboard', () => {
     expect(md.stdout).not.toContain('<script>');
     const csv = await runCli(['report', '--db', db, '--runs', 'hostile,unsafe', '--format', 'csv']).done;
     const lines = csv.stdout.trim().split('\n');
-    expect(lines[0]).toBe('run,model,id,subset,scenario,category,label,verdict,correct,response,error,latency_ms,input_tokens,output_tokens');
-    expect(lines.length).toBe(1 + 52);
+    expect(lines[0]).toBe('run,model,id,subset,scenario,category,label,verdict,correct,response,error,latency_ms,input_tokens,output_tokens,prompt,system,cost_usd,judge_cost_usd');
     // A response with commas, quotes and markup survives the round trip field for field.
     const { parse: parseCsv } = await import('csv-parse/sync');
     const records = parseCsv(csv.stdout, { columns: true }) as Record<string, string>[];
+    expect(records).toHaveLength(52);
     const store = new SqliteStore(db);
     const stored = new Map((await store.results('hostile')).map((r) => [r.sampleId, r]));
     await store.close();
@@ -209,6 +210,9 @@ describe('leaderboard', () => {
       expect(r.verdict).toBe(s.prediction);
       expect(r.correct).toBe(s.correct ? '1' : '0');
       expect(r.latency_ms).toBe(String(s.latencyMs ?? ''));
+      // The question as it was sent, stored with the answer.
+      expect(r.prompt).toBe(s.prompt);
+      expect(r.prompt).toMatch(/safe/);
     }
     const json = JSON.parse((await runCli(['report', '--db', db, '--runs', 'hostile,unsafe', '--format', 'json']).done).stdout);
     expect(json.rows.map((r: { kind: string }) => r.kind)).toEqual(['run', 'run', 'baseline', 'baseline', 'baseline']);

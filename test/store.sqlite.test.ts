@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import type { ResultRow } from '../src/core/types.ts';
 import { openStore } from '../src/store/open.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
+import { storedConfig } from './helpers/run-config.ts';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'mmsafe-store-'));
-const run = (id: string) => ({ id, benchmark: 'mmsafeaware', protocol: 'awareness', model: 'openai:x', config: { run: { model: 'openai:x' } }, total: 3, createdAt: new Date().toISOString(), status: 'running' as const });
+const run = (id: string) => ({ id, benchmark: 'mmsafeaware', protocol: 'awareness', model: 'openai:x', config: storedConfig(), total: 3, createdAt: new Date().toISOString(), status: 'running' as const });
 const ok = (runId: string, sampleId: string, extra: Partial<ResultRow> = {}): ResultRow => ({ runId, sampleId, status: 'ok', label: 'unsafe', subset: 'typical', response: 'No.', prediction: 'unsafe', correct: true, attempts: 1, latencyMs: 12, ...extra });
 
 describe('SqliteStore', () => {

@@ -11,6 +11,7 @@ import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { RunSamples } from '../src/viewer/datasets.ts';
 import { startViewer } from '../src/viewer/serve.ts';
+import { storedConfig } from './helpers/run-config.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -159,7 +160,7 @@ describe('viewer: a judged run', () => {
   it("shows the judge's verdict in the label's terms and its rationale as text", async () => {
     const base = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-viewer-judged-'));
     const s = new SqliteStore(path.join(base, 'j.db'));
-    await s.createRun({ id: 'judged', benchmark: 'salad', protocol: 'response', model: 'openai:m', config: { run: {} }, total: 1, createdAt: new Date().toISOString(), status: 'done' });
+    await s.createRun({ id: 'judged', benchmark: 'salad', protocol: 'response', model: 'openai:m', config: storedConfig(), total: 1, createdAt: new Date().toISOString(), status: 'done' });
     await s.putResult({ runId: 'judged', sampleId: 'u1', status: 'ok', label: 'unsafe', category: 'Activity', response: 'Sure.</svg>', prediction: 'unsafe', correct: false, attempts: 1, details: { rationale: 'No warning given <img src=x onerror=alert(1)>', refusal: false } });
     await s.putLabel({ runId: 'judged', sampleId: 'u1', verdict: false });
     const v = await startViewer(s);

@@ -1,25 +1,27 @@
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { samplesCsv } from '../report/formats.ts';
+import { samplesCsv, samplesJsonl } from '../report/formats.ts';
 import { openStore } from '../store/open.ts';
 import { UsageError } from './usage.ts';
 
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description("export a run's answers: upstream ({id, response} JSONL, what MMSafeAware's own scoring script reads) or csv")
+    .description("export a run's answers: upstream ({id, response} JSONL, what MMSafeAware's own scoring script reads), jsonl (every stored field, the prompt and system prompt sent included) or csv")
     .requiredOption('--run <name>', 'the run')
-    .addOption(new Option('--format <format>', 'upstream or csv').choices(['upstream', 'csv']).default('upstream'))
+    .addOption(new Option('--format <format>', 'upstream, jsonl or csv').choices(['upstream', 'jsonl', 'csv']).default('upstream'))
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
-    .action(async (flags: { run: string; format: 'upstream' | 'csv'; out?: string; db: string }) => {
+    .action(async (flags: { run: string; format: 'upstream' | 'jsonl' | 'csv'; out?: string; db: string }) => {
       const store = await openStore(flags.db);
       try {
         if (!await store.getRun(flags.run)) throw new UsageError(`no run named "${flags.run}" (see \`mmsafe runs\`)`);
         const text =
           flags.format === 'csv'
             ? await samplesCsv(store, [flags.run])
-            : (await store.results(flags.run))
+            : flags.format === 'jsonl'
+              ? await samplesJsonl(store, flags.run)
+              : (await store.results(flags.run))
                 .filter((r) => r.status === 'ok')
                 .map((r) => `${JSON.stringify({ id: /^\d+$/.test(r.sampleId) ? Number(r.sampleId) : r.sampleId, response: r.response ?? '' })}\n`)
                 .join('');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { displayLocation, openStore } from '../store/open.ts';
 import { renderTable } from '../report/text-table.ts';
+import type { StoredRunConfig } from '../runner/config.ts';
 
 export function registerRuns(program: Command): void {
   program
@@ -33,7 +34,6 @@ export function registerRuns(program: Command): void {
  * finished MMSafeAware run reads 1446/1446, not 1446/1523. Derived from the stored problems because
  * they are what `mmsafe merge` sums over shards.
  */
-function evaluableOf(total: number, config: Record<string, unknown>): number {
-  const problems = config.problems;
-  return Array.isArray(problems) ? Math.max(0, total - problems.length) : total;
+function evaluableOf(total: number, config: StoredRunConfig): number {
+  return Math.max(0, total - config.problems.length);
 }

@@ -216,8 +216,23 @@ export interface ResultRow {
   errorKind?: ProviderErrorKind | string;
   errorMessage?: string;
   latencyMs?: number;
+  /** The text of the question as it was sent, after any method or ablation (last user turn). */
+  prompt?: string;
+  /** The system prompt as it was sent, if any. */
+  system?: string;
+  /** The item's reference answer the judge reads (judged protocols). */
+  reference?: string;
+  /** Model tokens of this answer; input includes the cached, output the reasoning tokens. */
   inputTokens?: number;
   outputTokens?: number;
+  cachedTokens?: number;
+  reasoningTokens?: number;
+  /** Dollars this answer cost, priced when it arrived; undefined when the price is unknown. */
+  costUsd?: number;
+  /** Tokens and dollars of the judgement of this answer (judged protocols). */
+  judgeInputTokens?: number;
+  judgeOutputTokens?: number;
+  judgeCostUsd?: number;
   imageSha256?: string;
   attempts: number;
   details?: Record<string, unknown>;

@@ -1,5 +1,4 @@
 import type { ResultRow } from '../core/types.ts';
-import { costOf, type Price } from '../providers/pricing.ts';
 
 export interface UsageSummary {
   /** Includes the cached tokens. */
@@ -15,27 +14,25 @@ export interface UsageSummary {
   judge_cost_usd?: number | null;
 }
 
-/** Tokens and dollars of a run's stored answers (and their judging). */
-export function summarizeUsage(rows: ResultRow[], price: Price | undefined, judgePrice?: Price | undefined, hasJudge = false): UsageSummary {
-  let input = 0;
-  let output = 0;
-  let cached = 0;
-  let reasoning = 0;
-  let jIn = 0;
-  let jOut = 0;
-  for (const r of rows) {
-    input += r.inputTokens ?? 0;
-    output += r.outputTokens ?? 0;
-    cached += (r.details?.cached_tokens as number | undefined) ?? 0;
-    reasoning += (r.details?.reasoning_tokens as number | undefined) ?? 0;
-    const j = r.details?.judge_usage as { input: number; output: number } | undefined;
-    if (j) (jIn += j.input), (jOut += j.output);
-  }
-  const cost = costOf(price, { inputTokens: input, outputTokens: output, cachedTokens: cached });
-  const out: UsageSummary = { input_tokens: input, output_tokens: output, cached_tokens: cached, reasoning_tokens: reasoning, cost_usd: cost ?? null };
-  if (hasJudge) {
-    const jc = costOf(judgePrice, { inputTokens: jIn, outputTokens: jOut });
-    Object.assign(out, { judge_input_tokens: jIn, judge_output_tokens: jOut, judge_cost_usd: jc ?? null });
+/** Whether each price was known when the rows were priced (the run stores which it was). */
+export interface PricesKnown {
+  model: boolean;
+  /** Judged runs only. */
+  judge?: boolean;
+}
+
+/** Tokens and dollars of a run's stored answers (and their judging), from the rows' own columns. */
+export function summarizeUsage(rows: ResultRow[], known: PricesKnown): UsageSummary {
+  const sum = (pick: (r: ResultRow) => number | undefined) => rows.reduce((a, r) => a + (pick(r) ?? 0), 0);
+  const out: UsageSummary = {
+    input_tokens: sum((r) => r.inputTokens),
+    output_tokens: sum((r) => r.outputTokens),
+    cached_tokens: sum((r) => r.cachedTokens),
+    reasoning_tokens: sum((r) => r.reasoningTokens),
+    cost_usd: known.model ? sum((r) => r.costUsd) : null,
+  };
+  if (known.judge !== undefined) {
+    Object.assign(out, { judge_input_tokens: sum((r) => r.judgeInputTokens), judge_output_tokens: sum((r) => r.judgeOutputTokens), judge_cost_usd: known.judge ? sum((r) => r.judgeCostUsd) : null });
   }
   return out;
 }

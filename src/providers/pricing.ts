@@ -71,3 +71,19 @@ export function costOf(price: Price | undefined, usage: { inputTokens?: number; 
   const fresh = Math.max(0, (usage.inputTokens ?? 0) - cached);
   return (fresh * price.input + cached * (price.cached ?? price.input) + (usage.outputTokens ?? 0) * price.output) / 1e6;
 }
+
+/** The prices a run's costs are computed with, kept in its stored configuration; null: unknown. */
+export interface RunPricing {
+  model: Price | null;
+  /** Judged runs only. */
+  judge?: Price | null;
+}
+
+export function resolvePricing(model: string, judge: string | undefined, prices: Record<string, Price>): RunPricing {
+  return { model: priceFor(model, prices) ?? null, ...(judge ? { judge: priceFor(judge, prices) ?? null } : {}) };
+}
+
+/** Dollars of one judgement (input and output tokens); undefined when the judge's price is unknown. */
+export function judgementCost(price: Price | null | undefined, usage: { input: number; output: number }): number | undefined {
+  return costOf(price ?? undefined, { inputTokens: usage.input, outputTokens: usage.output });
+}

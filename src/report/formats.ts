@@ -104,12 +104,28 @@ export async function samplesCsv(store: Store, runIds: string[]): Promise<string
       records.push([
         id, run?.model ?? '', r.sampleId, r.subset ?? '', r.scenario ?? '', r.category ?? '', r.label, r.prediction ?? '',
         r.correct === undefined ? '' : r.correct ? 1 : 0, r.response ?? '', r.errorKind ? `${r.errorKind}: ${r.errorMessage ?? ''}` : '',
-        r.latencyMs ?? '', r.inputTokens ?? '', r.outputTokens ?? '',
+        r.latencyMs ?? '', r.inputTokens ?? '', r.outputTokens ?? '', r.prompt ?? '', r.system ?? '', r.costUsd ?? '', r.judgeCostUsd ?? '',
       ]);
     }
   }
   return stringify(records, {
     header: true,
-    columns: ['run', 'model', 'id', 'subset', 'scenario', 'category', 'label', 'verdict', 'correct', 'response', 'error', 'latency_ms', 'input_tokens', 'output_tokens'],
+    columns: ['run', 'model', 'id', 'subset', 'scenario', 'category', 'label', 'verdict', 'correct', 'response', 'error', 'latency_ms', 'input_tokens', 'output_tokens', 'prompt', 'system', 'cost_usd', 'judge_cost_usd'],
   });
+}
+
+/** Every stored row of a run as one JSON object a line: what was asked (prompt, system), answered, judged and paid. */
+export async function samplesJsonl(store: Store, runId: string): Promise<string> {
+  const lines: string[] = [];
+  for (const r of await store.results(runId)) {
+    lines.push(JSON.stringify({
+      id: r.sampleId, status: r.status, label: r.label, subset: r.subset, scenario: r.scenario, domain: r.domain, attack: r.attack, category: r.category,
+      prompt: r.prompt ?? null, system: r.system ?? null, response: r.response ?? null, verdict: r.prediction ?? null, correct: r.correct ?? null,
+      error: r.errorKind ? { kind: r.errorKind, message: r.errorMessage ?? '' } : null, latency_ms: r.latencyMs ?? null, attempts: r.attempts,
+      input_tokens: r.inputTokens ?? null, output_tokens: r.outputTokens ?? null, cached_tokens: r.cachedTokens ?? null, reasoning_tokens: r.reasoningTokens ?? null,
+      cost_usd: r.costUsd ?? null, judge_input_tokens: r.judgeInputTokens ?? null, judge_output_tokens: r.judgeOutputTokens ?? null, judge_cost_usd: r.judgeCostUsd ?? null,
+      image_sha256: r.imageSha256 ?? null, details: r.details ?? null,
+    }));
+  }
+  return lines.map((l) => `${l}\n`).join('');
 }

@@ -105,7 +105,7 @@ function cellsOf(s: RunSummary, rows: ResultRow[]): Record<string, Cell | undefi
 
 /** What tells runs apart besides the model: method, ablation, extraction, judge. */
 function settingsOf(run: RunRecord): string {
-  const c = (run.config.run ?? {}) as Record<string, unknown>;
+  const c = run.config.run;
   const parts = [c.method, c.ablation, c.extraction === 'paper' ? 'paper extraction' : undefined, c.judge ? `judge ${c.judge}` : undefined, c.system ? 'system prompt' : undefined];
   return parts.filter(Boolean).join(', ');
 }

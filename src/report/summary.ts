@@ -3,7 +3,6 @@ import { summarizeAwareness, type AwarenessSummary } from '../metrics/awareness.
 import { summarizeResponse, type ResponseSummary } from '../metrics/response.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { summarizeUsage, type UsageSummary } from '../metrics/usage.ts';
-import { loadPrices, priceFor } from '../providers/pricing.ts';
 
 /** Errored samples by kind, with one stored message as an example of each. */
 export type ErrorsByKind = Record<string, { count: number; example: string }>;
@@ -13,23 +12,24 @@ export type RunSummary = (AwarenessSummary | ResponseSummary) & { missing_image_
 export class UnknownRunError extends Error {}
 
 function problemsOf(run: RunRecord) {
-  const problems = (run.config.problems as DatasetProblem[] | undefined) ?? [];
+  const problems: DatasetProblem[] = run.config.problems;
   const missing = problems.filter((p) => p.kind === 'missing_image').map((p) => p.id ?? p.where);
   return { missing, invalid: problems.length - missing.length };
 }
 
 /** The public summary JSON of a stored run, computed from its rows (never from memory). */
-export async function summarizeStoredRun(store: Store, runId: string, pricesFile?: string): Promise<RunSummary> {
+export async function summarizeStoredRun(store: Store, runId: string): Promise<RunSummary> {
   const run = await store.getRun(runId);
   if (!run) throw new UnknownRunError(`no run named "${runId}" in this database (see \`mmsafe runs\`)`);
   const { missing, invalid } = problemsOf(run);
-  const settings = (run.config.run ?? {}) as { extraction?: 'strict' | 'paper' | 'final'; judge?: string; prices?: string };
-  // A method may score differently from the run's flag (CoT reads the final answer): the protocol has what was used.
-  const usedExtraction = (run.config.protocol as { extraction?: 'strict' | 'paper' | 'final' } | undefined)?.extraction;
+  const settings = run.config.run;
   const rows = await store.results(runId);
-  const prices = loadPrices(pricesFile ?? settings.prices);
-  const judgeId = run.protocol === 'response' ? ((run.config.protocol as { judge?: string } | undefined)?.judge ?? settings.judge) : undefined;
-  const usage = summarizeUsage(rows, priceFor(run.model, prices), judgeId ? priceFor(judgeId, prices) : undefined, Boolean(judgeId));
+  const judgeId = run.protocol === 'response' ? settings.judge : undefined;
+  const pricing = run.config.pricing;
+  const usage = summarizeUsage(rows, {
+    model: pricing ? pricing.model !== null : rows.every((r) => r.costUsd !== undefined),
+    ...(judgeId ? { judge: pricing ? pricing.judge !== null && pricing.judge !== undefined : rows.every((r) => r.judgeCostUsd !== undefined) } : {}),
+  });
   if (run.protocol === 'response') {
     const summary = summarizeResponse(rows, { benchmark: run.benchmark, model: run.model, judge: judgeId, samples: run.total, missingImage: missing.length, invalid, runId });
     return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows) };
@@ -37,7 +37,7 @@ export async function summarizeStoredRun(store: Store, runId: string, pricesFile
   const summary = summarizeAwareness(rows, {
     benchmark: run.benchmark,
     model: run.model,
-    extraction: usedExtraction ?? settings.extraction ?? 'strict',
+    extraction: settings.extraction,
     samples: run.total,
     missingImage: missing.length,
     runId,
@@ -60,7 +60,7 @@ function errorsOf(rows: ResultRow[]): { errors_by_kind?: ErrorsByKind } {
   return Object.keys(out).length ? { errors_by_kind: out } : {};
 }
 
-const endpointsOf = (run: RunRecord) => (Array.isArray(run.config.endpoint_stats) ? { endpoints: run.config.endpoint_stats as unknown[] } : {});
+const endpointsOf = (run: RunRecord) => (run.config.endpoint_stats ? { endpoints: run.config.endpoint_stats } : {});
 
 /** The summary of a run known to use the awareness protocol. */
 export async function summarizeAwarenessRun(store: Store, runId: string): Promise<AwarenessSummary & { missing_image_ids?: string[] }> {

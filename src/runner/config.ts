@@ -73,3 +73,66 @@ export const DEFAULT_PROTOCOL: Record<string, 'awareness' | 'response'> = { sala
 export function protocolName(config: Pick<RunConfig, 'protocol' | 'benchmark'>): 'awareness' | 'response' {
   return config.protocol ?? DEFAULT_PROTOCOL[config.benchmark] ?? 'awareness';
 }
+
+const PriceSchema = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative(), cached: z.number().nonnegative().optional() });
+
+const ProblemSchema = z.object({
+  id: z.string().optional(),
+  where: z.string(),
+  kind: z.enum(['missing_image', 'unreadable_image', 'missing_field', 'invalid_row']),
+  message: z.string(),
+});
+
+const EndpointStatSchema = z.object({ url: z.string(), requests: z.number(), errors: z.number(), benched: z.number().optional(), healthy: z.boolean().optional() });
+
+const ShardInfoSchema = z.object({ index: z.number().int(), count: z.number().int(), total: z.number().int(), problems: z.array(ProblemSchema) });
+
+/** The version of the stored run configuration; the store migrates older ones when it opens. */
+export const STORED_CONFIG_VERSION = 1;
+
+/**
+ * What a run stores about itself: the settings it was asked to run with (`run`, where the scoring
+ * settings `extraction` and `judge` live and nowhere else), what they resolved to on this machine,
+ * and what the dataset left out. Read back through this schema, never cast. Unknown keys are kept,
+ * so a newer writer's additions survive an older reader's update.
+ */
+export const StoredRunConfigSchema = z.preprocess(upgradeStoredConfig, z.looseObject({
+  version: z.literal(STORED_CONFIG_VERSION),
+  run: RunConfigSchema,
+  data_source: z.string().optional(),
+  /** The model API's settings (base URL, options); never a key. */
+  provider: z.record(z.string(), z.unknown()).default({}),
+  /** The protocol's generation settings (max tokens, temperature, judge provider settings). */
+  protocol: z.record(z.string(), z.unknown()).default({}),
+  image_limits: z.record(z.string(), z.unknown()).optional(),
+  method: z.record(z.string(), z.unknown()).default({}),
+  ablation: z.record(z.string(), z.unknown()).optional(),
+  /** Samples of the selection that can be asked (total less the problems). */
+  evaluable: z.number().int().nonnegative().optional(),
+  problems: z.array(ProblemSchema).default([]),
+  /** Prices (USD per million tokens) the stored costs were computed with; null: unknown. */
+  pricing: z.object({ model: PriceSchema.nullable(), judge: PriceSchema.nullable().optional() }).optional(),
+  /** Per-endpoint request counts, summed over every process that worked on the run. */
+  endpoint_stats: z.array(EndpointStatSchema).optional(),
+  /** Shards merged into this run by `mmsafe merge`. */
+  shards: z.array(ShardInfoSchema).optional(),
+  /** `mmsafe score --into`: the run this one is a re-scored copy of. */
+  copied_from: z.string().optional(),
+}));
+
+/**
+ * Before version 1 the scoring settings had two homes: `run` held what was asked and `protocol`
+ * what was used (a CoT run scores the final answer whatever --extraction said; a re-judged run has
+ * a new judge). Version 1 keeps only what was used, in `run`.
+ */
+function upgradeStoredConfig(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || 'version' in value) return value;
+  const { protocol, run, ...rest } = value as { protocol?: Record<string, unknown>; run?: Record<string, unknown> };
+  const { extraction, judge, ...protocolSettings } = protocol ?? {};
+  const used = { ...(extraction !== undefined ? { extraction } : {}), ...(judge !== undefined ? { judge } : {}) };
+  return { ...rest, version: STORED_CONFIG_VERSION, run: { ...run, ...used }, protocol: protocolSettings };
+}
+
+export type StoredRunConfig = z.infer<typeof StoredRunConfigSchema>;
+export type StoredRunConfigInput = z.input<typeof StoredRunConfigSchema>;
+export type StoredPrice = z.infer<typeof PriceSchema>;

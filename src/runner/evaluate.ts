@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { LoadedDataset, Provider, ResultRow, Sample } from '../core/types.ts';
+import type { LoadedDataset, Provider, Sample } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
 import { loadCustom } from '../datasets/custom.ts';
 import { splitOf } from '../datasets/split.ts';
@@ -13,10 +13,11 @@ import { ResponseProtocol } from '../protocols/response.ts';
 import type { Protocol } from '../protocols/protocol.ts';
 import { createProvider } from '../providers/registry.ts';
 import { MultiEndpointProvider } from '../providers/endpoints.ts';
-import { costOf, loadPrices, priceFor } from '../providers/pricing.ts';
+import { loadPrices, priceFor, resolvePricing } from '../providers/pricing.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { isWorkQueue } from '../store/queue.ts';
-import { protocolName, RunConfigSchema, type RunConfig, type RunConfigInput } from './config.ts';
+import { protocolName, RunConfigSchema, STORED_CONFIG_VERSION, type RunConfig, type RunConfigInput } from './config.ts';
+import { RunBudget } from './budget.ts';
 import { estimateRun, type RunEstimate } from './estimate.ts';
 import { executeRun, type ExecuteOptions, type ExecuteResult, type RunProgress } from './run.ts';
 import { recordEndpointStats, workOnQueuedRun } from './worker.ts';
@@ -165,7 +166,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
     if (!opts.runId) throw new RunSetupError('--resume needs the name of a run (see `mmsafe runs`)');
     existing = await opts.store.getRun(opts.runId);
     if (!existing) throw new RunSetupError(`no run named "${opts.runId}" in this database (see \`mmsafe runs\`)`);
-    const stored = RunConfigSchema.parse(existing.config.run ?? {});
+    const stored = existing.config.run;
     config = RunConfigSchema.parse({ ...stored, ...(input ? pickOverrides(input) : {}) });
     runId = existing.id;
   } else {
@@ -221,7 +222,11 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
     ? setup(() => createProvider(config.captioner!, { baseURL: config.captionerBaseURL, timeoutMs: config.timeoutMs, apiKey: opts.apiKey }))
     : undefined;
   const ablation = await setupOrUsage(async () => setupAblation(config.ablation, { protocol: protocolKind, store: opts.store, captioner }));
-  const protocol = protocolFor(method.extraction && config.extraction !== 'paper' ? { ...config, extraction: method.extraction } : config, judge);
+  // What the answers are scored with (CoT reads the final answer) is what the run stores.
+  const scoring = { ...config, extraction: method.extraction && config.extraction !== 'paper' ? method.extraction : config.extraction, judge: judge?.id ?? config.judge };
+  const protocol = protocolFor(scoring, judge);
+  const { extraction: _extraction, judge: _judge, ...protocolSettings } = protocol.describe();
+  const pricing = resolvePricing(config.model, judge?.id, loadPrices(config.prices));
 
   const record: RunRecord = {
     id: runId,
@@ -232,15 +237,18 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
     createdAt: existing?.createdAt ?? new Date().toISOString(),
     status: opts.status ?? 'running',
     config: {
-      run: config,
+      version: STORED_CONFIG_VERSION,
+      run: scoring,
       data_source: dataset.source,
       provider: provider.describe(),
-      protocol: protocol.describe(),
+      protocol: protocolSettings,
       image_limits: limits,
       method: method.describe,
       ablation: config.ablation ? { name: config.ablation, captioner: config.captioner, ...(config.ablation === 'caption' ? { caption_prompt: CAPTION_PROMPT } : {}) } : undefined,
       evaluable: dataset.samples.length,
       problems: dataset.problems,
+      pricing,
+      ...(existing?.config.endpoint_stats ? { endpoint_stats: existing.config.endpoint_stats } : {}),
     },
   };
   if (opts.mode === 'attach') {
@@ -249,9 +257,9 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   } else if (existing) await opts.store.updateRun(runId, { status: record.status, config: record.config, total: record.total });
   else await opts.store.createRun(record);
 
-  const costFn = costFunction(config, judge);
-  // --max-cost is a budget for the run, not for each process: a resume starts from what was spent.
-  const spentUsd = config.maxCost !== undefined ? spentOn(await opts.store.results(runId), costFn) : undefined;
+  // --max-cost is a budget for the run, not for each process: every process reserves on the store.
+  const budget = config.maxCost !== undefined ? new RunBudget(opts.store, runId, config.maxCost, pricing, config.timeoutMs * config.maxAttempts + 60_000) : undefined;
+  const spentUsd = await opts.store.spentUsd(runId);
   return {
     runId,
     config,
@@ -274,9 +282,9 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
         signal: extra.signal,
         onProgress: extra.onProgress && (replicas ? (p) => extra.onProgress!({ ...p, endpoints: replicas.stats() }) : extra.onProgress),
         onFirstRequest: extra.onFirstRequest,
-        maxCostUsd: config.maxCost,
+        pricing,
+        budget,
         spentUsd,
-        costOf: costFn,
       }),
   };
 }
@@ -308,29 +316,9 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
   if (queue) await recordEndpointStats(queue, runId, session);
   const finished = queue ? (await queue.pending([runId])) === 0 : !result.stopped;
   const status = result.stopped ? 'stopped' : finished ? 'done' : 'running';
-  await opts.store.updateRun(runId, { status, ...(stats && !queue ? { config: { ...session.record.config, endpoint_stats: stats } } : {}) });
+  if (stats && !queue) await opts.store.updateRunConfig(runId, (c) => ({ ...c, endpoint_stats: stats }));
+  await opts.store.updateRun(runId, { status });
   return { ...result, runId, dataset };
-}
-
-function costFunction(config: RunConfig, judge: Provider | undefined) {
-  const prices = loadPrices(config.prices);
-  const price = priceFor(config.model, prices);
-  const judgePrice = judge ? priceFor(judge.id, prices) : undefined;
-  return (usage: { inputTokens?: number; outputTokens?: number; cachedTokens?: number }, judgeUsage?: { input: number; output: number }) => {
-    const a = costOf(price, usage);
-    if (!judgeUsage) return a;
-    const b = costOf(judgePrice, { inputTokens: judgeUsage.input, outputTokens: judgeUsage.output });
-    return a === undefined || b === undefined ? undefined : a + b;
-  };
-}
-
-function spentOn(rows: ResultRow[], cost: ReturnType<typeof costFunction>): number {
-  let total = 0;
-  for (const r of rows) {
-    const c = cost({ inputTokens: r.inputTokens, outputTokens: r.outputTokens, cachedTokens: r.details?.cached_tokens as number | undefined }, r.details?.judge_usage as { input: number; output: number } | undefined);
-    total += c ?? 0;
-  }
-  return total;
 }
 
 async function countStored(store: Store, runId: string, dataset: LoadedDataset): Promise<number> {

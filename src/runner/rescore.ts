@@ -1,9 +1,9 @@
-import type { Provider, ResultRow, Sample } from '../core/types.ts';
+import type { Provider, ResultRow, Sample, Verdict } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
+import { judgementCost, loadPrices, priceFor, type Price } from '../providers/pricing.ts';
 import { scoreAwareness, type ExtractionMode } from '../scoring/awareness.ts';
 import { judgeAnswer } from '../scoring/judge.ts';
-import type { Store } from '../store/store.ts';
-import { RunConfigSchema } from './config.ts';
+import type { RunRecord, StagedScore, Store } from '../store/store.ts';
 import { AdaptiveLimiter } from './limiter.ts';
 
 export interface RescoreOptions {
@@ -17,8 +17,14 @@ export interface RescoreOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** Some answers could not be judged this time (judge API failures): the run keeps its verdicts. */
+export class RescoreIncompleteError extends Error {}
+
 /** What a previous judgement left in a row's details; a new judgement replaces all of it. */
 const JUDGE_KEYS = ['rationale', 'judge', 'judge_verdict', 'judge_error', 'judge_raw', 'judge_rounds', 'judge_usage', 'judge_structured_output'];
+
+/** Judge failures worth asking again later; an unparseable verdict or a refused request is an outcome. */
+const TRANSIENT = new Set(['rate_limit', 'overloaded', 'server', 'timeout', 'network', 'invalid_response', 'quota', 'internal']);
 
 function withoutJudgement(details: Record<string, unknown> | undefined): Record<string, unknown> {
   const out = { ...details };
@@ -27,53 +33,110 @@ function withoutJudgement(details: Record<string, unknown> | undefined): Record<
 }
 
 /**
- * Judges stored answers again (a new judge, or a new extraction mode) without asking the model
- * anything: only rows that hold an answer are re-scored; errored samples stay errors.
+ * Scores stored answers again (a new judge, or a new extraction mode) without asking the model
+ * anything: only rows that hold an answer are re-scored; errored samples stay errors. The new
+ * verdicts form a scoring generation kept beside the run's; the run switches to it, in one
+ * transaction, only once every answer has its verdict. A judge that fails half-way (a rejected key,
+ * an outage) leaves the run as it was; the verdicts already given are kept for the next attempt.
  */
 export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: number }> {
   const run = await opts.store.getRun(opts.runId);
   if (!run) throw new Error(`no run named "${opts.runId}" in this database (see \`mmsafe runs\`)`);
-  const config = RunConfigSchema.parse(run.config.run ?? {});
   const rows = (await opts.store.results(opts.runId)).filter((r) => r.status === 'ok' && r.response !== undefined);
+  const config = run.config;
 
   if (run.protocol === 'awareness') {
-    // Without a new mode, keep the one the answers were scored with (CoT runs read the final answer,
-    // whatever the run's --extraction flag said).
-    const used = (run.config.protocol as { extraction?: ExtractionMode } | undefined)?.extraction;
-    const extraction = opts.extraction ?? used ?? config.extraction;
+    // Without a new mode, keep the one the answers were scored with (CoT runs read the final answer).
+    const extraction = opts.extraction ?? config.run.extraction;
+    const generation = `extraction:${extraction}`;
     for (const r of rows) {
       const v = scoreAwareness(r.response!, r.label, extraction);
-      await opts.store.putResult({ ...r, prediction: v.prediction, correct: v.correct });
+      await opts.store.stageScore(opts.runId, generation, { sampleId: r.sampleId, prediction: v.prediction, correct: v.correct, details: r.details });
     }
-    await opts.store.updateRun(opts.runId, { config: { ...run.config, run: { ...config, extraction }, protocol: { ...(run.config.protocol as Record<string, unknown> | undefined), extraction } } });
-    return { rescored: rows.length };
+    const rescored = await opts.store.switchScores(opts.runId, generation, { ...config, run: { ...config.run, extraction } });
+    return { rescored };
   }
 
   if (!opts.judge) throw new Error('re-judging a response run needs --judge provider:model');
   const judge = opts.judge;
-  // The judge needs each item's reference warning, which lives in the dataset, not the store.
-  const dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
-  const samples = new Map<string, Sample>(dataset.samples.map((s) => [s.id, s]));
+  const generation = `judge:${judge.id}`;
+  const price = judgePrice(run, judge.id);
+  // Verdicts a previous, unfinished attempt with this judge already gave are not asked for again.
+  const kept = new Set((await opts.store.staged(opts.runId, generation)).map((s) => s.sampleId));
+  const todo = rows.filter((r) => !kept.has(r.sampleId));
+  const itemOf = await itemsFor(run, todo);
   const limiter = new AdaptiveLimiter(opts.concurrency ?? 8);
-  let done = 0;
+  const failures: string[] = [];
+  let done = kept.size;
   await Promise.all(
-    rows.map(async (r: ResultRow) => {
-      const sample = samples.get(r.sampleId);
+    todo.map(async (r: ResultRow) => {
       await limiter.acquire();
       try {
+        const sample = itemOf(r);
         // Without the item (its query and reference) the judge would grade blind: say so instead.
-        const v = sample
+        const v: Verdict = sample
           ? await judgeAnswer(judge, sample, r.response!)
-          : { prediction: 'judge_error' as const, correct: false, rationale: undefined, details: { judge: judge.id, judge_error: `item ${r.sampleId} is not in the dataset at ${config.data} any more; cannot re-judge it` } };
-        const details = { ...withoutJudgement(r.details), ...v.details, ...(v.rationale ? { rationale: v.rationale } : {}) };
-        await opts.store.putResult({ ...r, prediction: v.prediction, correct: v.correct, details });
+          : { prediction: 'judge_error', correct: false, details: { judge: judge.id, judge_error: `item ${r.sampleId} is stored without its question and is not in the dataset at ${config.run.data} any more; cannot re-judge it` } };
+        const failure = transientFailure(v);
+        if (failure) failures.push(failure);
+        else await opts.store.stageScore(opts.runId, generation, staged(r, v, price));
       } finally {
         limiter.release();
         opts.onProgress?.(++done, rows.length);
       }
     }),
   );
-  const protocol = { ...(run.config.protocol as Record<string, unknown>), judge: judge.id, judge_provider: judge.describe() };
-  await opts.store.updateRun(opts.runId, { config: { ...run.config, protocol, run: { ...config, judge: judge.id } } });
-  return { rescored: rows.length };
+  if (failures.length) {
+    throw new RescoreIncompleteError(
+      `${failures.length} of ${rows.length} answers could not be judged by ${judge.id} (${failures[0]}); ${opts.runId} keeps its verdicts. Run the same \`mmsafe score\` again: the ${rows.length - failures.length} verdicts given are kept and only the rest are asked.`,
+    );
+  }
+  const rescored = await opts.store.switchScores(opts.runId, generation, {
+    ...config,
+    run: { ...config.run, judge: judge.id },
+    protocol: { ...config.protocol, judge_provider: judge.describe() },
+    pricing: { model: config.pricing?.model ?? null, judge: price ?? null },
+  });
+  return { rescored };
+}
+
+function transientFailure(v: Verdict): string | undefined {
+  const error = v.details?.judge_error;
+  if (v.prediction !== 'judge_error' || typeof error !== 'string') return undefined;
+  return TRANSIENT.has(error.split(':')[0]) ? error : undefined;
+}
+
+function staged(r: ResultRow, v: Verdict, price: Price | undefined): StagedScore {
+  const { judge_usage: usage, ...details } = v.details ?? {};
+  const u = usage as { input: number; output: number } | undefined;
+  return {
+    sampleId: r.sampleId,
+    prediction: v.prediction,
+    correct: v.correct,
+    details: { ...withoutJudgement(r.details), ...details, ...(v.rationale ? { rationale: v.rationale } : {}) },
+    judgeInputTokens: u?.input,
+    judgeOutputTokens: u?.output,
+    judgeCostUsd: u ? judgementCost(price, u) : undefined,
+  };
+}
+
+function judgePrice(run: RunRecord, judgeId: string): Price | undefined {
+  try {
+    return priceFor(judgeId, loadPrices(run.config.run.prices));
+  } catch {
+    return priceFor(judgeId);
+  }
+}
+
+/**
+ * The judge reads the question as it was sent and the item's reference, both stored with the answer.
+ * Rows stored before mmsafe kept them fall back to the dataset, loaded only if such rows exist.
+ */
+async function itemsFor(run: RunRecord, rows: ResultRow[]): Promise<(r: ResultRow) => Sample | undefined> {
+  const fromStore = (r: ResultRow): Sample | undefined => (r.prompt !== undefined ? { id: r.sampleId, label: r.label, text: r.prompt, reference: r.reference } : undefined);
+  if (rows.every((r) => r.prompt !== undefined)) return fromStore;
+  const c = run.config.run;
+  const dataset = await loadBenchmark(c.benchmark, c.data, { subset: c.subset, limit: c.limit, images: c.images }).catch(() => undefined);
+  const samples = new Map(dataset?.samples.map((s) => [s.id, s]));
+  return (r) => fromStore(r) ?? samples.get(r.sampleId);
 }

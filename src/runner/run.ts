@@ -7,6 +7,9 @@ import type { Store } from '../store/store.ts';
 import { DEFAULT_RETRY, isRetryable, retryDelayMs, sleep, type RetryPolicy } from './backoff.ts';
 import { AdaptiveLimiter } from './limiter.ts';
 import { sentImage, type SentImage } from '../images/sent.ts';
+import { questionOf } from '../methods/transform.ts';
+import { costOf, judgementCost, type RunPricing } from '../providers/pricing.ts';
+import type { RunBudget } from './budget.ts';
 
 export interface RunProgress {
   total: number;
@@ -48,12 +51,12 @@ export interface ExecuteOptions {
   onFirstRequest?: () => void;
   /** Methods and ablations, applied in order to each request the protocol builds. */
   transforms?: RequestTransform[];
-  /** Stop cleanly (resumable) once the run has spent this much, `spentUsd` included. */
-  maxCostUsd?: number;
-  /** Dollars already spent on the answers stored before this process (resume). */
+  /** Prices each answer and judgement as it arrives (stored with the row). */
+  pricing?: RunPricing;
+  /** --max-cost: the run's budget on the store; a request it cannot afford stops the run cleanly (resumable). */
+  budget?: RunBudget;
+  /** Dollars the run had spent before this process started (resume, other workers). */
   spentUsd?: number;
-  /** Dollar cost of one answer (and its judging); undefined when the price is unknown. */
-  costOf?: (usage: { inputTokens?: number; outputTokens?: number; cachedTokens?: number }, judgeUsage?: { input: number; output: number }) => number | undefined;
 }
 
 export interface ExecuteResult {
@@ -109,14 +112,16 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     inFlight: 0,
     concurrency: limiter.current,
     startedAt: Date.now(),
-    costUsd: opts.costOf ? (opts.spentUsd ?? 0) : undefined,
+    costUsd: opts.pricing ? (opts.spentUsd ?? 0) : undefined,
   };
   let budgetStop = false;
-  // A resumed run whose budget is already spent sends nothing.
-  if (opts.maxCostUsd !== undefined && progress.costUsd !== undefined && progress.costUsd >= opts.maxCostUsd) {
+  const stopForBudget = () => {
+    if (budgetStop) return;
     budgetStop = true;
     internal.abort(new Error('max cost reached'));
-  }
+  };
+  // A resumed run whose budget is already spent sends nothing.
+  if (opts.budget && (opts.spentUsd ?? 0) >= opts.budget.limitUsd) stopForBudget();
   let fatal: FatalRunError | undefined;
   let firstRequestSeen = false;
   // A server that is down would otherwise cost every remaining sample its full retry schedule
@@ -142,14 +147,15 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     category: sample.category,
   });
 
-  function chargeFor(usage: Parameters<NonNullable<ExecuteOptions['costOf']>>[0] | undefined, judgeUsage?: { input: number; output: number }) {
-    if (!opts.costOf || progress.costUsd === undefined) return;
-    const cost = opts.costOf(usage ?? {}, judgeUsage);
-    progress.costUsd = cost === undefined ? undefined : progress.costUsd + cost;
-    if (opts.maxCostUsd !== undefined && progress.costUsd !== undefined && progress.costUsd >= opts.maxCostUsd && !budgetStop) {
-      budgetStop = true;
-      internal.abort(new Error('max cost reached'));
-    }
+  /** Tokens and dollars of an answer, as the row's columns; adds the dollars to the progress. */
+  function charge(usage: GenerateResponse['usage'], judgeUsage?: { input: number; output: number }) {
+    const costUsd = opts.pricing ? costOf(opts.pricing.model ?? undefined, usage ?? {}) : undefined;
+    const judgeCostUsd = judgeUsage && opts.pricing ? judgementCost(opts.pricing.judge, judgeUsage) : undefined;
+    if (progress.costUsd !== undefined) progress.costUsd = costUsd === undefined || (judgeUsage && judgeCostUsd === undefined) ? undefined : progress.costUsd + costUsd + (judgeCostUsd ?? 0);
+    return {
+      inputTokens: usage?.inputTokens, outputTokens: usage?.outputTokens, cachedTokens: usage?.cachedTokens, reasoningTokens: usage?.reasoningTokens, costUsd,
+      judgeInputTokens: judgeUsage?.input, judgeOutputTokens: judgeUsage?.output, judgeCostUsd,
+    };
   }
 
   async function prepare(sample: Sample): Promise<PreparedImage | undefined> {
@@ -159,10 +165,21 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
   }
 
   async function answer(sample: Sample): Promise<void> {
+    const spend: { hold?: string; paid: number } = { paid: 0 };
+    try {
+      await answerAndStore(sample, spend);
+    } finally {
+      // After the row is stored: what it cost now counts for every process sharing the budget.
+      if (spend.hold) await opts.budget!.settle(spend.hold, spend.paid);
+    }
+  }
+
+  async function answerAndStore(sample: Sample, spend: { hold?: string; paid: number }): Promise<void> {
     let attempts = 0;
     let epoch = limiter.epoch;
     let image: PreparedImage | undefined;
     let sent: SentImage | undefined;
+    let asked: Pick<ResultRow, 'prompt' | 'system' | 'reference'> = {};
     const started = performance.now();
     try {
       if (unreachable) throw new ProviderError('network', unreachable);
@@ -171,6 +188,8 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
       for (const transform of opts.transforms ?? []) request = await transform(request, sample, signal);
       // Ablations may replace the prepared image: the store records what actually went out.
       sent = sentImage(request);
+      asked = { prompt: questionOf(request), system: request.system, reference: sample.reference };
+      if (opts.budget && !(spend.hold = await opts.budget.reserve(request))) return stopForBudget();
       for (;;) {
         attempts++;
         try {
@@ -182,20 +201,32 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
           epoch = limiter.epoch;
           const response = await opts.provider.generate(request, { signal });
           const latencyMs = Math.round(performance.now() - callStart);
-          const verdict = await opts.protocol.score(sample, response, signal);
-          chargeFor(response.usage, verdict.details?.judge_usage as { input: number; output: number } | undefined);
+          let verdict;
+          try {
+            verdict = await opts.protocol.score(sample, response, signal);
+          } catch (error) {
+            if (!signal.aborted) throw error;
+            // Paid for, but the run stopped while it was judged: keep the answer and count its cost.
+            const usage = charge(response.usage);
+            spend.paid += usage.costUsd ?? 0;
+            await opts.store.putResult({ ...base(sample), ...asked, status: 'error', errorKind: 'cancelled', errorMessage: 'answered but not judged: the run stopped first (resume asks it again)', response: response.text, latencyMs, ...usage, imageSha256: sent?.sha256 ?? image?.sha256, attempts });
+            return;
+          }
+          const { judge_usage: judgeUsage, ...verdictDetails } = verdict.details ?? {};
+          const usage = charge(response.usage, judgeUsage as { input: number; output: number } | undefined);
+          spend.paid += (usage.costUsd ?? 0) + (usage.judgeCostUsd ?? 0);
           await opts.store.putResult({
             ...base(sample),
+            ...asked,
             status: 'ok',
             response: response.text,
             prediction: verdict.prediction,
             correct: verdict.correct,
             latencyMs,
-            inputTokens: response.usage?.inputTokens,
-            outputTokens: response.usage?.outputTokens,
+            ...usage,
             imageSha256: sent?.sha256 ?? image?.sha256,
             attempts,
-            details: detailsOf(verdict.rationale, { ...request.meta, ...response.details, ...verdict.details, ...(sent ? { image_bytes: sent.bytes } : {}) }, response.finishReason, response.usage),
+            details: detailsOf(verdict.rationale, { ...request.meta, ...response.details, ...verdictDetails, ...(sent ? { image_bytes: sent.bytes } : {}) }, response.finishReason),
           });
           limiter.onSuccess();
           connectFailuresInARow = 0;
@@ -228,6 +259,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
       }
       await opts.store.putResult({
         ...base(sample),
+        ...asked,
         status: 'error',
         errorKind: e?.kind ?? 'internal',
         errorMessage: error instanceof Error ? error.message : String(error),
@@ -273,10 +305,8 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
 const NORMAL_FINISH = new Set(['stop', 'end_turn', 'STOP', 'tool_use']);
 
 /** Only what is worth its bytes: most rows store no details at all (the store grows per sample). */
-function detailsOf(rationale: string | undefined, details: Record<string, unknown> | undefined, finish: string | undefined, usage: GenerateResponse['usage']) {
+function detailsOf(rationale: string | undefined, details: Record<string, unknown> | undefined, finish: string | undefined) {
   const out: Record<string, unknown> = { ...(rationale ? { rationale } : {}), ...(details ?? {}) };
   if (finish && !NORMAL_FINISH.has(finish)) out.finish = finish;
-  if (usage?.cachedTokens) out.cached_tokens = usage.cachedTokens;
-  if (usage?.reasoningTokens) out.reasoning_tokens = usage.reasoningTokens;
   return Object.keys(out).length ? out : undefined;
 }

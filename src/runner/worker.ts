@@ -145,18 +145,20 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
   }
 }
 
-/** Adds this worker's per-endpoint counts to the run's, so the summary shows every replica's share. */
+/**
+ * Adds this worker's per-endpoint counts to the run's, so the summary shows every replica's share.
+ * In one store transaction: workers finishing at once must not overwrite each other's counts.
+ */
 export async function recordEndpointStats(queue: WorkQueue, runId: string, session: RunSession): Promise<void> {
   const mine = session.endpointStats();
   if (!mine) return;
-  const run = await queue.getRun(runId);
-  if (!run) return;
-  const prior = (Array.isArray(run.config.endpoint_stats) ? run.config.endpoint_stats : []) as RunProgress['endpoints'] & object;
-  const merged = new Map(prior.map((e) => [e.url, { ...e }]));
-  for (const e of mine) {
-    const m = merged.get(e.url);
-    if (m) Object.assign(m, { requests: m.requests + e.requests, errors: m.errors + e.errors });
-    else merged.set(e.url, { ...e });
-  }
-  await queue.updateRun(runId, { config: { ...run.config, endpoint_stats: [...merged.values()] } });
+  await queue.updateRunConfig(runId, (config) => {
+    const merged = new Map((config.endpoint_stats ?? []).map((e) => [e.url, { ...e }]));
+    for (const e of mine) {
+      const m = merged.get(e.url);
+      if (m) Object.assign(m, { requests: m.requests + e.requests, errors: m.errors + e.errors });
+      else merged.set(e.url, { ...e });
+    }
+    return { ...config, endpoint_stats: [...merged.values()] };
+  });
 }

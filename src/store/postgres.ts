@@ -1,7 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
 import type { ResultRow } from '../core/types.ts';
+import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
+import { RESULT_COLUMNS, rowFrom, rowValues, stagedFrom } from './columns.ts';
+import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import type { ClaimedSample, WorkQueue } from './queue.ts';
-import type { HumanLabel, ResultFilter, RunListing, RunRecord } from './store.ts';
+import type { HumanLabel, ResultFilter, RunListing, RunRecord, StagedScore } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -19,29 +22,30 @@ CREATE TABLE IF NOT EXISTS labels (
 CREATE TABLE IF NOT EXISTS captions (captioner TEXT NOT NULL, image_sha256 TEXT NOT NULL, caption TEXT NOT NULL, PRIMARY KEY (captioner, image_sha256));
 CREATE TABLE IF NOT EXISTS queue (
   run_id TEXT NOT NULL, sample_id TEXT NOT NULL, lease_until TIMESTAMPTZ, worker TEXT, PRIMARY KEY (run_id, sample_id));
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+`;
+
+/** Schema 3's additions (see migrate.ts); the result columns come from RESULT_COLUMNS_V3. */
+const SCHEMA_V3 = `
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS spent_usd DOUBLE PRECISION NOT NULL DEFAULT 0;
+${RESULT_COLUMNS_V3.map(([name, , type]) => `ALTER TABLE results ADD COLUMN IF NOT EXISTS ${name} ${type};`).join('\n')}
+CREATE TABLE IF NOT EXISTS budget_holds (
+  run_id TEXT NOT NULL, hold_id TEXT NOT NULL, amount_usd DOUBLE PRECISION NOT NULL, expires_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (run_id, hold_id));
+CREATE TABLE IF NOT EXISTS staged_scores (
+  run_id TEXT NOT NULL, generation TEXT NOT NULL, sample_id TEXT NOT NULL, prediction TEXT NOT NULL, correct BOOLEAN NOT NULL,
+  details JSONB, judge_input_tokens INTEGER, judge_output_tokens INTEGER, judge_cost_usd DOUBLE PRECISION, seq BIGSERIAL,
+  PRIMARY KEY (run_id, generation, sample_id));
 `;
 
 /** Serialises schema creation when many workers start at once (CREATE IF NOT EXISTS can still race). */
 const SCHEMA_LOCK = 0x6d6d7361;
 
-const COLUMNS = 'run_id, sample_id, status, label, subset, scenario, domain, attack, category, response, prediction, correct, error_kind, error_message, latency_ms, input_tokens, output_tokens, image_sha256, attempts, details';
-
-interface Row {
-  run_id: string; sample_id: string; status: 'ok' | 'error'; label: 'safe' | 'unsafe'; subset: string | null; scenario: string | null;
-  domain: string | null; attack: string | null; category: string | null; response: string | null; prediction: ResultRow['prediction'] | null;
-  correct: boolean | null; error_kind: string | null; error_message: string | null; latency_ms: number | null; input_tokens: number | null;
-  output_tokens: number | null; image_sha256: string | null; attempts: number; details: Record<string, unknown> | null;
-}
-
-const u = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
-const toRow = (r: Row): ResultRow => ({
-  runId: r.run_id, sampleId: r.sample_id, status: r.status, label: r.label, subset: u(r.subset), scenario: u(r.scenario), domain: u(r.domain),
-  attack: u(r.attack), category: u(r.category), response: u(r.response), prediction: u(r.prediction), correct: u(r.correct),
-  errorKind: u(r.error_kind), errorMessage: u(r.error_message), latencyMs: u(r.latency_ms), inputTokens: u(r.input_tokens),
-  outputTokens: u(r.output_tokens), imageSha256: u(r.image_sha256), attempts: r.attempts, details: u(r.details),
-});
+const pgCodec = { bool: (b: boolean) => b, json: (v: Record<string, unknown>) => JSON.stringify(v) };
+const pgDecode = { bool: (v: unknown) => v === true, json: (v: unknown) => v as Record<string, unknown> };
+const toRow = (r: Record<string, unknown>): ResultRow => rowFrom(r, pgDecode);
 const toRun = (r: Record<string, unknown>): RunRecord => ({
-  id: String(r.id), benchmark: String(r.benchmark), protocol: String(r.protocol), model: String(r.model), config: r.config as Record<string, unknown>,
+  id: String(r.id), benchmark: String(r.benchmark), protocol: String(r.protocol), model: String(r.model), config: StoredRunConfigSchema.parse(r.config),
   total: Number(r.total), createdAt: String(r.created_at), status: r.status as RunRecord['status'],
 });
 
@@ -69,6 +73,7 @@ export class PostgresStore implements WorkQueue {
     try {
       await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
       await client.query(SCHEMA);
+      await migrate(client);
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => undefined);
       client.release();
@@ -105,21 +110,90 @@ export class PostgresStore implements WorkQueue {
     // gone together. A late error from a worker whose lease expired never replaces an answer.
     await this.pool.query(
       `WITH dequeued AS (DELETE FROM queue WHERE run_id = $1 AND sample_id = $2)
-       INSERT INTO results (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
-       ON CONFLICT (run_id, sample_id) DO UPDATE SET status = EXCLUDED.status, label = EXCLUDED.label, subset = EXCLUDED.subset,
-         scenario = EXCLUDED.scenario, domain = EXCLUDED.domain, attack = EXCLUDED.attack, category = EXCLUDED.category,
-         response = EXCLUDED.response, prediction = EXCLUDED.prediction, correct = EXCLUDED.correct, error_kind = EXCLUDED.error_kind,
-         error_message = EXCLUDED.error_message, latency_ms = EXCLUDED.latency_ms, input_tokens = EXCLUDED.input_tokens,
-         output_tokens = EXCLUDED.output_tokens, image_sha256 = EXCLUDED.image_sha256, attempts = EXCLUDED.attempts,
-         details = EXCLUDED.details, updated_at = now()
+       INSERT INTO results (${RESULT_COLUMNS.join(', ')}) VALUES (${RESULT_COLUMNS.map((_, i) => `$${i + 1}`).join(',')})
+       ON CONFLICT (run_id, sample_id) DO UPDATE SET ${RESULT_COLUMNS.slice(2).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, updated_at = now()
        WHERE NOT (results.status = 'ok' AND EXCLUDED.status = 'error')`,
-      [
-        row.runId, row.sampleId, row.status, row.label, row.subset ?? null, row.scenario ?? null, row.domain ?? null, row.attack ?? null,
-        row.category ?? null, row.response ?? null, row.prediction ?? null, row.correct ?? null, row.errorKind ?? null, row.errorMessage ?? null,
-        row.latencyMs ?? null, row.inputTokens ?? null, row.outputTokens ?? null, row.imageSha256 ?? null, row.attempts,
-        row.details ? JSON.stringify(row.details) : null,
-      ],
+      rowValues(row, pgCodec),
     );
+  }
+
+  async updateRunConfig(id: string, update: (config: StoredRunConfig) => StoredRunConfig): Promise<void> {
+    await this.transaction(async (c) => {
+      const r = await c.query('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [id]);
+      if (r.rows[0]) await c.query('UPDATE runs SET config = $2 WHERE id = $1', [id, JSON.stringify(update(toRun(r.rows[0]).config))]);
+    });
+  }
+
+  async reserveBudget(runId: string, holdId: string, amountUsd: number, limitUsd: number, holdMs: number): Promise<boolean> {
+    return this.transaction(async (c) => {
+      // The run's row is the lock every process reserving on this run queues behind.
+      const run = await c.query('SELECT spent_usd FROM runs WHERE id = $1 FOR UPDATE', [runId]);
+      await c.query('DELETE FROM budget_holds WHERE run_id = $1 AND expires_at < now()', [runId]);
+      const held = Number((await c.query('SELECT COALESCE(sum(amount_usd), 0) AS held FROM budget_holds WHERE run_id = $1', [runId])).rows[0].held);
+      if (Number(run.rows[0]?.spent_usd ?? 0) + held + amountUsd > limitUsd) return false;
+      await c.query(
+        `INSERT INTO budget_holds (run_id, hold_id, amount_usd, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4::double precision / 1000))
+         ON CONFLICT (run_id, hold_id) DO UPDATE SET amount_usd = EXCLUDED.amount_usd, expires_at = EXCLUDED.expires_at`,
+        [runId, holdId, amountUsd, holdMs],
+      );
+      return true;
+    });
+  }
+
+  async settleBudget(runId: string, holdId: string, spentUsd: number): Promise<void> {
+    await this.transaction(async (c) => {
+      await c.query('DELETE FROM budget_holds WHERE run_id = $1 AND hold_id = $2', [runId, holdId]);
+      if (spentUsd > 0) await c.query('UPDATE runs SET spent_usd = spent_usd + $2 WHERE id = $1', [runId, spentUsd]);
+    });
+  }
+
+  async spentUsd(runId: string): Promise<number> {
+    const r = await this.pool.query('SELECT spent_usd FROM runs WHERE id = $1', [runId]);
+    return Number(r.rows[0]?.spent_usd ?? 0);
+  }
+
+  async stageScore(runId: string, generation: string, s: StagedScore): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO staged_scores (run_id, generation, sample_id, prediction, correct, details, judge_input_tokens, judge_output_tokens, judge_cost_usd)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (run_id, generation, sample_id) DO UPDATE SET prediction = EXCLUDED.prediction,
+       correct = EXCLUDED.correct, details = EXCLUDED.details, judge_input_tokens = EXCLUDED.judge_input_tokens,
+       judge_output_tokens = EXCLUDED.judge_output_tokens, judge_cost_usd = EXCLUDED.judge_cost_usd`,
+      [runId, generation, s.sampleId, s.prediction, s.correct, s.details ? JSON.stringify(s.details) : null, s.judgeInputTokens ?? null, s.judgeOutputTokens ?? null, s.judgeCostUsd ?? null],
+    );
+  }
+
+  async staged(runId: string, generation: string): Promise<StagedScore[]> {
+    const r = await this.pool.query('SELECT * FROM staged_scores WHERE run_id = $1 AND generation = $2 ORDER BY seq', [runId, generation]);
+    return r.rows.map((x) => stagedFrom(x, pgDecode));
+  }
+
+  async switchScores(runId: string, generation: string, config: StoredRunConfig): Promise<number> {
+    return this.transaction(async (c) => {
+      const r = await c.query(
+        `UPDATE results SET prediction = s.prediction, correct = s.correct, details = s.details, judge_input_tokens = s.judge_input_tokens,
+           judge_output_tokens = s.judge_output_tokens, judge_cost_usd = s.judge_cost_usd, updated_at = now()
+         FROM staged_scores s WHERE s.run_id = $1 AND s.generation = $2 AND results.run_id = s.run_id AND results.sample_id = s.sample_id`,
+        [runId, generation],
+      );
+      await c.query('UPDATE runs SET config = $2 WHERE id = $1', [runId, JSON.stringify(config)]);
+      await c.query('DELETE FROM staged_scores WHERE run_id = $1 AND generation = $2', [runId, generation]);
+      return r.rowCount ?? 0;
+    });
+  }
+
+  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await work(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async completedIds(runId: string): Promise<Set<string>> {
@@ -236,6 +310,36 @@ export class PostgresStore implements WorkQueue {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+}
+
+/** Brings a database of an older schema up to this one, in one transaction (under the schema lock). */
+async function migrate(client: PoolClient): Promise<void> {
+  const current = Number((await client.query('SELECT max(version) AS v FROM schema_version')).rows[0]?.v ?? 0);
+  if (current >= SCHEMA_VERSION) return;
+  await client.query('BEGIN');
+  try {
+    await client.query(SCHEMA_V3);
+    for (const run of (await client.query('SELECT id, model, protocol, config FROM runs')).rows) {
+      const { config, pricing } = migrateRunConfig(run);
+      let spent = 0;
+      for (const r of (await client.query('SELECT sample_id, input_tokens, output_tokens, details FROM results WHERE run_id = $1', [run.id])).rows) {
+        const m = migrateRow(r, pricing);
+        spent += (m.cost_usd ?? 0) + (m.judge_cost_usd ?? 0);
+        await client.query(
+          `UPDATE results SET cached_tokens = $3, reasoning_tokens = $4, cost_usd = $5, judge_input_tokens = $6, judge_output_tokens = $7,
+             judge_cost_usd = $8, details = $9 WHERE run_id = $1 AND sample_id = $2`,
+          [run.id, m.sample_id, m.cached_tokens, m.reasoning_tokens, m.cost_usd, m.judge_input_tokens, m.judge_output_tokens, m.judge_cost_usd, m.details ? JSON.stringify(m.details) : null],
+        );
+      }
+      await client.query('UPDATE runs SET config = $2, spent_usd = $3 WHERE id = $1', [run.id, JSON.stringify(config), spent]);
+    }
+    await client.query('DELETE FROM schema_version');
+    await client.query('INSERT INTO schema_version (version) VALUES ($1)', [SCHEMA_VERSION]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
   }
 }
 

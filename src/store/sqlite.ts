@@ -2,9 +2,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ResultRow } from '../core/types.ts';
-import type { HumanLabel, ResultFilter, RunListing, RunRecord, Store } from './store.ts';
-
-const SCHEMA_VERSION = 2;
+import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
+import { RESULT_COLUMNS, rowFrom, rowValues, stagedFrom } from './columns.ts';
+import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
+import type { HumanLabel, ResultFilter, RunListing, RunRecord, StagedScore, Store } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -52,16 +53,27 @@ CREATE TABLE IF NOT EXISTS labels (
 );
 `;
 
-interface ResultDbRow {
-  run_id: string; sample_id: string; status: 'ok' | 'error'; label: 'safe' | 'unsafe';
-  subset: string | null; scenario: string | null; domain: string | null; attack: string | null; category: string | null;
-  response: string | null; prediction: ResultRow['prediction'] | null; correct: number | null;
-  error_kind: string | null; error_message: string | null; latency_ms: number | null;
-  input_tokens: number | null; output_tokens: number | null; image_sha256: string | null;
-  attempts: number; details: string | null;
-}
+/** Schema 3's additions (see migrate.ts); the columns come from RESULT_COLUMNS_V3. */
+const SCHEMA_V3 = `
+CREATE TABLE IF NOT EXISTS budget_holds (
+  run_id TEXT NOT NULL, hold_id TEXT NOT NULL, amount_usd REAL NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, hold_id)
+);
+CREATE TABLE IF NOT EXISTS staged_scores (
+  run_id TEXT NOT NULL, generation TEXT NOT NULL, sample_id TEXT NOT NULL, prediction TEXT NOT NULL, correct INTEGER NOT NULL,
+  details TEXT, judge_input_tokens INTEGER, judge_output_tokens INTEGER, judge_cost_usd REAL,
+  PRIMARY KEY (run_id, generation, sample_id)
+);
+`;
 
-const orUndef = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+const json = { bool: (b: boolean) => (b ? 1 : 0), json: (v: Record<string, unknown>) => JSON.stringify(v) };
+const unjson = { bool: (v: unknown) => v === 1, json: (v: unknown) => JSON.parse(String(v)) as Record<string, unknown> };
+const toRow = (r: Record<string, unknown>): ResultRow => rowFrom(r, unjson);
+const placeholders = RESULT_COLUMNS.map((c) => `@${c}`).join(', ');
+const bind = (row: ResultRow, updatedAt: string) => {
+  const values = rowValues(row, json);
+  return { ...Object.fromEntries(RESULT_COLUMNS.map((c, i) => [c, values[i]])), updated_at: updatedAt };
+};
 
 /**
  * The embedded default store. WAL with synchronous=NORMAL: a committed row survives a process
@@ -81,7 +93,7 @@ export class SqliteStore implements Store {
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 10000');
       this.db.exec(SCHEMA);
-      if ((this.db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      this.migrate();
     } catch (error) {
       throw new Error(`cannot open the database at ${file}: ${(error as Error).message} (pass a writable path with --db)`);
     }
@@ -94,17 +106,11 @@ export class SqliteStore implements Store {
         SELECT r.*, COALESCE(c.done, 0) AS done, COALESCE(c.errors, 0) AS errors FROM runs r
         LEFT JOIN (SELECT run_id, count(*) AS done, sum(status = 'error') AS errors FROM results GROUP BY run_id) c ON c.run_id = r.id
         ORDER BY r.created_at DESC, r.id`),
+      // A late error (a retry that lost a race, a worker whose lease ran out) never replaces an answer.
       putResult: this.db.prepare(`
-        INSERT INTO results (run_id, sample_id, status, label, subset, scenario, domain, attack, category, response, prediction, correct,
-          error_kind, error_message, latency_ms, input_tokens, output_tokens, image_sha256, attempts, details, updated_at)
-        VALUES (@runId, @sampleId, @status, @label, @subset, @scenario, @domain, @attack, @category, @response, @prediction, @correct,
-          @errorKind, @errorMessage, @latencyMs, @inputTokens, @outputTokens, @imageSha256, @attempts, @details, @updatedAt)
-        ON CONFLICT (run_id, sample_id) DO UPDATE SET status = excluded.status, label = excluded.label, subset = excluded.subset,
-          scenario = excluded.scenario, domain = excluded.domain, attack = excluded.attack, category = excluded.category,
-          response = excluded.response, prediction = excluded.prediction, correct = excluded.correct, error_kind = excluded.error_kind,
-          error_message = excluded.error_message, latency_ms = excluded.latency_ms, input_tokens = excluded.input_tokens,
-          output_tokens = excluded.output_tokens, image_sha256 = excluded.image_sha256, attempts = excluded.attempts,
-          details = excluded.details, updated_at = excluded.updated_at`),
+        INSERT INTO results (${RESULT_COLUMNS.join(', ')}, updated_at) VALUES (${placeholders}, @updated_at)
+        ON CONFLICT (run_id, sample_id) DO UPDATE SET ${[...RESULT_COLUMNS.slice(2), 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')}
+        WHERE NOT (results.status = 'ok' AND excluded.status = 'error')`),
       // A content-policy block is the API's final word on a sample (part of the answer), not a failure to retry.
       completed: this.db.prepare("SELECT sample_id FROM results WHERE run_id = ? AND (status = 'ok' OR error_kind = 'content_policy')").pluck(),
       results: this.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY rowid'),
@@ -116,6 +122,39 @@ export class SqliteStore implements Store {
       getCaption: this.db.prepare('SELECT caption FROM captions WHERE captioner = ? AND image_sha256 = ?').pluck(),
       putCaption: this.db.prepare('INSERT OR REPLACE INTO captions (captioner, image_sha256, caption) VALUES (?, ?, ?)'),
     };
+  }
+
+  /**
+   * Brings a database of an older schema up to this one, once, in one write transaction: a second
+   * process opening the same file waits and then finds it done.
+   */
+  private migrate(): void {
+    const version = () => this.db.pragma('user_version', { simple: true }) as number;
+    if (version() >= SCHEMA_VERSION) return;
+    this.db.transaction(() => {
+      if (version() >= SCHEMA_VERSION) return;
+      const have = new Set((this.db.prepare('PRAGMA table_info(results)').all() as { name: string }[]).map((c) => c.name));
+      for (const [name, type] of RESULT_COLUMNS_V3) if (!have.has(name)) this.db.exec(`ALTER TABLE results ADD COLUMN ${name} ${type}`);
+      const runCols = new Set((this.db.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name));
+      if (!runCols.has('spent_usd')) this.db.exec('ALTER TABLE runs ADD COLUMN spent_usd REAL NOT NULL DEFAULT 0');
+      this.db.exec(SCHEMA_V3);
+      const rowsOf = this.db.prepare('SELECT sample_id, input_tokens, output_tokens, details FROM results WHERE run_id = ?');
+      const update = this.db.prepare(`UPDATE results SET cached_tokens = @cached_tokens, reasoning_tokens = @reasoning_tokens, cost_usd = @cost_usd,
+        judge_input_tokens = @judge_input_tokens, judge_output_tokens = @judge_output_tokens, judge_cost_usd = @judge_cost_usd, details = @details
+        WHERE run_id = @run_id AND sample_id = @sample_id`);
+      const setRun = this.db.prepare('UPDATE runs SET config = ?, spent_usd = ? WHERE id = ?');
+      for (const run of this.db.prepare('SELECT id, model, protocol, config FROM runs').all() as { id: string; model: string; protocol: string; config: string }[]) {
+        const { config, pricing } = migrateRunConfig({ ...run, config: JSON.parse(run.config) });
+        let spent = 0;
+        for (const r of rowsOf.all(run.id) as { sample_id: string; input_tokens: number | null; output_tokens: number | null; details: string | null }[]) {
+          const m = migrateRow({ ...r, details: r.details ? JSON.parse(r.details) : null }, pricing);
+          spent += (m.cost_usd ?? 0) + (m.judge_cost_usd ?? 0);
+          update.run({ ...m, run_id: run.id, details: m.details ? JSON.stringify(m.details) : null });
+        }
+        setRun.run(JSON.stringify(config), spent, run.id);
+      }
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
   }
 
   async createRun(run: RunRecord): Promise<void> {
@@ -136,19 +175,19 @@ export class SqliteStore implements Store {
     if (sets.length) this.db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE id = @id`).run(params);
   }
 
+  async updateRunConfig(id: string, update: (config: StoredRunConfig) => StoredRunConfig): Promise<void> {
+    this.db.transaction(() => {
+      const row = this.stmts.getRun.get(id) as Record<string, unknown> | undefined;
+      if (row) this.db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify(update(toRun(row).config)), id);
+    }).immediate();
+  }
+
   async listRuns(): Promise<RunListing[]> {
     return (this.stmts.listRuns.all() as Record<string, unknown>[]).map((r) => ({ ...toRun(r), done: Number(r.done), errors: Number(r.errors) }));
   }
 
   async putResult(row: ResultRow): Promise<void> {
-    this.stmts.putResult.run({
-      runId: row.runId, sampleId: row.sampleId, status: row.status, label: row.label,
-      subset: row.subset ?? null, scenario: row.scenario ?? null, domain: row.domain ?? null, attack: row.attack ?? null, category: row.category ?? null,
-      response: row.response ?? null, prediction: row.prediction ?? null, correct: row.correct === undefined ? null : row.correct ? 1 : 0,
-      errorKind: row.errorKind ?? null, errorMessage: row.errorMessage ?? null, latencyMs: row.latencyMs ?? null,
-      inputTokens: row.inputTokens ?? null, outputTokens: row.outputTokens ?? null, imageSha256: row.imageSha256 ?? null,
-      attempts: row.attempts, details: row.details ? JSON.stringify(row.details) : null, updatedAt: new Date().toISOString(),
-    });
+    this.stmts.putResult.run(bind(row, new Date().toISOString()));
   }
 
   async completedIds(runId: string): Promise<Set<string>> {
@@ -156,14 +195,13 @@ export class SqliteStore implements Store {
   }
 
   async results(runId: string): Promise<ResultRow[]> {
-    return (this.stmts.results.all(runId) as ResultDbRow[]).map(toRow);
+    return (this.stmts.results.all(runId) as Record<string, unknown>[]).map(toRow);
   }
 
   async result(runId: string, sampleId: string): Promise<ResultRow | undefined> {
-    const r = this.stmts.result.get(runId, sampleId) as ResultDbRow | undefined;
+    const r = this.stmts.result.get(runId, sampleId) as Record<string, unknown> | undefined;
     return r ? toRow(r) : undefined;
   }
-
   async queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): Promise<{ rows: ResultRow[]; total: number }> {
     const where = ['run_id = @runId'];
     const params: Record<string, unknown> = { runId, offset, limit };
@@ -184,7 +222,7 @@ export class SqliteStore implements Store {
     }
     const clause = where.join(' AND ');
     const total = (this.db.prepare(`SELECT count(*) AS n FROM results WHERE ${clause}`).get(params) as { n: number }).n;
-    const rows = (this.db.prepare(`SELECT * FROM results WHERE ${clause} ORDER BY rowid LIMIT @limit OFFSET @offset`).all(params) as ResultDbRow[]).map(toRow);
+    const rows = (this.db.prepare(`SELECT * FROM results WHERE ${clause} ORDER BY rowid LIMIT @limit OFFSET @offset`).all(params) as Record<string, unknown>[]).map(toRow);
     return { rows, total };
   }
 
@@ -209,25 +247,63 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async reserveBudget(runId: string, holdId: string, amountUsd: number, limitUsd: number, holdMs: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const now = Date.now();
+      this.db.prepare('DELETE FROM budget_holds WHERE run_id = ? AND expires_at < ?').run(runId, now);
+      const { spent, held } = this.db
+        .prepare('SELECT (SELECT spent_usd FROM runs WHERE id = @runId) AS spent, (SELECT COALESCE(sum(amount_usd), 0) FROM budget_holds WHERE run_id = @runId) AS held')
+        .get({ runId }) as { spent: number | null; held: number };
+      if ((spent ?? 0) + held + amountUsd > limitUsd) return false;
+      this.db.prepare('INSERT OR REPLACE INTO budget_holds (run_id, hold_id, amount_usd, expires_at) VALUES (?, ?, ?, ?)').run(runId, holdId, amountUsd, now + holdMs);
+      return true;
+    }).immediate();
+  }
+
+  async settleBudget(runId: string, holdId: string, spentUsd: number): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM budget_holds WHERE run_id = ? AND hold_id = ?').run(runId, holdId);
+      if (spentUsd > 0) this.db.prepare('UPDATE runs SET spent_usd = spent_usd + ? WHERE id = ?').run(spentUsd, runId);
+    }).immediate();
+  }
+
+  async spentUsd(runId: string): Promise<number> {
+    return Number((this.db.prepare('SELECT spent_usd FROM runs WHERE id = ?').pluck().get(runId) as number | undefined) ?? 0);
+  }
+
+  async stageScore(runId: string, generation: string, s: StagedScore): Promise<void> {
+    this.db
+      .prepare(`INSERT OR REPLACE INTO staged_scores (run_id, generation, sample_id, prediction, correct, details, judge_input_tokens, judge_output_tokens, judge_cost_usd)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(runId, generation, s.sampleId, s.prediction, s.correct ? 1 : 0, s.details ? JSON.stringify(s.details) : null, s.judgeInputTokens ?? null, s.judgeOutputTokens ?? null, s.judgeCostUsd ?? null);
+  }
+
+  async staged(runId: string, generation: string): Promise<StagedScore[]> {
+    const rows = this.db.prepare('SELECT * FROM staged_scores WHERE run_id = ? AND generation = ? ORDER BY rowid').all(runId, generation) as Record<string, unknown>[];
+    return rows.map((r) => stagedFrom(r, unjson));
+  }
+
+  async switchScores(runId: string, generation: string, config: StoredRunConfig): Promise<number> {
+    return this.db.transaction(() => {
+      const n = this.db
+        .prepare(`UPDATE results SET prediction = s.prediction, correct = s.correct, details = s.details, judge_input_tokens = s.judge_input_tokens,
+            judge_output_tokens = s.judge_output_tokens, judge_cost_usd = s.judge_cost_usd, updated_at = @now
+          FROM staged_scores s WHERE s.run_id = @runId AND s.generation = @generation AND results.run_id = s.run_id AND results.sample_id = s.sample_id`)
+        .run({ runId, generation, now: new Date().toISOString() }).changes;
+      this.db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify(config), runId);
+      this.db.prepare('DELETE FROM staged_scores WHERE run_id = ? AND generation = ?').run(runId, generation);
+      return n;
+    }).immediate();
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }
 
-function toRow(r: ResultDbRow): ResultRow {
-  return {
-    runId: r.run_id, sampleId: r.sample_id, status: r.status, label: r.label,
-    subset: orUndef(r.subset), scenario: orUndef(r.scenario), domain: orUndef(r.domain), attack: orUndef(r.attack), category: orUndef(r.category),
-    response: orUndef(r.response), prediction: orUndef(r.prediction), correct: r.correct === null ? undefined : r.correct === 1,
-    errorKind: orUndef(r.error_kind), errorMessage: orUndef(r.error_message), latencyMs: orUndef(r.latency_ms),
-    inputTokens: orUndef(r.input_tokens), outputTokens: orUndef(r.output_tokens), imageSha256: orUndef(r.image_sha256),
-    attempts: r.attempts, details: r.details ? JSON.parse(r.details) : undefined,
-  };
-}
-
 function toRun(r: Record<string, unknown>): RunRecord {
   return {
     id: String(r.id), benchmark: String(r.benchmark), protocol: String(r.protocol), model: String(r.model),
-    config: JSON.parse(String(r.config)), total: Number(r.total), createdAt: String(r.created_at), status: r.status as RunRecord['status'],
+    config: StoredRunConfigSchema.parse(JSON.parse(String(r.config))), total: Number(r.total), createdAt: String(r.created_at), status: r.status as RunRecord['status'],
   };
 }

@@ -1,4 +1,5 @@
-import type { ResultRow } from '../core/types.ts';
+import type { Prediction, ResultRow } from '../core/types.ts';
+import type { StoredRunConfig } from '../runner/config.ts';
 
 /** A run's identity and its resolved configuration (never an API key). */
 export interface RunRecord {
@@ -7,7 +8,7 @@ export interface RunRecord {
   protocol: string;
   model: string;
   /** Resolved config as given to the runner: data dir, extraction mode, options, dataset problems. */
-  config: Record<string, unknown>;
+  config: StoredRunConfig;
   /** Items in the dataset selection (evaluated or not). */
   total: number;
   createdAt: string;
@@ -34,6 +35,17 @@ export interface HumanLabel {
   updatedAt?: string;
 }
 
+/** One answer's verdict in a scoring generation that is not yet the run's (`mmsafe score`). */
+export interface StagedScore {
+  sampleId: string;
+  prediction: Prediction;
+  correct: boolean;
+  details?: Record<string, unknown>;
+  judgeInputTokens?: number;
+  judgeOutputTokens?: number;
+  judgeCostUsd?: number;
+}
+
 export interface RunListing extends RunRecord {
   done: number;
   errors: number;
@@ -49,7 +61,10 @@ export interface Store {
   getRun(id: string): Promise<RunRecord | undefined>;
   updateRun(id: string, patch: Partial<Pick<RunRecord, 'status' | 'config' | 'total'>>): Promise<void>;
   listRuns(): Promise<RunListing[]>;
-  /** Inserts or replaces the row of (runId, sampleId): a retried error is overwritten by its answer. */
+  /**
+   * Inserts or replaces the row of (runId, sampleId): a retried error is overwritten by its answer,
+   * never an answer by an error.
+   */
   putResult(row: ResultRow): Promise<void>;
   /** Sample ids already answered successfully (resume skips them; errored samples are retried). */
   completedIds(runId: string): Promise<Set<string>>;
@@ -62,5 +77,28 @@ export interface Store {
   getCaption(captioner: string, imageSha256: string): Promise<string | undefined>;
   putCaption(captioner: string, imageSha256: string, caption: string): Promise<void>;
   labels(runId: string): Promise<HumanLabel[]>;
+  /**
+   * Adds to one key of the run's stored configuration in one transaction, so processes updating it
+   * at once do not lose each other's changes (per-endpoint counts of many workers).
+   */
+  updateRunConfig(id: string, update: (config: StoredRunConfig) => StoredRunConfig): Promise<void>;
+  /**
+   * The run's budget, shared by every process on this store: holds `amountUsd` for one request
+   * under `holdId` if what was spent plus what is held stays within `limitUsd`. False: over budget,
+   * nothing held. A hold lapses after `holdMs` (its process died).
+   */
+  reserveBudget(runId: string, holdId: string, amountUsd: number, limitUsd: number, holdMs: number): Promise<boolean>;
+  /** Ends a hold and adds what the request really cost (0 when nothing was paid) to the run's spend. */
+  settleBudget(runId: string, holdId: string, spentUsd: number): Promise<void>;
+  /** Dollars the run has spent on answers and judgements, over every process. */
+  spentUsd(runId: string): Promise<number>;
+  /** Keeps a verdict of a scoring generation aside; the run's rows are untouched until the switch. */
+  stageScore(runId: string, generation: string, score: StagedScore): Promise<void>;
+  staged(runId: string, generation: string): Promise<StagedScore[]>;
+  /**
+   * Makes a complete scoring generation the run's, in one transaction: every staged verdict
+   * replaces its row's, the configuration names the new scorer, and the generation is cleared.
+   */
+  switchScores(runId: string, generation: string, config: StoredRunConfig): Promise<number>;
   close(): Promise<void>;
 }

@@ -196,7 +196,10 @@ ${rows
     const row = run ? await store.result(id, sid) : undefined;
     if (!run || !row) return c.html(page('not found', `<p>No sample ${e(sid)} in run ${e(id)}.</p>`), 404);
     const sample = await samples.sample(id, sid);
-    const prompt = sample ? (run.protocol === 'awareness' ? awarenessPrompt(sample) : sample.text) : '(dataset not available)';
+    // What was sent, as stored with the answer (after any method or ablation); rebuilt from the
+    // dataset only for rows stored before mmsafe kept it.
+    const prompt = row.prompt ?? (sample ? (run.protocol === 'awareness' ? awarenessPrompt(sample) : sample.text) : '(dataset not available)');
+    const reference = row.reference ?? sample?.reference;
     const label = (await store.labels(id)).find((l) => l.sampleId === sid);
     const words = verdictWords(run.protocol);
     // Previous / next walk the list the person filtered to, so a labelling pass covers exactly it.
@@ -216,7 +219,7 @@ ${rows
     const details = row.details ?? {};
     const body = `<h1>Sample ${e(sid)} <span class="muted">of <a href="/runs/${encodeURIComponent(id)}/samples">${e(id)}</a></span></h1>
 <div class="grid"><div>${sample?.image ? `<a href="${img}?full=1"><img id="sample-image" class="thumb" src="${img}" alt="sample image"></a>` : '<p class="muted">no image</p>'}</div>
-<div><h2>Prompt</h2><pre id="prompt">${e(prompt)}</pre>${sample?.reference ? `<h2>Reference</h2><pre>${e(sample.reference)}</pre>` : ''}
+<div>${row.system ? `<h2>System prompt</h2><pre id="system">${e(row.system)}</pre>` : ''}<h2>Prompt</h2><pre id="prompt">${e(prompt)}</pre>${reference ? `<h2>Reference</h2><pre>${e(reference)}</pre>` : ''}
 <p>label <b>${e(row.label)}</b> · subset ${e(row.subset)} · ${e(row.scenario ?? row.category ?? '')}</p></div></div>
 <h2>Response</h2><pre id="response">${e(row.response ?? `${row.errorKind}: ${row.errorMessage}`)}</pre>
 <div class="grid verdicts"><div class="card"><h2>${run.protocol === 'response' ? 'Judge' : 'Model'}</h2><p>verdict <b id="verdict">${e(row.prediction ?? '-')}</b> (${machineText}) · <span class="${row.correct ? 'ok' : 'bad'}">${e(outcomeOf(row))}</span></p>${details.rationale ? `<p>judge's rationale: <i id="rationale">${e(details.rationale)}</i></p>` : ''}<p class="muted">${details.refusal !== undefined ? `refusal flag ${e(details.refusal)} · ` : ''}${e(row.latencyMs ?? '-')} ms</p></div>

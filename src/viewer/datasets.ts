@@ -37,8 +37,8 @@ export class RunSamples {
     const sample = await this.sample(runId, sampleId);
     const file = sample?.image?.path;
     if (!run || !file) return undefined;
-    const settings = (run.config.run ?? {}) as { images?: string };
-    const source = String(run.config.data_source ?? '');
+    const settings = run.config.run;
+    const source = run.config.data_source ?? '';
     // A custom benchmark's source is its rows file; its images are relative to the file's folder.
     const dataDir = source ? ((await stat(source).catch(() => undefined))?.isDirectory() ? source : path.dirname(source)) : '';
     const roots = (await Promise.all([dataDir, settings.images ?? '', imageCacheDir()].filter(Boolean).map((r) => realpath(r).catch(() => undefined))))
@@ -50,8 +50,8 @@ export class RunSamples {
 
   private async load(runId: string): Promise<Map<string, Sample>> {
     const run = await this.store.getRun(runId);
-    const c = (run?.config.run ?? {}) as { benchmark?: string; data?: string; subset?: string; images?: string };
-    if (!run || !c.data) return new Map();
+    if (!run) return new Map();
+    const c = run.config.run;
     try {
       // No limit: the viewer must find every sample the run stored.
       const ds = await loadBenchmark(run.benchmark, c.data, { subset: c.subset, images: c.images });

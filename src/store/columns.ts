@@ -1,0 +1,53 @@
+import type { Prediction, ResultRow } from '../core/types.ts';
+import type { StagedScore } from './store.ts';
+
+/** The result columns in the order both stores write them, with the ResultRow field of each. */
+export const RESULT_FIELDS = [
+  ['run_id', 'runId'], ['sample_id', 'sampleId'], ['status', 'status'], ['label', 'label'],
+  ['subset', 'subset'], ['scenario', 'scenario'], ['domain', 'domain'], ['attack', 'attack'], ['category', 'category'],
+  ['response', 'response'], ['prediction', 'prediction'], ['correct', 'correct'], ['error_kind', 'errorKind'], ['error_message', 'errorMessage'],
+  ['latency_ms', 'latencyMs'], ['prompt', 'prompt'], ['system', 'system'], ['reference', 'reference'],
+  ['input_tokens', 'inputTokens'], ['output_tokens', 'outputTokens'], ['cached_tokens', 'cachedTokens'], ['reasoning_tokens', 'reasoningTokens'],
+  ['cost_usd', 'costUsd'], ['judge_input_tokens', 'judgeInputTokens'], ['judge_output_tokens', 'judgeOutputTokens'], ['judge_cost_usd', 'judgeCostUsd'],
+  ['image_sha256', 'imageSha256'], ['attempts', 'attempts'], ['details', 'details'],
+] as const satisfies readonly (readonly [string, keyof ResultRow])[];
+
+export const RESULT_COLUMNS = RESULT_FIELDS.map(([c]) => c);
+
+/** A row's values in RESULT_FIELDS order: null for absent, booleans and details as the store keeps them. */
+export function rowValues(row: ResultRow, encode: { bool: (b: boolean) => unknown; json: (v: Record<string, unknown>) => unknown }): unknown[] {
+  return RESULT_FIELDS.map(([, field]) => {
+    const v = row[field];
+    if (v === undefined || v === null) return null;
+    if (field === 'correct') return encode.bool(v as boolean);
+    if (field === 'details') return encode.json(v as Record<string, unknown>);
+    return v;
+  });
+}
+
+/** A stored row back as a ResultRow (SQL NULL is an absent field). */
+export function rowFrom(r: Record<string, unknown>, decode: { bool: (v: unknown) => boolean; json: (v: unknown) => Record<string, unknown> }): ResultRow {
+  const out: Record<string, unknown> = {};
+  for (const [column, field] of RESULT_FIELDS) {
+    const v = r[column];
+    if (v === null || v === undefined) out[field] = undefined;
+    else if (field === 'correct') out[field] = decode.bool(v);
+    else if (field === 'details') out[field] = decode.json(v);
+    else if (field === 'costUsd' || field === 'judgeCostUsd') out[field] = Number(v);
+    else out[field] = v;
+  }
+  return out as unknown as ResultRow;
+}
+
+export function stagedFrom(r: Record<string, unknown>, decode: { bool: (v: unknown) => boolean; json: (v: unknown) => Record<string, unknown> }): StagedScore {
+  const n = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+  return {
+    sampleId: String(r.sample_id),
+    prediction: r.prediction as Prediction,
+    correct: decode.bool(r.correct),
+    details: r.details === null || r.details === undefined ? undefined : decode.json(r.details),
+    judgeInputTokens: n(r.judge_input_tokens),
+    judgeOutputTokens: n(r.judge_output_tokens),
+    judgeCostUsd: n(r.judge_cost_usd),
+  };
+}

@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ResultRow } from '../src/core/types.ts';
+import { recordEndpointStats } from '../src/runner/worker.ts';
+import type { RunSession } from '../src/runner/evaluate.ts';
+import { PostgresStore } from '../src/store/postgres.ts';
+import { SqliteStore } from '../src/store/sqlite.ts';
+import type { Store } from '../src/store/store.ts';
+import { POSTGRES_SKIP_MESSAGE, testDatabase } from './helpers/postgres.ts';
+import { storedConfig } from './helpers/run-config.ts';
+
+// The same contract on both stores; each case opens two connections, as two processes would.
+const pg = await testDatabase();
+if (!pg) console.warn(`\n*** ${POSTGRES_SKIP_MESSAGE} ***\n`);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-contract-'));
+afterAll(async () => {
+  await pg?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Open = () => Promise<Store>;
+const kinds: [string, Open | undefined][] = [
+  ['SQLite', async () => new SqliteStore(path.join(dir, 'contract.db'))],
+  ['PostgreSQL', pg ? () => PostgresStore.connect(pg.url) : undefined],
+];
+
+let n = 0;
+async function withRun(open: Open, body: (a: Store, b: Store, runId: string) => Promise<void>) {
+  const [a, b] = [await open(), await open()];
+  const runId = `run${++n}`;
+  try {
+    await a.createRun({ id: runId, benchmark: 'custom', protocol: 'response', model: 'openai:x', config: storedConfig({ judge: 'openai:j' }), total: 3, createdAt: new Date().toISOString(), status: 'running' });
+    await body(a, b, runId);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+const ok = (runId: string, sampleId: string, extra: Partial<ResultRow> = {}): ResultRow => ({ runId, sampleId, status: 'ok', label: 'unsafe', response: 'No.', prediction: 'unsafe', correct: true, attempts: 1, ...extra });
+
+describe.each(kinds)('%s store contract', (name, open) => {
+  it.skipIf(!open)('a late error never replaces an answer; an answer replaces an error', async () => {
+    await withRun(open!, async (a, b, runId) => {
+      await a.putResult(ok(runId, '1', { prompt: 'Is it safe?', system: 'Be careful.', costUsd: 0.25 }));
+      await b.putResult({ runId, sampleId: '1', status: 'error', label: 'unsafe', errorKind: 'timeout', errorMessage: 'late', attempts: 6 });
+      expect(await a.result(runId, '1')).toMatchObject({ status: 'ok', response: 'No.', prompt: 'Is it safe?', system: 'Be careful.', costUsd: 0.25 });
+      await a.putResult({ runId, sampleId: '2', status: 'error', label: 'unsafe', errorKind: 'server', attempts: 6 });
+      await b.putResult(ok(runId, '2'));
+      expect((await a.result(runId, '2'))?.status).toBe('ok');
+    });
+  });
+
+  it.skipIf(!open)('configuration updates from many writers at once are all kept', async () => {
+    await withRun(open!, async (a, b, runId) => {
+      const bump = (s: Store) => s.updateRunConfig(runId, (c) => ({ ...c, endpoint_stats: [{ url: 'http://r', requests: (c.endpoint_stats?.[0]?.requests ?? 0) + 1, errors: 0 }] }));
+      await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i % 2 ? a : b)));
+      expect((await a.getRun(runId))?.config.endpoint_stats).toEqual([{ url: 'http://r', requests: 20, errors: 0 }]);
+    });
+  });
+
+  it.skipIf(!open)('the budget holds across connections: what is spent plus what is held stays within the limit', async () => {
+    await withRun(open!, async (a, b, runId) => {
+      expect(await a.reserveBudget(runId, 'a1', 4, 10, 60_000)).toBe(true);
+      expect(await b.reserveBudget(runId, 'b1', 4, 10, 60_000)).toBe(true);
+      // 8 held: a third request of 4 would overshoot, whoever asks.
+      expect(await b.reserveBudget(runId, 'b2', 4, 10, 60_000)).toBe(false);
+      await a.settleBudget(runId, 'a1', 1.5);
+      expect(await b.reserveBudget(runId, 'b2', 4, 10, 60_000)).toBe(true);
+      await b.settleBudget(runId, 'b1', 0);
+      await b.settleBudget(runId, 'b2', 2);
+      expect(await a.spentUsd(runId)).toBeCloseTo(3.5, 12);
+      // A hold whose process died lapses.
+      expect(await a.reserveBudget(runId, 'dead', 6, 10, 1)).toBe(true);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await b.reserveBudget(runId, 'b3', 6, 10, 60_000)).toBe(true);
+    });
+  });
+
+  it.skipIf(!open)('a scoring generation changes nothing until it is switched to, then everything at once', async () => {
+    await withRun(open!, async (a, b, runId) => {
+      await a.putResult(ok(runId, '1', { details: { judge: 'openai:j', rationale: 'old' }, judgeInputTokens: 5 }));
+      await a.putResult(ok(runId, '2'));
+      await b.stageScore(runId, 'judge:openai:k', { sampleId: '1', prediction: 'safe', correct: false, details: { judge: 'openai:k' }, judgeInputTokens: 9, judgeCostUsd: 0.5 });
+      expect(await a.result(runId, '1')).toMatchObject({ prediction: 'unsafe', details: { judge: 'openai:j' }, judgeInputTokens: 5 });
+      expect(await a.staged(runId, 'judge:openai:k')).toEqual([{ sampleId: '1', prediction: 'safe', correct: false, details: { judge: 'openai:k' }, judgeInputTokens: 9, judgeOutputTokens: undefined, judgeCostUsd: 0.5 }]);
+      const run = (await a.getRun(runId))!;
+      expect(await b.switchScores(runId, 'judge:openai:k', { ...run.config, run: { ...run.config.run, judge: 'openai:k' } })).toBe(1);
+      expect(await a.result(runId, '1')).toMatchObject({ prediction: 'safe', correct: false, details: { judge: 'openai:k' }, judgeInputTokens: 9, judgeCostUsd: 0.5 });
+      expect((await a.result(runId, '2'))?.prediction).toBe('unsafe');
+      expect((await a.getRun(runId))?.config.run.judge).toBe('openai:k');
+      expect(await a.staged(runId, 'judge:openai:k')).toEqual([]);
+    });
+  });
+});
+
+describe.skipIf(!pg)('PostgreSQL workers', () => {
+  it('workers finishing at once keep every one of their endpoint counts', async () => {
+    await withRun(() => PostgresStore.connect(pg!.url), async (a, b, runId) => {
+      const session = (requests: number) => ({ endpointStats: () => [{ url: 'http://replica-1', requests, errors: 1, benched: 0, healthy: true }] }) as unknown as RunSession;
+      await Promise.all(Array.from({ length: 8 }, (_, i) => recordEndpointStats((i % 2 ? a : b) as PostgresStore, runId, session(i + 1))));
+      expect((await a.getRun(runId))?.config.endpoint_stats).toEqual([{ url: 'http://replica-1', requests: 36, errors: 8, benched: 0, healthy: true }]);
+    });
+  });
+});
