@@ -157,6 +157,29 @@ describe.each(CASES)('$kind provider against its mock, through the official SDK'
     await faulty.close();
   });
 
+  it.each(['stall-after-headers', 'trickle'] as const)('--timeout bounds the whole request: a body that %s times out', async (fault) => {
+    const faulty = await start({ faults: () => fault });
+    servers.push(faulty);
+    const p = createProvider(`${kind}:m`, { baseURL: faulty.url, apiKey: KEY, timeoutMs: 600 });
+    const err = await p.generate({ messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe('timeout');
+    expect(err.retryable).toBe(true);
+    await faulty.close();
+  }, 15_000);
+
+  it('a caller\'s cancel is still a cancel, not a timeout', async () => {
+    const faulty = await start({ faults: () => 'stall-after-headers' });
+    servers.push(faulty);
+    const p = createProvider(`${kind}:m`, { baseURL: faulty.url, apiKey: KEY, timeoutMs: 60_000 });
+    const controller = new AbortController();
+    const pending = p.generate({ messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }, { signal: controller.signal }).catch((e) => e);
+    setTimeout(() => controller.abort(), 300);
+    const err = await pending;
+    expect(err.kind).toBe('cancelled');
+    await faulty.close();
+  });
+
   it('a slow body still arrives whole', async () => {
     const slow = await start({ faults: () => 'slow-body', respond: () => 'No, it is not.' });
     servers.push(slow);

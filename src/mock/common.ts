@@ -20,6 +20,10 @@ export type FaultKind =
   | 'reset'
   | 'hang'
   | 'slow-body'
+  /** Headers and the first bytes of a 200, then nothing more. */
+  | 'stall-after-headers'
+  /** A 200 whose body arrives a byte every 200 ms: never idle, but minutes long. */
+  | 'trickle'
   | 'malformed-json'
   | 'no-choices'
   | 'content-filter'
@@ -236,6 +240,23 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
           return send(res, 200, '{"id": "broken", "choices": [{"message": ');
         case 'no-choices':
           return send(res, 200, format.empty(req));
+        case 'stall-after-headers': {
+          const full = format.success(req, respond(req), n);
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(full) });
+          return res.write(full.slice(0, 10)); // the rest never comes; close() destroys the socket
+        }
+        case 'trickle': {
+          const full = format.success(req, respond(req), n);
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(full) });
+          let i = 0;
+          const drip = () => {
+            if (res.destroyed) return;
+            res.write(full.slice(i, i + 1));
+            if (++i < full.length) later(200, drip);
+            else res.end();
+          };
+          return drip();
+        }
         case 'slow-body': {
           const full = format.success(req, respond(req), n);
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(full) });

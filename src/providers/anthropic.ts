@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
+import { withDeadline } from './deadline.ts';
 import { classifyHttpError, connectionCause, parseRetryAfter } from './errors.ts';
 import { mergeOptions } from './options.ts';
 
@@ -79,7 +80,9 @@ export class AnthropicProvider implements Provider {
     const { sdk, client } = await this.sdk();
     let message: Anthropic.Message;
     try {
-      message = (await client.messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming, { signal: options.signal })) as Anthropic.Message;
+      message = (await withDeadline(this.options.timeoutMs ?? 120_000, options.signal, this.id, (signal) =>
+        client.messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming, { signal }),
+      )) as Anthropic.Message;
     } catch (error) {
       throw this.classify(sdk, error, options.signal);
     }
@@ -96,6 +99,7 @@ export class AnthropicProvider implements Provider {
   }
 
   private classify(Anthropic: typeof import('@anthropic-ai/sdk').default, error: unknown, signal?: AbortSignal): ProviderError {
+    if (error instanceof ProviderError) return error;
     if (signal?.aborted || error instanceof Anthropic.APIUserAbortError) return new ProviderError('cancelled', `${this.id}: request cancelled`);
     if (error instanceof Anthropic.APIConnectionTimeoutError) return new ProviderError('timeout', `${this.id}: no answer within ${this.options.timeoutMs ?? 120_000} ms`);
     if (error instanceof Anthropic.APIConnectionError) return new ProviderError('network', `${this.id}: cannot reach ${this.baseURL} (${connectionCause(error)})`);

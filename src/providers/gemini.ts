@@ -1,5 +1,6 @@
 import type { GenerateContentResponse, GoogleGenAI, Part } from '@google/genai';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
+import { withDeadline } from './deadline.ts';
 import { classifyHttpError, connectionCause, parseRetryInfo } from './errors.ts';
 import { camelCase } from './options.ts';
 
@@ -107,15 +108,17 @@ export class GeminiProvider implements Provider {
     const { sdk, client } = await this.sdk();
     let response: GenerateContentResponse;
     try {
-      response = await client.models.generateContent({
-        model: this.options.model,
-        contents,
-        config: {
-          ...config,
-          abortSignal: options.signal,
-          ...(Object.keys(extra.body).length ? { httpOptions: { extraBody: extra.body } } : {}),
-        },
-      });
+      response = await withDeadline(this.options.timeoutMs ?? 120_000, options.signal, this.id, (signal) =>
+        client.models.generateContent({
+          model: this.options.model,
+          contents,
+          config: {
+            ...config,
+            abortSignal: signal,
+            ...(Object.keys(extra.body).length ? { httpOptions: { extraBody: extra.body } } : {}),
+          },
+        }),
+      );
     } catch (error) {
       throw this.classify(sdk.ApiError, error, options.signal);
     }

@@ -7,6 +7,7 @@ import {
   type ImageLimits,
   type Provider,
 } from '../core/types.ts';
+import { withDeadline } from './deadline.ts';
 import { classifyHttpError, connectionCause, parseRetryAfter } from './errors.ts';
 import { mergeOptions } from './options.ts';
 
@@ -113,9 +114,9 @@ export class OpenAIProvider implements Provider {
     const { sdk, client } = await this.sdk();
     let completion: OpenAI.Chat.ChatCompletion;
     try {
-      completion = (await client.chat.completions.create(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, {
-        signal: options.signal,
-      })) as OpenAI.Chat.ChatCompletion;
+      completion = (await withDeadline(this.options.timeoutMs ?? 120_000, options.signal, this.id, (signal) =>
+        client.chat.completions.create(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, { signal }),
+      )) as OpenAI.Chat.ChatCompletion;
     } catch (error) {
       throw this.classify(sdk, error, options.signal);
     }
