@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { pullBenchmark, SOURCES } from '../datasets/pull.ts';
 import { UsageError } from './usage.ts';
+import { say, show } from './print.ts';
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('get benchmark data');
@@ -11,11 +12,11 @@ export function registerData(program: Command): void {
     .option('--from <url>', 'download from this URL instead (a mirror); .zip or .tar.gz')
     .action(async (benchmark: string, flags: { dir?: string; from?: string }) => {
       if (!SOURCES[benchmark]) throw new UsageError(`cannot pull "${benchmark}"; known: ${Object.keys(SOURCES).join(', ')}`);
-      const { path: where, dataset } = await pullBenchmark(benchmark, { ...flags, log: (s) => process.stderr.write(`mmsafe: ${s}\n`) });
+      const { path: where, dataset } = await pullBenchmark(benchmark, { ...flags, log: (s) => say(`mmsafe: ${s}\n`) });
       const missing = dataset.problems.filter((p) => p.kind === 'missing_image').length;
-      process.stderr.write(
+      say(
         `mmsafe: ${benchmark}: ${dataset.total} items, ${dataset.samples.length} ready, ${missing} without an image, ${dataset.problems.length - missing} other problems\n`,
       );
-      process.stdout.write(`${where}\n`);
+      show(`${where}\n`);
     });
 }

@@ -1,8 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { samplesCsv, samplesJsonl } from '../report/formats.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import { openStore } from '../store/open.ts';
 import { UsageError } from './usage.ts';
+import { emit } from './print.ts';
 
 export function registerExport(program: Command): void {
   program
@@ -25,8 +26,8 @@ export function registerExport(program: Command): void {
                 .filter((r) => r.status === 'ok')
                 .map((r) => `${JSON.stringify({ id: /^\d+$/.test(r.sampleId) ? Number(r.sampleId) : r.sampleId, response: r.response ?? '' })}\n`)
                 .join('');
-        if (flags.out) writeFileSync(flags.out, text);
-        else process.stdout.write(text);
+        if (flags.out) writeFileAtomic(flags.out, text);
+        else emit(text);
       } finally {
         await store.close();
       }

@@ -5,6 +5,7 @@ import { agreement, type Agreement } from '../metrics/agreement.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError } from './usage.ts';
+import { say, show } from './print.ts';
 
 const LabelLine = z.object({ id: z.union([z.string(), z.number()]), verdict: z.boolean() });
 
@@ -85,12 +86,12 @@ export function registerJudgeAgreement(program: Command): void {
       try {
         const a = await measureJudge(store, flags.run, flags.labels ? { labels: readLabels(flags.labels) } : { run: flags.against! });
         if (flags.against && a.n === 0 && (a.different_answers ?? 0) > 0) {
-          process.stderr.write(`mmsafe: ${flags.run} and ${flags.against} hold different answers; judge one run's answers twice with \`mmsafe score --run ${flags.against} --judge P:M --into NEW\`\n`);
+          say(`mmsafe: ${flags.run} and ${flags.against} hold different answers; judge one run's answers twice with \`mmsafe score --run ${flags.against} --judge P:M --into NEW\`\n`);
         }
-        if (flags.json) return void process.stdout.write(`${JSON.stringify(a, null, 2)}\n`);
+        if (flags.json) return void show(`${JSON.stringify(a, null, 2)}\n`);
         const c = a.confusion;
         const left = [`${a.unmatched} without a verdict in ${flags.run}`, ...(a.different_answers ? [`${a.different_answers} with different answers`] : [])].join(', ');
-        process.stdout.write(
+        show(
           [
             `${flags.run} vs ${flags.labels ?? flags.against}: ${a.n} items in common (left out: ${left})`,
             `agreement ${(a.accuracy * 100).toFixed(2)}%   Cohen's kappa ${a.cohen_kappa.toFixed(3)}`,

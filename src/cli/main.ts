@@ -17,6 +17,8 @@ import { registerMerge } from './merge.ts';
 import { registerWorker } from './worker.ts';
 import { UnknownRunError } from '../report/summary.ts';
 import { UsageError } from './usage.ts';
+import { say } from './print.ts';
+import { redactSecrets } from '../core/redact.ts';
 
 const program = new Command()
   .name('mmsafe')
@@ -51,15 +53,15 @@ function exitCodeFor(error: unknown): number {
     return error.exitCode === 0 ? 0 : 2;
   }
   if (error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError || error instanceof UnknownRunError || error instanceof MethodError) {
-    process.stderr.write(`mmsafe: ${error.message}\n`);
+    say(`mmsafe: ${error.message}\n`);
     return 2;
   }
   if (error instanceof ZodError) {
     const issue = error.issues[0];
-    process.stderr.write(`mmsafe: invalid setting ${issue?.path.join('.') || ''}: ${issue?.message}\n`);
+    say(`mmsafe: invalid setting ${issue?.path.join('.') || ''}: ${issue?.message}\n`);
     return 2;
   }
-  process.stderr.write(`mmsafe: ${error instanceof Error ? error.message : String(error)}\n`);
-  if (process.env.MMSAFE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  say(`mmsafe: ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`);
+  if (process.env.MMSAFE_DEBUG && error instanceof Error) say(`${error.stack}\n`);
   return 1;
 }

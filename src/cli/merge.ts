@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { mergeStores } from '../store/merge.ts';
 import { openStore } from '../store/open.ts';
 import { UsageError } from './usage.ts';
+import { say } from './print.ts';
 
 export function registerMerge(program: Command): void {
   program
@@ -15,7 +16,7 @@ export function registerMerge(program: Command): void {
       const sources = await Promise.all(shards.map((s) => openStore(s)));
       try {
         const { runs, rows } = await mergeStores(target, sources);
-        process.stderr.write(`mmsafe: merged ${rows} rows of ${runs} runs from ${shards.length} databases into ${flags.db}\n`);
+        say(`mmsafe: merged ${rows} rows of ${runs} runs from ${shards.length} databases into ${flags.db}\n`);
       } finally {
         for (const s of sources) await s.close();
         await target.close();

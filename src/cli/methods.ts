@@ -6,6 +6,7 @@ import { CAPTION_PROMPT, TYPOGRAPHIC_QUESTIONS } from '../methods/ablations.ts';
 import { exportSft, SftError, type SftFormat } from '../methods/sft-export.ts';
 import { createProvider } from '../providers/registry.ts';
 import { parseNumber, UsageError } from './usage.ts';
+import { say, show } from './print.ts';
 
 export function registerMethods(program: Command): void {
   program
@@ -14,7 +15,7 @@ export function registerMethods(program: Command): void {
     .option('--method-prompts <file>', 'show these prompt texts instead of the built-in ones')
     .action((flags: { methodPrompts?: string }) => {
       const p = loadMethodPrompts(flags.methodPrompts);
-      process.stdout.write(
+      show(
         [
           'Methods (--method):',
           `  safety-prompt   system prompt: "${p['safety-prompt']}"`,
@@ -66,7 +67,7 @@ export function registerMethods(program: Command): void {
       const r = await exportSft({ benchmark: flags.benchmark, data: path.resolve(flags.data), out: path.resolve(flags.out), format: flags.format, ratio: split.ratio, seed: flags.seed, subset: flags.subset, teacher }).catch((error) => {
         throw error instanceof SftError ? new UsageError(error.message) : error;
       });
-      process.stderr.write(`mmsafe: ${r.train} training items, ${r.test} held out${teacher ? `, ${r.teacherRejected} without teacher reasoning` : ''}\n`);
-      for (const f of r.files) process.stdout.write(`${f}\n`);
+      say(`mmsafe: ${r.train} training items, ${r.test} held out${teacher ? `, ${r.teacherRejected} without teacher reasoning` : ''}\n`);
+      for (const f of r.files) show(`${f}\n`);
     });
 }

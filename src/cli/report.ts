@@ -1,13 +1,14 @@
-import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { leaderboardJson, leaderboardMarkdown, leaderboardTable, samplesCsv } from '../report/formats.ts';
 import { leaderboardHtml } from '../report/html.ts';
 import { buildLeaderboard } from '../report/leaderboard.ts';
 import { summarizeStoredRun } from '../report/summary.ts';
 import { formatSummaryTable } from '../report/table.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError } from './usage.ts';
+import { emit, say, show } from './print.ts';
 
 type Format = 'table' | 'md' | 'csv' | 'json' | 'html';
 
@@ -41,9 +42,10 @@ export function registerReport(program: Command): void {
       try {
         const text = await render(store, flags);
         if (flags.out) {
-          writeFileSync(flags.out, text);
-          process.stderr.write(`mmsafe: written to ${flags.out}\n`);
-        } else process.stdout.write(text);
+          writeFileAtomic(flags.out, text);
+          say(`mmsafe: written to ${flags.out}\n`);
+        } else if (flags.format === 'table') show(text);
+        else emit(text);
       } finally {
         await store.close();
       }

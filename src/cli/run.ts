@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { formatSummaryTable } from '../report/table.ts';
@@ -12,6 +13,7 @@ import { displayLocation, openStore } from '../store/open.ts';
 import { createProgressReporter } from './progress.ts';
 import { onInterrupt } from './interrupt.ts';
 import { collectKeyValue, parseNumber, parsePositiveInt, UsageError } from './usage.ts';
+import { say, show } from './print.ts';
 
 interface RunFlags {
   config?: string;
@@ -120,12 +122,14 @@ export function registerRun(program: Command): void {
 async function runCommand(flags: RunFlags): Promise<void> {
   const fromFile = flags.config ? readConfigFile(flags.config) : {};
   const input = { ...fromFile, ...toConfig(flags) } as RunConfigInput;
+  // A run id is printed and used in file names: no control characters (they would drive a terminal).
+  if (flags.runId !== undefined && /[\x00-\x1f\x7f-\x9f]/.test(flags.runId)) throw new UsageError('--run-id must not contain control characters');
   if (!flags.resume) {
     if (!input.data) throw new UsageError('--data is required (the benchmark directory), or --resume NAME');
     if (!input.model) throw new UsageError('--model is required, e.g. --model openai:gpt-4o or baseline:always-unsafe');
   }
   const store = await openStore(flags.db);
-  const interrupt = onInterrupt('stopping after requests in flight');
+  const interrupt = onInterrupt('stopping: requests in flight are cancelled and will be asked again on --resume; stored answers are kept');
   const progress = createProgressReporter();
   try {
     const result = await evaluate(flags.resume ? (input as RunConfigInput) : input, {
@@ -139,20 +143,20 @@ async function runCommand(flags: RunFlags): Promise<void> {
       signal: interrupt.signal,
       onStart: ({ runId, dataset, pending, resumed }) => {
         const missing = dataset.problems.filter((p) => p.kind === 'missing_image');
-        process.stderr.write(
+        say(
           `mmsafe: run ${runId}${resumed ? ' (resumed)' : ''}: ${dataset.samples.length} samples to evaluate, ${pending} pending` +
             (missing.length ? `; ${missing.length} left out for a missing image (ids ${abbreviate(missing.map((p) => p.id ?? '?'))})` : '') +
             '\n',
         );
         for (const p of dataset.problems.filter((p) => p.kind !== 'missing_image').slice(0, 20)) {
-          process.stderr.write(`mmsafe: left out ${p.id ?? ''} (${p.where}): ${p.message}\n`);
+          say(`mmsafe: left out ${p.id ?? ''} (${p.where}): ${p.message}\n`);
         }
       },
       onProgress: flags.quiet ? undefined : (p) => progress.update(p),
     });
     if (result.estimate) {
       const e = result.estimate;
-      process.stdout.write(
+      show(
         [
           `dry run: ${e.samples} samples (${e.left_out} left out), ${e.distinct_images} distinct images`,
           `requests: ${e.requests} to the model${e.judge_requests ? `, ${e.judge_requests} to the judge` : ''}`,
@@ -164,7 +168,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
       return;
     }
     if (result.enqueued !== undefined) {
-      process.stdout.write(
+      show(
         `run ${result.runId}: ${result.enqueued} samples queued\n` +
           `start workers on any machine with: mmsafe worker --db <the same URL> --runs ${result.runId}\n`,
       );
@@ -173,20 +177,19 @@ async function runCommand(flags: RunFlags): Promise<void> {
     if (!flags.quiet) progress.finish(result.progress);
 
     const summary = await summarizeStoredRun(store, result.runId);
-    process.stdout.write(`${formatSummaryTable(summary)}\n`);
+    show(`${formatSummaryTable(summary)}\n`);
     if (flags.out) {
-      mkdirSync(path.dirname(path.resolve(flags.out)), { recursive: true });
-      writeFileSync(flags.out, `${JSON.stringify(summary, null, 2)}\n`);
-      process.stderr.write(`mmsafe: summary written to ${flags.out}\n`);
+      writeFileAtomic(flags.out, `${JSON.stringify(summary, null, 2)}\n`);
+      say(`mmsafe: summary written to ${flags.out}\n`);
     }
     if (result.stopped) {
-      process.stderr.write(`mmsafe: run stopped: ${result.stopped.reason}\nmmsafe: finish it with: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
+      say(`mmsafe: run stopped: ${result.stopped.reason}\nmmsafe: finish it with: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
       process.exitCode = result.stopped.fatal ? 1 : result.stopped.budget ? 3 : 130;
     } else if (summary.counts.evaluated === 0 && summary.counts.errors > 0) {
-      process.stderr.write(`mmsafe: every sample failed (${summary.counts.errors}); nothing was measured. Fix the cause above, then: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
+      say(`mmsafe: every sample failed (${summary.counts.errors}); nothing was measured. Fix the cause above, then: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
       process.exitCode = 1;
     } else if (summary.counts.errors > 0) {
-      process.stderr.write(`mmsafe: ${summary.counts.errors} samples ended in an error (not counted as answers); retry them with: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
+      say(`mmsafe: ${summary.counts.errors} samples ended in an error (not counted as answers); retry them with: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
     }
   } finally {
     interrupt.dispose();

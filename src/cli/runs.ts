@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { displayLocation, openStore } from '../store/open.ts';
 import { renderTable } from '../report/text-table.ts';
 import type { StoredRunConfig } from '../runner/config.ts';
+import { show } from './print.ts';
 
 export function registerRuns(program: Command): void {
   program
@@ -14,15 +15,15 @@ export function registerRuns(program: Command): void {
       try {
         const runs = (await store.listRuns()).map(({ config, ...r }) => ({ ...r, evaluable: evaluableOf(r.total, config) }));
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+          show(`${JSON.stringify(runs, null, 2)}\n`);
           return;
         }
         if (runs.length === 0) {
-          process.stdout.write(`no runs in ${displayLocation(flags.db)}\n`);
+          show(`no runs in ${displayLocation(flags.db)}\n`);
           return;
         }
         const rows = runs.map((r) => [r.id, r.benchmark, r.model, `${r.done}/${r.evaluable}`, String(r.errors), r.status, r.createdAt.slice(0, 19).replace('T', ' ')]);
-        process.stdout.write(`${renderTable(['run', 'benchmark', 'model', 'done/total', 'errors', 'status', 'created'], rows)}\n`);
+        show(`${renderTable(['run', 'benchmark', 'model', 'done/total', 'errors', 'status', 'created'], rows)}\n`);
       } finally {
         await store.close();
       }

@@ -6,6 +6,7 @@ import { copyRun } from '../runner/copy-run.ts';
 import { rescoreRun } from '../runner/rescore.ts';
 import { openStore } from '../store/open.ts';
 import { parsePositiveInt, UsageError } from './usage.ts';
+import { say, show } from './print.ts';
 
 export function registerScore(program: Command): void {
   program
@@ -36,8 +37,8 @@ export function registerScore(program: Command): void {
         const target = flags.into ?? flags.run;
         if (flags.into) await copyRun(store, flags.run, flags.into);
         const { rescored } = await rescoreRun({ store, runId: target, judge, extraction: flags.extraction, concurrency: flags.concurrency });
-        process.stderr.write(`mmsafe: re-scored ${rescored} stored answers of ${flags.run}${flags.into ? ` into ${flags.into}` : ''}\n`);
-        process.stdout.write(`${formatSummaryTable(await summarizeStoredRun(store, target))}\n`);
+        say(`mmsafe: re-scored ${rescored} stored answers of ${flags.run}${flags.into ? ` into ${flags.into}` : ''}\n`);
+        show(`${formatSummaryTable(await summarizeStoredRun(store, target))}\n`);
       } finally {
         await store.close();
       }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openStore } from '../store/open.ts';
 import { startViewer } from '../viewer/serve.ts';
 import { parsePositiveInt } from './usage.ts';
+import { show } from './print.ts';
 
 export function registerView(program: Command): void {
   program
@@ -12,7 +13,7 @@ export function registerView(program: Command): void {
     .action(async (flags: { db: string; port?: number }) => {
       const store = await openStore(flags.db);
       const viewer = await startViewer(store, flags.port ?? 0);
-      process.stdout.write(`mmsafe viewer: ${viewer.url}\n`);
+      show(`mmsafe viewer: ${viewer.url}\n`);
       const stop = () => void viewer.close().then(() => store.close()).then(() => process.exit(0));
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);

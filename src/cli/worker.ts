@@ -10,6 +10,7 @@ import { safeUrl } from '../store/postgres.ts';
 import { createProgressReporter } from './progress.ts';
 import { onInterrupt } from './interrupt.ts';
 import { parseNumber, parsePositiveInt, UsageError } from './usage.ts';
+import { say } from './print.ts';
 
 interface WorkerFlags {
   db: string;
@@ -51,10 +52,10 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
   const overrides = workerOverrides(flags);
   const store = await openStore(flags.db);
   if (!isWorkQueue(store)) throw new UsageError(`${displayLocation(flags.db)}: not a shared store`);
-  const interrupt = onInterrupt('worker stopping after requests in flight; its other claims go back to the queue');
+  const interrupt = onInterrupt('worker stopping: requests in flight are cancelled; their samples and its other claims go back to the queue to be asked again');
   const workerId = flags.workerId ?? defaultWorkerId();
   const runIds = flags.runs?.split(',').map((s) => s.trim()).filter(Boolean);
-  process.stderr.write(`mmsafe: worker ${workerId} on ${safeUrl(flags.db)}${runIds ? ` (runs ${runIds.join(', ')})` : ''}\n`);
+  say(`mmsafe: worker ${workerId} on ${safeUrl(flags.db)}${runIds ? ` (runs ${runIds.join(', ')})` : ''}\n`);
   let progress = createProgressReporter();
   try {
     const result = await runWorker({
@@ -68,7 +69,7 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
       signal: interrupt.signal,
       onRun: (runId, session) => {
         progress = createProgressReporter();
-        process.stderr.write(`mmsafe: worker ${workerId}: run ${runId} (${session.config.benchmark}, ${session.config.model})\n`);
+        say(`mmsafe: worker ${workerId}: run ${runId} (${session.config.benchmark}, ${session.config.model})\n`);
       },
       onProgress: flags.quiet ? undefined : (p) => progress.update(p),
       onRunDone: (_runId, r) => {
@@ -76,13 +77,13 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
       },
     });
     const answered = Object.entries(result.answered);
-    process.stderr.write(
+    say(
       `mmsafe: worker ${workerId} stored ${answered.reduce((a, [, n]) => a + n, 0)} samples` +
         (answered.length ? ` (${answered.map(([r, n]) => `${r}: ${n}`).join(', ')})` : '') +
         '\n',
     );
     if (result.stopped) {
-      process.stderr.write(`mmsafe: worker stopped on run ${result.stopped.runId}: ${result.stopped.reason}\n`);
+      say(`mmsafe: worker stopped on run ${result.stopped.runId}: ${result.stopped.reason}\n`);
       process.exitCode = result.stopped.fatal ? 1 : result.stopped.budget ? 3 : 130;
     } else if (interrupt.signal.aborted) {
       process.exitCode = 130;

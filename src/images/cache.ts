@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from './read.ts';
 import { ProviderError, type ImageLimits, type PreparedImage } from '../core/types.ts';
 import { prepareImage } from './prepare.ts';
 
@@ -25,7 +25,7 @@ export class ImageCache {
   async get(file: string): Promise<PreparedImage> {
     let raw: Buffer;
     try {
-      raw = await readFile(file);
+      raw = await readRegularFile(file);
     } catch (error) {
       throw new ProviderError('image', `cannot read image ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from './read.ts';
 import type { Metadata } from 'sharp';
 import { loadSharp } from './sharp.ts';
 import { ProviderError, type ImageLimits, type PreparedImage } from '../core/types.ts';
@@ -87,7 +87,7 @@ async function reencode(bytes: Buffer, limits: ImageLimits, meta: Metadata, labe
 export async function readAndPrepare(file: string, limits: ImageLimits): Promise<PreparedImage> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readRegularFile(file);
   } catch (error) {
     throw new ProviderError('image', `cannot read image ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../images/read.ts';
 import { ProviderError, type ContentPart, type PreparedImage, type Provider, type Sample } from '../core/types.ts';
 import { readAndPrepare } from '../images/prepare.ts';
 import { DEFAULT_RETRY, isRetryable, retryDelayMs, sleep, type RetryPolicy } from '../runner/backoff.ts';
@@ -83,7 +83,7 @@ export function captionAblation(captioner: Provider, store: Store, retry: RetryP
   const captionFor = async (img: PreparedImage, source: string | undefined, signal?: AbortSignal): Promise<string> => {
     // Keyed by the file's own bytes when there is one, so a caption is reused whatever the
     // evaluated model's image limits made of the picture.
-    const key = source ? createHash('sha256').update(await readFile(source)).digest('hex') : img.sha256;
+    const key = source ? createHash('sha256').update(await readRegularFile(source)).digest('hex') : img.sha256;
     const stored = await store.getCaption(captioner.id, key);
     if (stored !== undefined) return stored;
     let pending = inFlight.get(key);

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import path from 'node:path';
 import type { Provider, Sample } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
@@ -117,6 +118,6 @@ function evaluateWith(o: SftOptions): string {
 
 function write(dir: string, name: string, text: string): string {
   const file = path.join(dir, name);
-  writeFileSync(file, text);
+  writeFileAtomic(file, text);
   return file;
 }

@@ -31,7 +31,9 @@ export type FaultKind =
   | 'blocked-answer'
   | 'context-length'
   /** Out of credit: OpenAI's insufficient_quota, Anthropic's spend limit; waiting does not help. */
-  | 'quota';
+  | 'quota'
+  /** A 400 whose message repeats the credentials the request carried, as some proxies do. */
+  | 'echo-key';
 
 export interface ReceivedImage {
   mime: string;
@@ -232,6 +234,10 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
           return sendError(res, format.error('context_length', 'The prompt is longer than the model\'s context window.'));
         case 'quota':
           return sendError(res, format.error('quota', 'You exceeded your current quota, please check your plan and billing details.'));
+        case 'echo-key': {
+          const sent = [req.headers.authorization, req.headers['x-api-key'], req.headers['x-goog-api-key']].filter(Boolean).join(', ');
+          return sendError(res, format.error('bad_request', `The request was refused for the credentials ${sent}`));
+        }
         case 'reset':
           return socket.destroy();
         case 'hang':

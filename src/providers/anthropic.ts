@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
 import { withDeadline } from './deadline.ts';
-import { classifyHttpError, connectionCause, parseRetryAfter } from './errors.ts';
+import { classifyHttpError, connectionCause, parseRetryAfter, scrubbed } from './errors.ts';
 import { mergeOptions } from './options.ts';
 
 export interface AnthropicProviderOptions {
@@ -84,7 +84,7 @@ export class AnthropicProvider implements Provider {
         client.messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming, { signal }),
       )) as Anthropic.Message;
     } catch (error) {
-      throw this.classify(sdk, error, options.signal);
+      throw scrubbed(this.classify(sdk, error, options.signal), [this.options.apiKey]);
     }
     if (message?.stop_reason === 'refusal') throw new ProviderError('content_policy', `${this.id}: the model's safety classifier stopped the answer (stop_reason refusal)`);
     if (!message || !Array.isArray(message.content)) throw new ProviderError('invalid_response', `${this.id}: the API answered without content`);

@@ -1,4 +1,15 @@
+import { redactSecrets } from '../core/redact.ts';
+import { forTerminal } from '../core/terminal.ts';
 import { ProviderError, type ProviderErrorKind } from '../core/types.ts';
+
+/**
+ * An error's text as it may be stored and printed: the key it was sent with (and anything shaped
+ * like a key) removed, in case the server echoed it, and no control characters.
+ */
+export function scrubbed(error: ProviderError, keys: (string | undefined)[]): ProviderError {
+  const message = forTerminal(redactSecrets(error.message, keys), { oneLine: true });
+  return message === error.message ? error : new ProviderError(error.kind, message, { status: error.status, retryAfterMs: error.retryAfterMs, cause: error.cause });
+}
 
 /** Retry-After in seconds or as an HTTP date, or retry-after-ms; undefined when absent or unreadable. */
 export function parseRetryAfter(get: (name: string) => string | null | undefined): number | undefined {

@@ -1,7 +1,7 @@
 import type { GenerateContentResponse, GoogleGenAI, Part } from '@google/genai';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
 import { withDeadline } from './deadline.ts';
-import { classifyHttpError, connectionCause, parseRetryInfo } from './errors.ts';
+import { classifyHttpError, connectionCause, parseRetryInfo, scrubbed } from './errors.ts';
 import { camelCase } from './options.ts';
 
 export interface GeminiProviderOptions {
@@ -120,7 +120,7 @@ export class GeminiProvider implements Provider {
         }),
       );
     } catch (error) {
-      throw this.classify(sdk.ApiError, error, options.signal);
+      throw scrubbed(this.classify(sdk.ApiError, error, options.signal), [this.options.apiKey]);
     }
     const blockReason = response.promptFeedback?.blockReason;
     if (blockReason) throw new ProviderError('content_policy', `${this.id}: the prompt was blocked (${blockReason})`);

@@ -8,7 +8,7 @@ import {
   type Provider,
 } from '../core/types.ts';
 import { withDeadline } from './deadline.ts';
-import { classifyHttpError, connectionCause, parseRetryAfter } from './errors.ts';
+import { classifyHttpError, connectionCause, parseRetryAfter, scrubbed } from './errors.ts';
 import { mergeOptions } from './options.ts';
 
 export interface OpenAIProviderOptions {
@@ -118,7 +118,7 @@ export class OpenAIProvider implements Provider {
         client.chat.completions.create(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, { signal }),
       )) as OpenAI.Chat.ChatCompletion;
     } catch (error) {
-      throw this.classify(sdk, error, options.signal);
+      throw scrubbed(this.classify(sdk, error, options.signal), [this.options.apiKey]);
     }
     const choice = completion?.choices?.[0];
     if (!choice) throw new ProviderError('invalid_response', `${this.id}: the API answered without choices`);

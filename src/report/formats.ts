@@ -1,5 +1,7 @@
 import type { Store } from '../store/store.ts';
 import type { Leaderboard, LeaderboardRow } from './leaderboard.ts';
+import { redactSecrets } from '../core/redact.ts';
+import { csvSafe } from './csv-safe.ts';
 import { renderTable } from './text-table.ts';
 
 const pct = (x: number) => (x * 100).toFixed(1);
@@ -103,13 +105,14 @@ export async function samplesCsv(store: Store, runIds: string[]): Promise<string
     for (const r of await store.results(id)) {
       records.push([
         id, run?.model ?? '', r.sampleId, r.subset ?? '', r.scenario ?? '', r.category ?? '', r.label, r.prediction ?? '',
-        r.correct === undefined ? '' : r.correct ? 1 : 0, r.response ?? '', r.errorKind ? `${r.errorKind}: ${r.errorMessage ?? ''}` : '',
+        r.correct === undefined ? '' : r.correct ? 1 : 0, r.response ?? '', r.errorKind ? `${r.errorKind}: ${redactSecrets(r.errorMessage ?? '')}` : '',
         r.latencyMs ?? '', r.inputTokens ?? '', r.outputTokens ?? '', r.prompt ?? '', r.system ?? '', r.costUsd ?? '', r.judgeCostUsd ?? '',
       ]);
     }
   }
   return stringify(records, {
     header: true,
+    cast: { string: csvSafe },
     columns: ['run', 'model', 'id', 'subset', 'scenario', 'category', 'label', 'verdict', 'correct', 'response', 'error', 'latency_ms', 'input_tokens', 'output_tokens', 'prompt', 'system', 'cost_usd', 'judge_cost_usd'],
   });
 }
@@ -121,7 +124,7 @@ export async function samplesJsonl(store: Store, runId: string): Promise<string>
     lines.push(JSON.stringify({
       id: r.sampleId, status: r.status, label: r.label, subset: r.subset, scenario: r.scenario, domain: r.domain, attack: r.attack, category: r.category,
       prompt: r.prompt ?? null, system: r.system ?? null, response: r.response ?? null, verdict: r.prediction ?? null, correct: r.correct ?? null,
-      error: r.errorKind ? { kind: r.errorKind, message: r.errorMessage ?? '' } : null, latency_ms: r.latencyMs ?? null, attempts: r.attempts,
+      error: r.errorKind ? { kind: r.errorKind, message: redactSecrets(r.errorMessage ?? '') } : null, latency_ms: r.latencyMs ?? null, attempts: r.attempts,
       input_tokens: r.inputTokens ?? null, output_tokens: r.outputTokens ?? null, cached_tokens: r.cachedTokens ?? null, reasoning_tokens: r.reasoningTokens ?? null,
       cost_usd: r.costUsd ?? null, judge_input_tokens: r.judgeInputTokens ?? null, judge_output_tokens: r.judgeOutputTokens ?? null, judge_cost_usd: r.judgeCostUsd ?? null,
       image_sha256: r.imageSha256 ?? null, details: r.details ?? null,

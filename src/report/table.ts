@@ -2,6 +2,8 @@ import type { AwarenessSummary } from '../metrics/awareness.ts';
 import type { ResponseSummary } from '../metrics/response.ts';
 import type { UsageSummary } from '../metrics/usage.ts';
 import type { Proportion } from '../metrics/stats.ts';
+import { redactSecrets } from '../core/redact.ts';
+import { forTerminal } from '../core/terminal.ts';
 import { renderTable } from './text-table.ts';
 import type { ErrorsByKind } from './summary.ts';
 
@@ -60,7 +62,7 @@ function formatUsage(u: UsageSummary): string {
 /** Why samples failed, most frequent first, so a run that is all errors says what to fix. */
 function formatErrors(errors: ErrorsByKind, evaluated: number): string {
   const kinds = Object.entries(errors).sort((a, b) => b[1].count - a[1].count);
-  const lines = kinds.map(([kind, e]) => `  ${kind} x${e.count}: ${e.example.slice(0, 200)}`);
+  const lines = kinds.map(([kind, e]) => `  ${kind} x${e.count}: ${forTerminal(redactSecrets(e.example), { oneLine: true }).slice(0, 200)}`);
   const head = evaluated === 0 ? 'every sample failed; errors by kind (first message of each):' : 'errors by kind (first message of each):';
   return [head, ...lines].join('\n');
 }

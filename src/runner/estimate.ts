@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readRegularFileSync } from '../images/read.ts';
 import type { LoadedDataset } from '../core/types.ts';
 import { awarenessPrompt } from '../protocols/awareness.ts';
 import { costOf, loadPrices, priceFor } from '../providers/pricing.ts';
@@ -23,7 +23,7 @@ function distinctImages(dataset: LoadedDataset): number {
   for (const s of dataset.samples) {
     if (!s.image?.path) continue;
     try {
-      hashes.add(createHash('sha256').update(readFileSync(s.image.path)).digest('hex'));
+      hashes.add(createHash('sha256').update(readRegularFileSync(s.image.path)).digest('hex'));
     } catch {
       hashes.add(`unreadable:${s.image.path}`);
     }

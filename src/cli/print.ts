@@ -1,0 +1,22 @@
+import { forTerminal } from '../core/terminal.ts';
+
+/**
+ * Everything the CLI prints goes through here, so text from outside (API error messages, run
+ * ids, model answers) can never drive the terminal: see forTerminal.
+ */
+export function say(text: string): void {
+  process.stderr.write(forTerminal(text));
+}
+
+/** Human-readable output (tables, lists) on stdout. */
+export function show(text: string): void {
+  process.stdout.write(forTerminal(text));
+}
+
+/**
+ * Data (CSV, JSONL, HTML, Markdown) on stdout: byte for byte into a pipe or file, cleaned only
+ * when a terminal would interpret it.
+ */
+export function emit(text: string): void {
+  process.stdout.write(process.stdout.isTTY ? forTerminal(text) : text);
+}

@@ -1,0 +1,212 @@
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from '../src/core/atomic-write.ts';
+import { redactSecrets } from '../src/core/redact.ts';
+import { forTerminal } from '../src/core/terminal.ts';
+import type { ResultRow } from '../src/core/types.ts';
+import { writeDemoBenchmark } from '../src/demo/dataset.ts';
+import { startMockAnthropic } from '../src/mock/anthropic-server.ts';
+import type { MockOptions, MockServer } from '../src/mock/common.ts';
+import { startMockGemini } from '../src/mock/gemini-server.ts';
+import { startMockOpenAI } from '../src/mock/openai-server.ts';
+import { createProvider } from '../src/providers/registry.ts';
+import { csvSafe } from '../src/report/csv-safe.ts';
+import { samplesCsv } from '../src/report/formats.ts';
+import { evaluate } from '../src/runner/evaluate.ts';
+import { SqliteStore } from '../src/store/sqlite.ts';
+import { runCli } from './helpers/cli.ts';
+
+const dirs: string[] = [];
+const servers: MockServer[] = [];
+const tmp = () => {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-rel-'));
+  dirs.push(d);
+  return d;
+};
+const children: ChildProcess[] = [];
+/** The real CLI, killed at the end if a hang (the bug under test) left it running. */
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => {
+  const { child, done } = runCli(args, env);
+  children.push(child);
+  return { done };
+};
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await Promise.all(servers.map((s) => s.close()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const run = (id: string) => ({ id, benchmark: 'custom', protocol: 'awareness', model: 'openai:x', config: {}, total: 3, createdAt: new Date().toISOString(), status: 'done' as const });
+const row = (runId: string, sampleId: string, extra: Partial<ResultRow> = {}): ResultRow => ({ runId, sampleId, status: 'ok', label: 'unsafe', subset: 'typical', response: 'No.', prediction: 'unsafe', correct: true, attempts: 1, ...extra });
+
+describe('terminal escape injection', () => {
+  it('forTerminal removes escape sequences and control characters, keeps the text', () => {
+    const hostile = 'a\x1b[2J\x1b[H\x1b]0;pwned\x07b\x1b]8;;http://x\x1b\\c\x9b31md\x07e\x00f\u202eg\r\nh\ti';
+    expect(forTerminal(hostile)).toBe('abcdefg\nh\ti');
+    expect(forTerminal(hostile, { oneLine: true })).toBe('abcdefg h i');
+    expect(forTerminal('plain — ünïcode ✓\n')).toBe('plain — ünïcode ✓\n');
+  });
+
+  it('`runs` and `report` print a hostile run id and error message without a control character', async () => {
+    const dir = tmp();
+    const db = path.join(dir, 'x.db');
+    const store = new SqliteStore(db);
+    const id = 'evil\x1b[2J\x1b]0;title\x07run';
+    await store.createRun(run(id));
+    await store.putResult(row(id, '1'));
+    await store.putResult(row(id, '2', { status: 'error', response: undefined, prediction: undefined, correct: undefined, errorKind: 'server', errorMessage: 'HTTP 500: \x1b[31mfake\nmmsafe: all good\x1b[0m' }));
+    await store.close();
+    const runs = await cli(['runs', '--db', db]).done;
+    const report = await cli(['report', '--run', id, '--db', db]).done;
+    expect(runs.code, runs.stderr).toBe(0);
+    expect(report.code, report.stderr).toBe(0);
+    for (const out of [runs.stdout, runs.stderr, report.stdout, report.stderr]) expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(runs.stdout).toContain('evil');
+    // The echoed message stays on its own line: no fake "mmsafe:" line.
+    expect(report.stdout).not.toMatch(/^mmsafe: all good/m);
+  });
+
+  it('a --run-id with control characters is a usage error', async () => {
+    const r = await cli(['run', '--data', '/nonexistent', '--model', 'baseline:always-safe', '--run-id', 'a\x1b[2Jb']).done;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/control characters/);
+  });
+});
+
+describe('CSV formula injection', () => {
+  it('neutralises formula-led cells the OWASP way and keeps dash-led answers readable', () => {
+    expect(csvSafe('=1+1')).toBe("'=1+1");
+    expect(csvSafe('+1')).toBe("'+1");
+    expect(csvSafe('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvSafe('\tx')).toBe("'\tx");
+    expect(csvSafe('\rx')).toBe("'\rx");
+    expect(csvSafe("-2+3+cmd|' /C calc'!A0")).toBe("'-2+3+cmd|' /C calc'!A0");
+    expect(csvSafe('-5')).toBe('-5');
+    expect(csvSafe('-0.25')).toBe('-0.25');
+    expect(csvSafe('- item one\n- item two')).toBe('- item one\n- item two');
+    expect(csvSafe('Yes = unsafe')).toBe('Yes = unsafe');
+  });
+
+  it('report and export CSV carry the neutralised answers', async () => {
+    const dir = tmp();
+    const db = path.join(dir, 'x.db');
+    const store = new SqliteStore(db);
+    await store.createRun(run('r'));
+    const answers = ['=HYPERLINK("http://evil","x")', '@cmd', '- a list item', '-5', 'No.'];
+    for (const [i, a] of answers.entries()) await store.putResult(row('r', String(i), { response: a }));
+    const csv = await samplesCsv(store, ['r']);
+    await store.close();
+    const responses = (parse(csv, { columns: true }) as { id: string; response: string }[]).sort((a, b) => Number(a.id) - Number(b.id)).map((r) => r.response);
+    expect(responses).toEqual(['\'=HYPERLINK("http://evil","x")', "'@cmd", '- a list item', '-5', 'No.']);
+    const out = path.join(dir, 'e.csv');
+    const r = await cli(['export', '--run', 'r', '--format', 'csv', '--out', out, '--db', db]).done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).not.toMatch(/(^|,)"?[=@]/m);
+  });
+});
+
+describe('secrets echoed by a server', () => {
+  it('redactSecrets removes the given keys, key-like env values and token shapes', () => {
+    expect(redactSecrets('key abcdef123456 and Bearer tok.en-XYZ123 and sk-proj-aaaaaaaaaa', ['abcdef123456'])).toBe('key [redacted] and Bearer [redacted] and sk-[redacted]');
+    expect(redactSecrets('nothing here')).toBe('nothing here');
+  });
+
+  const CASES: [string, (o?: MockOptions) => Promise<MockServer>][] = [['openai', startMockOpenAI], ['anthropic', startMockAnthropic], ['gemini', startMockGemini]];
+  it.each(CASES)('%s: a key echoed in an error message is neither stored, printed nor exported', async (kind, start) => {
+    const server = await start({ faults: () => 'echo-key' });
+    servers.push(server);
+    const key = 'local-key-7f3a9c2e51';
+    const p = createProvider(`${kind}:m`, { baseURL: server.url, apiKey: key, timeoutMs: 5000 });
+    const err = await p.generate({ messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }).catch((e) => e);
+    expect(err.kind).toBe('bad_request');
+    expect(err.message).toContain('[redacted]');
+    expect(err.message).not.toContain(key);
+  });
+
+  it('end to end: the stored error, the summary and the CSV export hold no key', async () => {
+    const dir = tmp();
+    const db = path.join(dir, 'x.db');
+    await writeDemoBenchmark(dir);
+    const server = await startMockOpenAI({ faults: () => 'echo-key' });
+    servers.push(server);
+    const key = 'sk-live-echoed-0123456789';
+    const r = await cli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:m', '--base-url', server.url, '--db', db, '--run-id', 'k', '--quiet'], { OPENAI_API_KEY: key }).done;
+    expect(r.stdout + r.stderr).toContain('redacted');
+    expect(r.stdout + r.stderr).not.toContain(key);
+    const store = new SqliteStore(db);
+    const rows = await store.results('k');
+    await store.close();
+    expect(rows.length).toBeGreaterThan(0);
+    for (const x of rows) expect(x.errorMessage).not.toContain(key);
+    const csv = await cli(['export', '--run', 'k', '--format', 'csv', '--db', db]).done;
+    expect(csv.stdout).toContain('redacted');
+    expect(csv.stdout).not.toContain(key);
+  });
+});
+
+describe('output files', () => {
+  it('writeFileAtomic replaces the file whole and leaves no temporary file', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'sub', 'out.txt');
+    writeFileAtomic(file, 'one');
+    writeFileAtomic(file, 'two');
+    expect(readFileSync(file, 'utf8')).toBe('two');
+    expect(readdirSync(path.dirname(file))).toEqual(['out.txt']);
+  });
+
+  it.each([
+    ['report', ['report', '--run', 'r', '--format', 'json']],
+    ['export', ['export', '--run', 'r', '--format', 'csv']],
+  ])('%s --out never rewrites the previous file in place (a kill mid-write leaves it whole)', async (_name, args) => {
+    const dir = tmp();
+    const db = path.join(dir, 'x.db');
+    const store = new SqliteStore(db);
+    await store.createRun(run('r'));
+    await store.putResult(row('r', '1'));
+    await store.close();
+    const out = path.join(dir, 'out.txt');
+    const previous = 'the previous complete report\n'.repeat(50);
+    writeFileSync(out, previous);
+    const before = statSync(out).ino;
+    // Whoever still reads the old file (or would after a kill mid-write) sees it complete.
+    const fd = openSync(out, 'r');
+    try {
+      const r = await cli([...args, '--out', out, '--db', db]).done;
+      expect(r.code, r.stderr).toBe(0);
+      expect(statSync(out).ino).not.toBe(before);
+      const buf = Buffer.alloc(previous.length + 10);
+      expect(buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString()).toBe(previous);
+    } finally {
+      closeSync(fd);
+    }
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('non-regular files among the images', () => {
+  it.skipIf(process.platform === 'win32')('a FIFO named as an image is an image error, not a hung run', async () => {
+    const dir = tmp();
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#0a0' } }).png().toFile(path.join(dir, 'ok.png'));
+    execFileSync('mkfifo', [path.join(dir, 'pipe.png')]);
+    writeFileSync(path.join(dir, 'set.jsonl'), ['ok', 'pipe'].map((id) => JSON.stringify({ id, image: `${id}.png`, prompt: 'safe?', label: 'safe' })).join('\n'));
+    const server = await startMockOpenAI();
+    servers.push(server);
+    const db = path.join(dir, 'x.db');
+    const dry = await cli(['run', '--benchmark', 'custom', '--data', path.join(dir, 'set.jsonl'), '--model', 'openai:m', '--base-url', server.url, '--db', db, '--dry-run']).done;
+    expect(dry.code, dry.stderr).toBe(0);
+    const r = await cli(['run', '--benchmark', 'custom', '--data', path.join(dir, 'set.jsonl'), '--model', 'openai:m', '--base-url', server.url, '--db', db, '--run-id', 'f', '--quiet']).done;
+    expect(r.stdout).toMatch(/errors 1/);
+    const store = new SqliteStore(db);
+    const rows = await store.results('f');
+    await store.close();
+    const pipe = rows.find((x) => x.sampleId === 'pipe');
+    expect(pipe?.status).toBe('error');
+    expect(pipe?.errorMessage).toMatch(/not a regular file/);
+    expect(rows.find((x) => x.sampleId === 'ok')?.status).toBe('ok');
+  }, 60_000);
+});
