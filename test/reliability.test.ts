@@ -20,6 +20,7 @@ import { samplesCsv } from '../src/report/formats.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { runCli } from './helpers/cli.ts';
+import { storedConfig } from './helpers/run-config.ts';
 
 const dirs: string[] = [];
 const servers: MockServer[] = [];
@@ -41,7 +42,7 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const run = (id: string) => ({ id, benchmark: 'custom', protocol: 'awareness', model: 'openai:x', config: {}, total: 3, createdAt: new Date().toISOString(), status: 'done' as const });
+const run = (id: string) => ({ id, benchmark: 'custom', protocol: 'awareness', model: 'openai:x', config: storedConfig(), total: 3, createdAt: new Date().toISOString(), status: 'done' as const });
 const row = (runId: string, sampleId: string, extra: Partial<ResultRow> = {}): ResultRow => ({ runId, sampleId, status: 'ok', label: 'unsafe', subset: 'typical', response: 'No.', prediction: 'unsafe', correct: true, attempts: 1, ...extra });
 
 describe('terminal escape injection', () => {

@@ -21,6 +21,7 @@ import { RunBudget } from './budget.ts';
 import { estimateRun, type RunEstimate } from './estimate.ts';
 import { executeRun, type ExecuteOptions, type ExecuteResult, type RunProgress } from './run.ts';
 import { recordEndpointStats, workOnQueuedRun } from './worker.ts';
+import { holdRun, RunHeldError } from './run-lease.ts';
 
 export interface EvaluateOptions {
   store: Store;
@@ -255,7 +256,15 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
     // A worker must not rewrite what the run's creator stored; it only marks queued work as started.
     if (existing!.status === 'queued') await opts.store.updateRun(runId, { status: 'running' });
   } else if (existing) await opts.store.updateRun(runId, { status: record.status, config: record.config, total: record.total });
-  else await opts.store.createRun(record);
+  else {
+    try {
+      await opts.store.createRun(record);
+    } catch (error) {
+      // Two runs started at once with one --run-id: the loser is told as if it had come second.
+      if (await opts.store.getRun(runId)) throw new RunSetupError(`a run named "${runId}" already exists; finish it with \`mmsafe run --resume ${runId}\` or pick another --run-id`);
+      throw error;
+    }
+  }
 
   // --max-cost is a budget for the run, not for each process: every process reserves on the store.
   const budget = config.maxCost !== undefined ? new RunBudget(opts.store, runId, config.maxCost, pricing, config.timeoutMs * config.maxAttempts + 60_000) : undefined;
@@ -301,24 +310,32 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
   const session = opened;
   const { runId, dataset } = session;
   const queue = isWorkQueue(opts.store) ? opts.store : undefined;
-  if (queue) await queue.enqueue(runId, dataset.samples.map((s) => s.id));
-  const pending = dataset.samples.length - await countStored(opts.store, runId, dataset);
-  opts.onStart?.({ runId, dataset, pending, resumed: session.resumed });
-  if (opts.enqueueOnly) {
-    return { runId, dataset, progress: { ...emptyProgress(dataset), done: dataset.samples.length - pending, skipped: dataset.samples.length - pending }, enqueued: pending };
+  // One process at a time works on a run outside a work queue (a queue leases each sample instead).
+  const lease = queue ? undefined : await holdRun(opts.store, runId).catch((error) => {
+    throw error instanceof RunHeldError ? new RunSetupError(error.message) : error;
+  });
+  try {
+    if (queue) await queue.enqueue(runId, dataset.samples.map((s) => s.id));
+    const pending = dataset.samples.length - await countStored(opts.store, runId, dataset);
+    opts.onStart?.({ runId, dataset, pending, resumed: session.resumed });
+    if (opts.enqueueOnly) {
+      return { runId, dataset, progress: { ...emptyProgress(dataset), done: dataset.samples.length - pending, skipped: dataset.samples.length - pending }, enqueued: pending };
+    }
+    const extra = { signal: opts.signal, onProgress: opts.onProgress, onFirstRequest: opts.onFirstRequest };
+    const result = queue
+      ? await workOnQueuedRun(queue, session, { ...extra, workerId: opts.workerId, leaseMs: opts.leaseMs })
+      : await session.execute(dataset.samples, extra);
+    // Per-endpoint counts of this process, kept with the run for the summary (added to the workers' on a queue).
+    const stats = session.endpointStats();
+    if (queue) await recordEndpointStats(queue, runId, session);
+    const finished = queue ? (await queue.pending([runId])) === 0 : !result.stopped;
+    const status = result.stopped ? 'stopped' : finished ? 'done' : 'running';
+    if (stats && !queue) await opts.store.updateRunConfig(runId, (c) => ({ ...c, endpoint_stats: stats }));
+    await opts.store.updateRun(runId, { status });
+    return { ...result, runId, dataset };
+  } finally {
+    await lease?.release();
   }
-  const extra = { signal: opts.signal, onProgress: opts.onProgress, onFirstRequest: opts.onFirstRequest };
-  const result = queue
-    ? await workOnQueuedRun(queue, session, { ...extra, workerId: opts.workerId, leaseMs: opts.leaseMs })
-    : await session.execute(dataset.samples, extra);
-  // Per-endpoint counts of this process, kept with the run for the summary (added to the workers' on a queue).
-  const stats = session.endpointStats();
-  if (queue) await recordEndpointStats(queue, runId, session);
-  const finished = queue ? (await queue.pending([runId])) === 0 : !result.stopped;
-  const status = result.stopped ? 'stopped' : finished ? 'done' : 'running';
-  if (stats && !queue) await opts.store.updateRunConfig(runId, (c) => ({ ...c, endpoint_stats: stats }));
-  await opts.store.updateRun(runId, { status });
-  return { ...result, runId, dataset };
 }
 
 async function countStored(store: Store, runId: string, dataset: LoadedDataset): Promise<number> {

@@ -5,7 +5,8 @@ import type { ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
 import { RESULT_COLUMNS, rowFrom, rowValues, stagedFrom } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
-import type { HumanLabel, ResultFilter, RunListing, RunRecord, StagedScore, Store } from './store.ts';
+import { isDeadLocalProcess } from './process.ts';
+import type { HumanLabel, ResultFilter, RunHolder, RunLeases, RunListing, RunRecord, StagedScore, Store } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -81,7 +82,7 @@ const bind = (row: ResultRow, updatedAt: string) => {
  * the writer. busy_timeout lets several processes share one file. It stores what it is given:
  * callers never pass image bytes or API keys.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, RunLeases {
   private readonly db: Database.Database;
   private readonly stmts;
 
@@ -294,6 +295,30 @@ export class SqliteStore implements Store {
       this.db.prepare('DELETE FROM staged_scores WHERE run_id = ? AND generation = ?').run(runId, generation);
       return n;
     }).immediate();
+  }
+
+  async leaseRun(runId: string, me: RunHolder, ttlMs: number): Promise<RunHolder | undefined> {
+    // Created on first use: databases written before leases existed get the table when next run.
+    this.db.exec('CREATE TABLE IF NOT EXISTS run_leases (run_id TEXT PRIMARY KEY, holder TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, since TEXT NOT NULL, expires_at INTEGER NOT NULL)');
+    const take = this.db.transaction((): RunHolder | undefined => {
+      const now = Date.now();
+      const cur = this.db.prepare('SELECT * FROM run_leases WHERE run_id = ?').get(runId) as (RunHolder & { expires_at: number }) | undefined;
+      if (cur && cur.holder !== me.holder && cur.expires_at > now && !isDeadLocalProcess(cur.host, cur.pid)) {
+        return { holder: cur.holder, host: cur.host, pid: cur.pid, since: cur.since };
+      }
+      const since = cur?.holder === me.holder ? cur.since : me.since;
+      this.db
+        .prepare('INSERT INTO run_leases (run_id, holder, host, pid, since, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid, since = excluded.since, expires_at = excluded.expires_at')
+        .run(runId, me.holder, me.host, me.pid, since, now + ttlMs);
+      return undefined;
+    });
+    return take.immediate();
+  }
+
+  async releaseRun(runId: string, holder: string): Promise<void> {
+    if (!this.db.open) return;
+    this.db.exec('CREATE TABLE IF NOT EXISTS run_leases (run_id TEXT PRIMARY KEY, holder TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, since TEXT NOT NULL, expires_at INTEGER NOT NULL)');
+    this.db.prepare('DELETE FROM run_leases WHERE run_id = ? AND holder = ?').run(runId, holder);
   }
 
   async close(): Promise<void> {

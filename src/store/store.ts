@@ -46,6 +46,31 @@ export interface StagedScore {
   judgeCostUsd?: number;
 }
 
+/** Who works on a run: one process holds it, so two `--resume` of one run never ask the same samples. */
+export interface RunHolder {
+  /** Unique per process and run attempt. */
+  holder: string;
+  host: string;
+  pid: number;
+  /** ISO time the holder took the run. */
+  since: string;
+}
+
+/**
+ * A store whose runs are leased to one process at a time (SQLite). A PostgreSQL store instead
+ * leases each sample through its work queue, so several processes share a run without overlap.
+ */
+export interface RunLeases {
+  /** Takes the run for `me` for `ttlMs`; returns the live holder instead when someone else has it. */
+  leaseRun(runId: string, me: RunHolder, ttlMs: number): Promise<RunHolder | undefined>;
+  /** Lets go of the run if `holder` still has it. */
+  releaseRun(runId: string, holder: string): Promise<void>;
+}
+
+export function hasRunLeases(store: Store): store is Store & RunLeases {
+  return typeof (store as Partial<RunLeases>).leaseRun === 'function';
+}
+
 export interface RunListing extends RunRecord {
   done: number;
   errors: number;
