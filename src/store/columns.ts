@@ -1,5 +1,13 @@
 import type { Prediction, ResultRow } from '../core/types.ts';
 import type { StagedScore } from './store.ts';
+import { decodeText, encodeText, mapStrings } from './text-codec.ts';
+
+/** Free text a store must keep byte for byte (NUL, lone surrogates): see text-codec.ts. */
+const FREE_TEXT = new Set<keyof ResultRow>(['response', 'errorMessage', 'prompt', 'system', 'reference']);
+
+/** Details as a store writes them (they hold answers and rationales too). */
+export const storableDetails = (d: Record<string, unknown>) => mapStrings(d, encodeText) as Record<string, unknown>;
+const readableDetails = (d: Record<string, unknown>) => mapStrings(d, decodeText) as Record<string, unknown>;
 
 /** The result columns in the order both stores write them, with the ResultRow field of each. */
 export const RESULT_FIELDS = [
@@ -20,8 +28,8 @@ export function rowValues(row: ResultRow, encode: { bool: (b: boolean) => unknow
     const v = row[field];
     if (v === undefined || v === null) return null;
     if (field === 'correct') return encode.bool(v as boolean);
-    if (field === 'details') return encode.json(v as Record<string, unknown>);
-    return v;
+    if (field === 'details') return encode.json(storableDetails(v as Record<string, unknown>));
+    return FREE_TEXT.has(field) ? encodeText(v as string) : v;
   });
 }
 
@@ -32,7 +40,8 @@ export function rowFrom(r: Record<string, unknown>, decode: { bool: (v: unknown)
     const v = r[column];
     if (v === null || v === undefined) out[field] = undefined;
     else if (field === 'correct') out[field] = decode.bool(v);
-    else if (field === 'details') out[field] = decode.json(v);
+    else if (field === 'details') out[field] = readableDetails(decode.json(v));
+    else if (FREE_TEXT.has(field)) out[field] = decodeText(v as string);
     else if (field === 'costUsd' || field === 'judgeCostUsd') out[field] = Number(v);
     else out[field] = v;
   }
@@ -45,7 +54,7 @@ export function stagedFrom(r: Record<string, unknown>, decode: { bool: (v: unkno
     sampleId: String(r.sample_id),
     prediction: r.prediction as Prediction,
     correct: decode.bool(r.correct),
-    details: r.details === null || r.details === undefined ? undefined : decode.json(r.details),
+    details: r.details === null || r.details === undefined ? undefined : readableDetails(decode.json(r.details)),
     judgeInputTokens: n(r.judge_input_tokens),
     judgeOutputTokens: n(r.judge_output_tokens),
     judgeCostUsd: n(r.judge_cost_usd),

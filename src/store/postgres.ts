@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
-import { RESULT_COLUMNS, rowFrom, rowValues, stagedFrom } from './columns.ts';
+import { RESULT_COLUMNS, rowFrom, rowValues, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import type { ClaimedSample, WorkQueue } from './queue.ts';
 import type { HumanLabel, ResultFilter, RunListing, RunRecord, StagedScore } from './store.ts';
@@ -158,7 +158,7 @@ export class PostgresStore implements WorkQueue {
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (run_id, generation, sample_id) DO UPDATE SET prediction = EXCLUDED.prediction,
        correct = EXCLUDED.correct, details = EXCLUDED.details, judge_input_tokens = EXCLUDED.judge_input_tokens,
        judge_output_tokens = EXCLUDED.judge_output_tokens, judge_cost_usd = EXCLUDED.judge_cost_usd`,
-      [runId, generation, s.sampleId, s.prediction, s.correct, s.details ? JSON.stringify(s.details) : null, s.judgeInputTokens ?? null, s.judgeOutputTokens ?? null, s.judgeCostUsd ?? null],
+      [runId, generation, s.sampleId, s.prediction, s.correct, s.details ? JSON.stringify(storableDetails(s.details)) : null, s.judgeInputTokens ?? null, s.judgeOutputTokens ?? null, s.judgeCostUsd ?? null],
     );
   }
 

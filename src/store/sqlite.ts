@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
-import { RESULT_COLUMNS, rowFrom, rowValues, stagedFrom } from './columns.ts';
+import { RESULT_COLUMNS, rowFrom, rowValues, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import { isDeadLocalProcess } from './process.ts';
 import type { HumanLabel, ResultFilter, RunHolder, RunLeases, RunListing, RunRecord, StagedScore, Store } from './store.ts';
@@ -276,7 +276,7 @@ export class SqliteStore implements Store, RunLeases {
     this.db
       .prepare(`INSERT OR REPLACE INTO staged_scores (run_id, generation, sample_id, prediction, correct, details, judge_input_tokens, judge_output_tokens, judge_cost_usd)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(runId, generation, s.sampleId, s.prediction, s.correct ? 1 : 0, s.details ? JSON.stringify(s.details) : null, s.judgeInputTokens ?? null, s.judgeOutputTokens ?? null, s.judgeCostUsd ?? null);
+      .run(runId, generation, s.sampleId, s.prediction, s.correct ? 1 : 0, s.details ? JSON.stringify(storableDetails(s.details)) : null, s.judgeInputTokens ?? null, s.judgeOutputTokens ?? null, s.judgeCostUsd ?? null);
   }
 
   async staged(runId: string, generation: string): Promise<StagedScore[]> {
