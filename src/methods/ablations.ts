@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readRegularFile } from '../images/read.ts';
-import { ProviderError, type ContentPart, type PreparedImage, type Provider, type Sample } from '../core/types.ts';
+import { ProviderError, type ContentPart, type ImageLimits, type PreparedImage, type Provider, type Sample } from '../core/types.ts';
+import { DEFAULT_IMAGE_LIMITS } from '../images/limits.ts';
 import { readAndPrepare } from '../images/prepare.ts';
 import { DEFAULT_RETRY, isRetryable, retryDelayMs, sleep, type RetryPolicy } from '../runner/backoff.ts';
 import { loadSharp } from '../images/sharp.ts';
@@ -42,16 +43,40 @@ export const blankImage: RequestTransform = (request) =>
     return [{ type: 'image', image: asPng(data, width, height) }];
   });
 
-/** Gaussian noise of the same size, seeded by the sample. */
-export const noiseImage: RequestTransform = (request, sample) =>
-  mapImages(request, async (img) => {
-    const { width, height } = await dims(img);
-    const n = gaussian(`noise:${sample.id}`);
-    const raw = Buffer.alloc(width * height * 3);
-    for (let i = 0; i < raw.length; i++) raw[i] = Math.max(0, Math.min(255, Math.round(128 + 64 * n())));
-    const data = await (await loadSharp())(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
-    return [{ type: 'image', image: asPng(data, width, height) }];
-  });
+/**
+ * Gaussian noise of the same size, seeded by the sample, within the API's byte limit. Noise barely
+ * compresses (a 1568 px PNG is ~7 MB): over the limit it goes as JPEG at falling quality where the
+ * API takes JPEG, and only if that is not enough at a smaller size.
+ */
+export function noiseImage(limits: Pick<ImageLimits, 'maxBytes' | 'accepts'> = DEFAULT_IMAGE_LIMITS): RequestTransform {
+  return (request, sample) =>
+    mapImages(request, async (img) => {
+      const size = await dims(img);
+      for (let scale = 1; ; scale *= 0.7) {
+        const width = Math.max(16, Math.round(size.width * scale));
+        const height = Math.max(16, Math.round(size.height * scale));
+        const image = await encodeNoise(width, height, `noise:${sample.id}`, limits);
+        if (image) return [{ type: 'image', image }];
+      }
+    });
+}
+
+/** The noise as PNG, or as JPEG at the best quality that fits; undefined when neither fits. */
+async function encodeNoise(width: number, height: number, seed: string, limits: Pick<ImageLimits, 'maxBytes' | 'accepts'>): Promise<PreparedImage | undefined> {
+  const n = gaussian(seed);
+  const raw = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = Math.max(0, Math.min(255, Math.round(128 + 64 * n())));
+  const sharp = await loadSharp();
+  const png = await sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  // The smallest size goes as it is: no API limit is that low.
+  if (png.length <= limits.maxBytes || width * height <= 16 * 16) return asPng(png, width, height);
+  if (!limits.accepts.includes('image/jpeg')) return undefined;
+  for (const quality of [90, 75, 60, 45, 30]) {
+    const data = await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality, chromaSubsampling: '4:4:4' }).toBuffer();
+    if (data.length <= limits.maxBytes) return { data, mime: 'image/jpeg', sha256: hash(data), bytes: data.length, width, height };
+  }
+  return undefined;
+}
 
 export const CAPTION_PROMPT = 'Describe this image in detail in two or three sentences: the objects, people, setting, any visible text, and anything that could matter for safety.';
 

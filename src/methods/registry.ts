@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Provider, Sample } from '../core/types.ts';
+import type { ImageLimits, Provider, Sample } from '../core/types.ts';
 import type { ImageCache } from '../images/cache.ts';
 import type { ExtractionMode } from '../scoring/awareness.ts';
 import type { Store } from '../store/store.ts';
@@ -81,7 +81,7 @@ export async function setupMethod(spec: string | undefined, options: MethodOptio
   throw new MethodError(`unknown method "${spec}"; known: ${METHOD_NAMES.join(', ')} (see \`mmsafe methods\`)`);
 }
 
-export function setupAblation(name: Ablation | undefined, ctx: { protocol: 'awareness' | 'response'; store: Store; captioner?: Provider }): RequestTransform | undefined {
+export function setupAblation(name: Ablation | undefined, ctx: { protocol: 'awareness' | 'response'; store: Store; captioner?: Provider; limits?: Pick<ImageLimits, 'maxBytes' | 'accepts'> }): RequestTransform | undefined {
   switch (name) {
     case undefined:
       return undefined;
@@ -90,7 +90,7 @@ export function setupAblation(name: Ablation | undefined, ctx: { protocol: 'awar
     case 'blank-image':
       return blankImage;
     case 'noise-image':
-      return noiseImage;
+      return noiseImage(ctx.limits);
     case 'caption':
       if (!ctx.captioner) throw new MethodError('--ablation caption needs --captioner provider:model (the model that writes the captions)');
       return captionAblation(ctx.captioner, ctx.store);

@@ -222,7 +222,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   const captioner = config.captioner
     ? setup(() => createProvider(config.captioner!, { baseURL: config.captionerBaseURL, timeoutMs: config.timeoutMs, apiKey: opts.apiKey }))
     : undefined;
-  const ablation = await setupOrUsage(async () => setupAblation(config.ablation, { protocol: protocolKind, store: opts.store, captioner }));
+  const ablation = await setupOrUsage(async () => setupAblation(config.ablation, { protocol: protocolKind, store: opts.store, captioner, limits }));
   // What the answers are scored with (CoT reads the final answer) is what the run stores.
   const scoring = { ...config, extraction: method.extraction && config.extraction !== 'paper' ? method.extraction : config.extraction, judge: judge?.id ?? config.judge };
   const protocol = protocolFor(scoring, judge);

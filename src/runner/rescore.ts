@@ -4,6 +4,7 @@ import { judgementCost, loadPrices, priceFor, type Price } from '../providers/pr
 import { scoreAwareness, type ExtractionMode } from '../scoring/awareness.ts';
 import { judgeAnswer } from '../scoring/judge.ts';
 import type { RunRecord, StagedScore, Store } from '../store/store.ts';
+import type { RetryPolicy } from './backoff.ts';
 import { AdaptiveLimiter } from './limiter.ts';
 
 export interface RescoreOptions {
@@ -14,6 +15,8 @@ export interface RescoreOptions {
   /** Awareness runs: the new extraction mode. */
   extraction?: ExtractionMode;
   concurrency?: number;
+  /** How judge API failures are retried before an answer counts as not judged this time. */
+  retry?: RetryPolicy;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -75,7 +78,7 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
         const sample = itemOf(r);
         // Without the item (its query and reference) the judge would grade blind: say so instead.
         const v: Verdict = sample
-          ? await judgeAnswer(judge, sample, r.response!)
+          ? await judgeAnswer(judge, sample, r.response!, { retry: opts.retry })
           : { prediction: 'judge_error', correct: false, details: { judge: judge.id, judge_error: `item ${r.sampleId} is stored without its question and is not in the dataset at ${config.run.data} any more; cannot re-judge it` } };
         const failure = transientFailure(v);
         if (failure) failures.push(failure);

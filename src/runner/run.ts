@@ -169,8 +169,10 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     try {
       await answerAndStore(sample, spend);
     } finally {
-      // After the row is stored: what it cost now counts for every process sharing the budget.
+      // After the row is stored: what it cost now counts for every process sharing the budget
+      // (and for a later --max-cost, when this run has none).
       if (spend.hold) await opts.budget!.settle(spend.hold, spend.paid);
+      else if (spend.paid > 0) await opts.store.settleBudget(opts.runId, 'unreserved', spend.paid);
     }
   }
 
