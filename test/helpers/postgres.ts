@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,10 +47,25 @@ export async function testDatabase(): Promise<TestDatabase | undefined> {
 
 let cluster: Promise<string | undefined> | undefined;
 
-/** One cluster per test process, stopped when the process exits. */
+/**
+ * One cluster per test process. It is stopped when the process exits; a process that is killed
+ * (vitest ends its workers with a signal) cannot do that, so each cluster directory names its
+ * owner, and `sweepClusters` (run by the global setup before and after `npm test`) stops and
+ * removes every cluster whose owner is gone.
+ */
 function throwawayCluster(): Promise<string | undefined> {
   cluster ??= startCluster();
   return cluster;
+}
+
+/** Where throwaway clusters live: one directory each, `<prefix>XXXXXX/{data,owner.json,log}`. */
+const CLUSTER_PREFIX = path.join(os.tmpdir(), 'mmsafe-pg-');
+const OWNER_FILE = 'owner.json';
+
+interface ClusterOwner {
+  /** The test process that started it, and that process's parent (the vitest run). */
+  pid: number;
+  ppid: number;
 }
 
 function postgresBin(): string | undefined {
@@ -58,6 +73,13 @@ function postgresBin(): string | undefined {
   if (!existsSync(root)) return undefined;
   const versions = readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin/initdb'))).sort((a, b) => Number(b) - Number(a));
   return versions[0] ? path.join(root, versions[0], 'bin') : undefined;
+}
+
+/** PostgreSQL refuses to run as root: as root, it runs as the postgres user the package created. */
+function pgCommand(bin: string): (cmd: string, args: string[]) => Buffer {
+  const asRoot = process.getuid?.() === 0;
+  return (cmd, args) =>
+    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'pipe' }) : execFileSync(path.join(bin, cmd), args, { stdio: 'pipe' });
 }
 
 async function freePort(): Promise<number> {
@@ -71,36 +93,72 @@ async function freePort(): Promise<number> {
   });
 }
 
+function stopCluster(dir: string): void {
+  const bin = postgresBin();
+  try {
+    if (bin && existsSync(path.join(dir, 'data', 'postmaster.pid'))) pgCommand(bin)('pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'immediate', 'stop']);
+  } catch {
+    // already stopped
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Stops and removes the throwaway clusters whose test process is gone, and with `ownedBy`, also
+ * those started by the children of that process (the vitest run that is ending). Clusters of test
+ * runs still going on elsewhere on the machine are left alone. Returns the directories removed.
+ */
+export function sweepClusters(ownedBy?: number): string[] {
+  const parent = path.dirname(CLUSTER_PREFIX);
+  const removed: string[] = [];
+  for (const name of readdirSync(parent)) {
+    const dir = path.join(parent, name);
+    if (!dir.startsWith(CLUSTER_PREFIX)) continue;
+    let owner: ClusterOwner;
+    try {
+      owner = JSON.parse(readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
+    } catch {
+      continue; // not one of ours, or still being set up
+    }
+    if (alive(owner.pid) && owner.ppid !== ownedBy) continue;
+    stopCluster(dir);
+    removed.push(dir);
+  }
+  return removed;
+}
+
 async function startCluster(): Promise<string | undefined> {
   const bin = postgresBin();
   if (!bin) return undefined;
-  // PostgreSQL refuses to run as root: as root, run it as the postgres user the package created.
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot && spawnSync('id', ['postgres']).status !== 0) return undefined;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-pg-'));
+  if (process.getuid?.() === 0 && spawnSync('id', ['postgres']).status !== 0) return undefined;
+  const run = pgCommand(bin);
+  const dir = mkdtempSync(CLUSTER_PREFIX);
   const data = path.join(dir, 'data');
-  const run = (cmd: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'pipe' }) : execFileSync(path.join(bin, cmd), args, { stdio: 'pipe' });
   try {
-    if (asRoot) {
+    if (process.getuid?.() === 0) {
       const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
       const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
       chownSync(dir, uid, gid);
     }
     run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
     const port = await freePort();
+    // Named before it starts: a process killed from here on leaves a cluster the sweep can find.
+    writeFileSync(path.join(dir, OWNER_FILE), JSON.stringify({ pid: process.pid, ppid: process.ppid } satisfies ClusterOwner));
     run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start']);
-    process.on('exit', () => {
-      try {
-        run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
-      } catch {
-        // already gone
-      }
-      rmSync(dir, { recursive: true, force: true });
-    });
+    process.on('exit', () => stopCluster(dir));
     return `postgres://postgres@127.0.0.1:${port}/postgres`;
   } catch (error) {
     process.stderr.write(`could not start a throwaway PostgreSQL: ${(error as Error).message}\n`);
+    stopCluster(dir);
     return undefined;
   }
 }
