@@ -3,9 +3,14 @@ import { writeFileAtomic } from '../core/atomic-write.ts';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { formatSummaryTable } from '../report/table.ts';
-import { summarizeStoredRun } from '../report/summary.ts';
+import { summarizeStoredRun, type RunSummary } from '../report/summary.ts';
 import type { RunConfigInput } from '../runner/config.ts';
-import { evaluate } from '../runner/evaluate.ts';
+import { evaluate, RunSetupError } from '../runner/evaluate.ts';
+import type { RunProgress } from '../runner/run.ts';
+import { DatasetError } from '../datasets/errors.ts';
+import { buildLeaderboard } from '../report/leaderboard.ts';
+import { leaderboardTable } from '../report/formats.ts';
+import type { Store } from '../store/store.ts';
 import { parseSplit } from '../datasets/split.ts';
 import { parseEndpoints } from '../providers/endpoints.ts';
 import { readConfigFile } from './config-file.ts';
@@ -75,7 +80,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--protocol <name>', 'awareness (yes/no question) or response (free answer + judge); default: the benchmark\'s own').choices(['awareness', 'response']))
     .option('--judge <provider:model>', 'judge for the response protocol, e.g. openai:gpt-4o')
     .option('--judge-base-url <url>', 'base URL for the judge API (default: the model\'s)')
-    .option('--model <provider:model>', 'e.g. openai:gpt-4o, ollama:llava, baseline:always-unsafe')
+    .option('--model <provider:model>', 'e.g. openai:gpt-4o, ollama:llava, baseline:always-unsafe; several, comma-separated, run concurrently (one run each) and end with their leaderboard')
     .option('--base-url <url>', 'API base URL (default: OPENAI_BASE_URL or the provider default); several, comma-separated, spread the load over replicas')
     .option('--endpoints <file>', 'replicas of the model, one URL per line (optionally followed by its own concurrency limit)')
     .option('--shard <i/N>', 'evaluate only shard i of N (by sample id); merge shard databases with `mmsafe merge`')
@@ -120,81 +125,190 @@ export function registerRun(program: Command): void {
 }
 
 async function runCommand(flags: RunFlags): Promise<void> {
-  const fromFile = flags.config ? readConfigFile(flags.config) : {};
-  const input = { ...fromFile, ...toConfig(flags) } as RunConfigInput;
+  const file = flags.config ? readConfigFile(flags.config) : { settings: {} as RunConfigInput };
+  const { model: _models, ...fromFlags } = toConfig(flags);
+  const specs = flags.model?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+  // Models on the command line replace the file's; each file entry may carry its own limits.
+  const entries: Partial<RunConfigInput>[] = specs.length ? specs.map((model) => ({ model })) : (file.models ?? [{}]);
+  const inputs = entries.map((e) => ({ ...file.settings, ...fromFlags, ...e }) as RunConfigInput);
   // A run id is printed and used in file names: no control characters (they would drive a terminal).
   if (flags.runId !== undefined && /[\x00-\x1f\x7f-\x9f]/.test(flags.runId)) throw new UsageError('--run-id must not contain control characters');
   if (!flags.resume) {
-    if (!input.data) throw new UsageError('--data is required (the benchmark directory), or --resume NAME');
-    if (!input.model) throw new UsageError('--model is required, e.g. --model openai:gpt-4o or baseline:always-unsafe');
+    if (!inputs[0].data) throw new UsageError('--data is required (the benchmark directory), or --resume NAME');
+    if (inputs.some((i) => !i.model)) throw new UsageError('--model is required, e.g. --model openai:gpt-4o or baseline:always-unsafe');
   }
+  if (inputs.length > 1) checkSeveral(inputs, flags);
   const store = await openStore(flags.db);
   const interrupt = onInterrupt('stopping: requests in flight are cancelled and will be asked again on --resume; stored answers are kept');
-  const progress = createProgressReporter();
   try {
-    const result = await evaluate(flags.resume ? (input as RunConfigInput) : input, {
-      store,
-      runId: flags.resume ?? flags.runId,
-      resume: Boolean(flags.resume),
-      dryRun: flags.dryRun,
-      enqueueOnly: flags.enqueue,
-      leaseMs: flags.lease !== undefined ? Math.round(flags.lease * 1000) : undefined,
-      workerId: flags.workerId,
-      signal: interrupt.signal,
-      onStart: ({ runId, dataset, pending, resumed }) => {
-        const missing = dataset.problems.filter((p) => p.kind === 'missing_image');
-        say(
-          `mmsafe: run ${runId}${resumed ? ' (resumed)' : ''}: ${dataset.samples.length} samples to evaluate, ${pending} pending` +
-            (missing.length ? `; ${missing.length} left out for a missing image (ids ${abbreviate(missing.map((p) => p.id ?? '?'))})` : '') +
-            '\n',
-        );
-        for (const p of dataset.problems.filter((p) => p.kind !== 'missing_image').slice(0, 20)) {
-          say(`mmsafe: left out ${p.id ?? ''} (${p.where}): ${p.message}\n`);
-        }
-      },
-      onProgress: flags.quiet ? undefined : (p) => progress.update(p),
-    });
-    if (result.estimate) {
-      const e = result.estimate;
-      show(
-        [
-          `dry run: ${e.samples} samples (${e.left_out} left out), ${e.distinct_images} distinct images`,
-          `requests: ${e.requests} to the model${e.judge_requests ? `, ${e.judge_requests} to the judge` : ''}`,
-          `estimated tokens: ${e.input_tokens.toLocaleString('en-US')} in, ${e.output_tokens.toLocaleString('en-US')} out`,
-          `estimated cost: ${e.cost_usd === null ? 'unknown (no price for this model: see --prices)' : `$${e.cost_usd.toFixed(2)}`}`,
-          'nothing was sent or stored.',
-        ].join('\n') + '\n',
-      );
+    if (inputs.length === 1) {
+      const progress = createProgressReporter();
+      const outcome = await runOne(inputs[0], flags, { store, signal: interrupt.signal, progress: flags.quiet ? undefined : progress });
+      if (outcome.summary) show(`${formatSummaryTable(outcome.summary)}\n`);
+      if (outcome.summary && flags.out) writeSummary(flags.out, outcome.summary);
+      process.exitCode = outcome.exitCode || process.exitCode;
       return;
     }
-    if (result.enqueued !== undefined) {
-      show(
-        `run ${result.runId}: ${result.enqueued} samples queued\n` +
-          `start workers on any machine with: mmsafe worker --db <the same URL> --runs ${result.runId}\n`,
-      );
-      return;
-    }
-    if (!flags.quiet) progress.finish(result.progress);
-
-    const summary = await summarizeStoredRun(store, result.runId);
-    show(`${formatSummaryTable(summary)}\n`);
-    if (flags.out) {
-      writeFileAtomic(flags.out, `${JSON.stringify(summary, null, 2)}\n`);
-      say(`mmsafe: summary written to ${flags.out}\n`);
-    }
-    if (result.stopped) {
-      say(`mmsafe: run stopped: ${result.stopped.reason}\nmmsafe: finish it with: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
-      process.exitCode = result.stopped.fatal ? 1 : result.stopped.budget ? 3 : 130;
-    } else if (summary.counts.evaluated === 0 && summary.counts.errors > 0) {
-      say(`mmsafe: every sample failed (${summary.counts.errors}); nothing was measured. Fix the cause above, then: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
-      process.exitCode = 1;
-    } else if (summary.counts.errors > 0) {
-      say(`mmsafe: ${summary.counts.errors} samples ended in an error (not counted as answers); retry them with: mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}\n`);
-    }
+    await runSeveral(inputs, flags, store, interrupt.signal);
   } finally {
     interrupt.dispose();
     await store.close();
   }
+}
+
+function writeSummary(file: string, value: unknown): void {
+  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+  say(`mmsafe: summary written to ${file}\n`);
+}
+
+interface Outcome {
+  runId?: string;
+  summary?: RunSummary;
+  exitCode: number;
+}
+
+interface RunContext {
+  store: Store;
+  signal: AbortSignal;
+  progress?: { update(p: RunProgress): void; finish(p: RunProgress): void };
+  /** Several runs at once: each message names its model. */
+  label?: string;
+}
+
+/** One model's run, start to summary; the caller prints the summary (one run) or the leaderboard (several). */
+async function runOne(input: RunConfigInput, flags: RunFlags, ctx: RunContext): Promise<Outcome> {
+  const tell = (text: string) => say(`mmsafe: ${ctx.label ? `[${ctx.label}] ` : ''}${text}\n`);
+  const { store, progress } = ctx;
+  const result = await evaluate(input, {
+    store,
+    runId: flags.resume ?? runIdFor(flags.runId, ctx.label),
+    resume: Boolean(flags.resume),
+    dryRun: flags.dryRun,
+    enqueueOnly: flags.enqueue,
+    leaseMs: flags.lease !== undefined ? Math.round(flags.lease * 1000) : undefined,
+    workerId: flags.workerId,
+    signal: ctx.signal,
+    onStart: ({ runId, dataset, pending, resumed }) => {
+      const missing = dataset.problems.filter((p) => p.kind === 'missing_image');
+      tell(
+        `run ${runId}${resumed ? ' (resumed)' : ''}: ${dataset.samples.length} samples to evaluate, ${pending} pending` +
+          (missing.length ? `; ${missing.length} left out for a missing image (ids ${abbreviate(missing.map((p) => p.id ?? '?'))})` : ''),
+      );
+      for (const p of dataset.problems.filter((p) => p.kind !== 'missing_image').slice(0, 20)) tell(`left out ${p.id ?? ''} (${p.where}): ${p.message}`);
+    },
+    onProgress: progress ? (p) => progress.update(p) : undefined,
+  });
+  if (result.estimate) {
+    const e = result.estimate;
+    show(
+      [
+        `dry run${ctx.label ? ` of ${ctx.label}` : ''}: ${e.samples} samples (${e.left_out} left out), ${e.distinct_images} distinct images`,
+        `requests: ${e.requests} to the model${e.judge_requests ? `, ${e.judge_requests} to the judge` : ''}`,
+        `estimated tokens: ${e.input_tokens.toLocaleString('en-US')} in, ${e.output_tokens.toLocaleString('en-US')} out`,
+        `estimated cost: ${e.cost_usd === null ? 'unknown (no price for this model: see --prices)' : `$${e.cost_usd.toFixed(2)}`}`,
+        'nothing was sent or stored.',
+      ].join('\n') + '\n',
+    );
+    return { exitCode: 0 };
+  }
+  if (result.enqueued !== undefined) {
+    show(
+      `run ${result.runId}: ${result.enqueued} samples queued\n` +
+        `start workers on any machine with: mmsafe worker --db <the same URL> --runs ${result.runId}\n`,
+    );
+    return { runId: result.runId, exitCode: 0 };
+  }
+  progress?.finish(result.progress);
+
+  const summary = await summarizeStoredRun(store, result.runId);
+  const resume = `mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}`;
+  let exitCode = 0;
+  if (result.stopped) {
+    tell(`run stopped: ${result.stopped.reason}`);
+    tell(`finish it with: ${resume}`);
+    exitCode = result.stopped.fatal ? 1 : result.stopped.budget ? 3 : 130;
+  } else if (summary.counts.evaluated === 0 && summary.counts.errors > 0) {
+    tell(`every sample failed (${summary.counts.errors}); nothing was measured. Fix the cause above, then: ${resume}`);
+    exitCode = 1;
+  } else if (summary.counts.errors > 0) {
+    tell(`${summary.counts.errors} samples ended in an error (not counted as answers); retry them with: ${resume}`);
+  }
+  return { runId: result.runId, summary, exitCode };
+}
+
+function checkSeveral(inputs: RunConfigInput[], flags: RunFlags): void {
+  if (flags.resume) throw new UsageError('--resume finishes one run; give it without --model');
+  const seen = new Set<string>();
+  for (const i of inputs) {
+    if (seen.has(i.model)) throw new UsageError(`--model lists ${i.model} twice`);
+    seen.add(i.model);
+  }
+}
+
+const runIdFor = (base: string | undefined, label: string | undefined) => (base && label ? `${base}-${label.replace(/[^A-Za-z0-9._-]+/g, '-')}` : base);
+
+/**
+ * Several models on one benchmark: concurrent runs, each with its own limiter and settings, one
+ * stored run each, and one leaderboard at the end. The exit code is the most serious of theirs.
+ */
+async function runSeveral(inputs: RunConfigInput[], flags: RunFlags, store: Store, signal: AbortSignal): Promise<void> {
+  const combined = flags.quiet ? undefined : combinedProgress(createProgressReporter(), inputs.length);
+  const outcomes = await Promise.all(
+    inputs.map((input, i) =>
+      runOne(input, flags, { store, signal, label: input.model, progress: combined?.part(i) }).catch((error: unknown) => {
+        // One model's bad setting must not take the others' answers down with it.
+        say(`mmsafe: [${input.model}] ${error instanceof Error ? error.message : String(error)}\n`);
+        return { exitCode: error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError ? 2 : 1 } as Outcome;
+      }),
+    ),
+  );
+  combined?.finish();
+  const done = outcomes.filter((o): o is Outcome & { runId: string; summary: RunSummary } => Boolean(o.runId && o.summary));
+  if (done.some((o) => o.summary.counts.evaluated > 0)) {
+    const measured = done.filter((o) => o.summary.counts.evaluated > 0).map((o) => o.runId);
+    show(`${leaderboardTable(await buildLeaderboard(store, measured))}\n`);
+  }
+  if (flags.out && done.length) writeSummary(flags.out, done.map((o) => o.summary));
+  process.exitCode = worstExit(outcomes.map((o) => o.exitCode)) || process.exitCode;
+}
+
+/** Fatal and usage errors before a spent budget before an interrupt before success. */
+function worstExit(codes: number[]): number {
+  for (const c of [1, 2, 3, 130]) if (codes.includes(c)) return c;
+  return 0;
+}
+
+/** One progress line summed over concurrent runs. */
+function combinedProgress(reporter: ReturnType<typeof createProgressReporter>, parts: number) {
+  const latest: (RunProgress | undefined)[] = new Array(parts).fill(undefined);
+  const sum = (): RunProgress | undefined => {
+    const ps = latest.filter((p): p is RunProgress => Boolean(p));
+    if (!ps.length) return undefined;
+    const add = (k: 'total' | 'done' | 'skipped' | 'errors' | 'retries' | 'rateLimits' | 'inFlight' | 'concurrency') => ps.reduce((a, p) => a + p[k], 0);
+    const costs = ps.map((p) => p.costUsd);
+    return {
+      total: add('total'), done: add('done'), skipped: add('skipped'), errors: add('errors'), retries: add('retries'),
+      rateLimits: add('rateLimits'), inFlight: add('inFlight'), concurrency: add('concurrency'),
+      startedAt: Math.min(...ps.map((p) => p.startedAt)),
+      costUsd: costs.every((c) => c !== undefined) ? costs.reduce((a, c) => a + c!, 0) : undefined,
+    };
+  };
+  return {
+    part: (i: number) => ({
+      update(p: RunProgress) {
+        latest[i] = { ...p };
+        const s = sum();
+        if (s) reporter.update(s);
+      },
+      finish(p: RunProgress) {
+        latest[i] = { ...p };
+      },
+    }),
+    finish() {
+      const s = sum();
+      if (s) reporter.finish(s);
+    },
+  };
 }
 
 function toConfig(flags: RunFlags): RunConfigInput {
