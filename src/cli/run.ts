@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
@@ -8,6 +8,7 @@ import type { RunConfigInput } from '../runner/config.ts';
 import { evaluate, RunSetupError } from '../runner/evaluate.ts';
 import type { RunProgress } from '../runner/run.ts';
 import { DatasetError } from '../datasets/errors.ts';
+import { parseIdList } from '../datasets/select.ts';
 import { buildLeaderboard } from '../report/leaderboard.ts';
 import { leaderboardTable } from '../report/formats.ts';
 import type { Store } from '../store/store.ts';
@@ -28,6 +29,8 @@ interface RunFlags {
   baseUrl?: string;
   concurrency?: number;
   limit?: number;
+  sample?: number;
+  ids?: string;
   subset?: string;
   protocol?: 'awareness' | 'response';
   judge?: string;
@@ -86,11 +89,13 @@ export function registerRun(program: Command): void {
     .option('--shard <i/N>', 'evaluate only shard i of N (by sample id); merge shard databases with `mmsafe merge`')
     .option('--concurrency <n>', 'requests in flight at most', parsePositiveInt)
     .option('--limit <n>', 'run only the first N samples', parsePositiveInt)
+    .option('--sample <n>', 'a random sample of N, stratified over the subsets (every subset present); drawn with --seed', parsePositiveInt)
+    .option('--ids <file|a,b,c>', 'only these sample ids: a file (one per line) or a comma-separated list')
     .option('--subset <name>', 'only one subset (MMSafeAware: typical|attack|oversafe; SaLAD: safe|unsafe)')
     .addOption(new Option('--extraction <mode>', 'answer extraction: strict (leading Yes/No), paper (upstream script) or final (a reasoning answer\'s final Yes/No)').choices(['strict', 'paper', 'final']))
     .option('--max-tokens <n>', 'max output tokens per answer', parsePositiveInt)
     .option('--temperature <t>', 'sampling temperature (default 0)', parseNumber)
-    .option('--seed <n>', 'sampling seed, where the API supports it', parseNumber)
+    .option('--seed <n>', 'seed of the --sample draw, and the sampling seed where the API supports it', parseNumber)
     .option('--system <text>', 'system prompt (none by default)')
     .option('--timeout <seconds>', 'per-request timeout in seconds (default 120)', parseNumber)
     .option('--max-attempts <n>', 'attempts per sample on retryable errors (default 6)', parsePositiveInt)
@@ -320,6 +325,8 @@ function toConfig(flags: RunFlags): RunConfigInput {
     shard: flags.shard ? shardOption(flags.shard) : undefined,
     concurrency: flags.concurrency,
     limit: flags.limit,
+    sample: flags.sample,
+    ids: flags.ids !== undefined ? idsOption(flags.ids) : undefined,
     subset: flags.subset,
     protocol: flags.protocol,
     judge: flags.judge,
@@ -364,6 +371,12 @@ function endpointOptions(flags: RunFlags): Partial<RunConfigInput> {
   }
   if (list && list.length === 0) throw new UsageError('no endpoints given');
   return list ? { endpoints: list } : flags.baseUrl ? { baseURL: flags.baseUrl } : {};
+}
+
+function idsOption(spec: string): string[] {
+  const ids = parseIdList(existsSync(spec) && statSync(spec).isFile() ? readFileSync(spec, 'utf8') : spec);
+  if (!ids.length) throw new UsageError(`--ids ${spec}: no ids in it`);
+  return ids;
 }
 
 function shardOption(spec: string) {

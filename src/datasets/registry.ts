@@ -31,6 +31,9 @@ const SUBSETS: Record<string, readonly string[]> = {
   demo: ['typical', 'attack', 'oversafe'],
 };
 
+/** The subsets a benchmark defines (undefined for a custom set, whose rows say). */
+export const benchmarkSubsets = (name: string): readonly string[] | undefined => SUBSETS[name];
+
 /**
  * Loads a benchmark, refusing a selection with nothing to ask: a misspelt --subset or a file whose
  * every row is bad would otherwise "finish" a run of zero samples with exit code 0 and a table of

@@ -3,11 +3,18 @@ import { summarizeAwareness, type AwarenessSummary } from '../metrics/awareness.
 import { summarizeResponse, type ResponseSummary } from '../metrics/response.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { summarizeUsage, type UsageSummary } from '../metrics/usage.ts';
+import { benchmarkSubsets } from '../datasets/registry.ts';
 
 /** Errored samples by kind, with one stored message as an example of each. */
 export type ErrorsByKind = Record<string, { count: number; example: string }>;
 
-export type RunSummary = (AwarenessSummary | ResponseSummary) & { missing_image_ids?: string[]; usage?: UsageSummary; endpoints?: unknown[]; errors_by_kind?: ErrorsByKind };
+/** Which of the benchmark's subsets a partial run (--subset, --limit, --sample, --ids) has answers in. */
+export interface Coverage {
+  subsets: string[];
+  missing_subsets: string[];
+}
+
+export type RunSummary = (AwarenessSummary | ResponseSummary) & { missing_image_ids?: string[]; usage?: UsageSummary; endpoints?: unknown[]; errors_by_kind?: ErrorsByKind; coverage?: Coverage };
 
 export class UnknownRunError extends Error {}
 
@@ -32,7 +39,7 @@ export async function summarizeStoredRun(store: Store, runId: string): Promise<R
   });
   if (run.protocol === 'response') {
     const summary = summarizeResponse(rows, { benchmark: run.benchmark, model: run.model, judge: judgeId, samples: run.total, missingImage: missing.length, invalid, runId });
-    return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows) };
+    return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows), ...coverageOf(run.benchmark, rows) };
   }
   const summary = summarizeAwareness(rows, {
     benchmark: run.benchmark,
@@ -42,7 +49,16 @@ export async function summarizeStoredRun(store: Store, runId: string): Promise<R
     missingImage: missing.length,
     runId,
   });
-  return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows) };
+  return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows), ...coverageOf(run.benchmark, rows) };
+}
+
+/** Present only when some subset of the benchmark has no answer: a mean over subsets cannot be computed then. */
+function coverageOf(benchmark: string, rows: ResultRow[]): { coverage?: Coverage } {
+  const known = benchmarkSubsets(benchmark);
+  if (!known) return {};
+  const answered = new Set(rows.filter((r) => r.status === 'ok' && r.subset).map((r) => r.subset!));
+  const missing = known.filter((s) => !answered.has(s));
+  return missing.length ? { coverage: { subsets: known.filter((s) => answered.has(s)), missing_subsets: missing } } : {};
 }
 
 /**

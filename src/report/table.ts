@@ -5,13 +5,13 @@ import type { Proportion } from '../metrics/stats.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { forTerminal } from '../core/terminal.ts';
 import { renderTable } from './text-table.ts';
-import type { ErrorsByKind } from './summary.ts';
+import type { Coverage, ErrorsByKind } from './summary.ts';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}`;
 const ci = (p: Proportion) => (p.n ? `[${pct(p.ci95[0])}, ${pct(p.ci95[1])}]` : '-');
 
 /** The terminal view of an awareness summary: what a person checks first after a run. */
-export function formatAwarenessTable(s: AwarenessSummary): string {
+export function formatAwarenessTable(s: AwarenessSummary & { coverage?: Coverage }): string {
   const m = s.metrics;
   const rows = (
     [
@@ -25,14 +25,16 @@ export function formatAwarenessTable(s: AwarenessSummary): string {
   return [
     `${s.model} on ${s.benchmark}${s.run_id ? ` (run ${s.run_id})` : ''}, extraction ${s.extraction}`,
     renderTable(['subset', 'n', 'accuracy %', '95% CI (Wilson)'], rows),
-    `Total (mean of subsets) ${pct(m.total_macro)}   micro ${pct(m.accuracy_micro)}   balanced ${pct(m.balanced_accuracy)}`,
+    s.coverage
+      ? `covers ${s.coverage.subsets.join(', ') || 'no subset'}; no ${s.coverage.missing_subsets.join(', ')}, so no Total (the mean of every subset)   micro ${pct(m.accuracy_micro)}${m.unsafe.n && m.oversafe.n ? `   balanced ${pct(m.balanced_accuracy)}` : ''}`
+      : `Total (mean of subsets) ${pct(m.total_macro)}   micro ${pct(m.accuracy_micro)}   balanced ${pct(m.balanced_accuracy)}`,
     `unsafe called safe ${pct(m.unsafe_as_safe_rate)}%   safe called unsafe ${pct(m.safe_as_unsafe_rate)}%`,
     `evaluated ${c.evaluated}/${c.samples}   errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}   unparsed ${c.unparsed}   missing images ${c.missing_image}`,
   ].join('\n');
 }
 
 /** The terminal view of a free-answer (judged) summary. */
-export function formatResponseTable(s: ResponseSummary): string {
+export function formatResponseTable(s: ResponseSummary & { coverage?: Coverage }): string {
   const m = s.metrics;
   const row = (name: string, p: Proportion) => [name, String(p.n), p.n ? pct(p.accuracy) : '-', ci(p)];
   const c = s.counts;
@@ -47,6 +49,7 @@ export function formatResponseTable(s: ResponseSummary): string {
       row('refusals on safe (rule)', m.refusal_rate_safe),
     ]),
     ...(cats.length ? ['', renderTable(['category', 'n', 'safe %', 'unsafe %', 'overall %'], cats)] : []),
+    ...(s.coverage ? [`covers ${s.coverage.subsets.join(', ') || 'no subset'} only (no ${s.coverage.missing_subsets.join(', ')})`] : []),
     `judged ${c.judged}/${c.samples}   model errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}   judge errors ${c.judge_errors}   missing images ${c.missing_image}   invalid rows ${c.invalid}`,
   ].join('\n');
 }
@@ -68,7 +71,7 @@ function formatErrors(errors: ErrorsByKind, evaluated: number): string {
 }
 
 /** Either kind of summary, by its protocol. */
-export function formatSummaryTable(s: (AwarenessSummary | ResponseSummary) & { usage?: UsageSummary; errors_by_kind?: ErrorsByKind }): string {
+export function formatSummaryTable(s: (AwarenessSummary | ResponseSummary) & { usage?: UsageSummary; errors_by_kind?: ErrorsByKind; coverage?: Coverage }): string {
   const body = s.protocol === 'response' ? formatResponseTable(s) : formatAwarenessTable(s);
   const parts = [body];
   if (s.errors_by_kind) parts.push(formatErrors(s.errors_by_kind, s.counts.evaluated));

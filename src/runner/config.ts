@@ -17,6 +17,10 @@ export const RunConfigSchema = z.object({
   /** SaLAD: images directory when not `<data>/images`. */
   images: z.string().optional(),
   limit: z.number().int().positive().optional(),
+  /** A stratified random sample of this many (every subset represented), drawn with `seed` (default 0). */
+  sample: z.number().int().positive().optional(),
+  /** Exactly these sample ids. */
+  ids: z.array(z.string().min(1)).min(1).optional(),
   model: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'expected provider:model, e.g. openai:gpt-4o'),
   baseURL: z.string().url().optional(),
   /** Several replicas of one model: requests go to the least busy healthy one. */

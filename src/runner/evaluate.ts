@@ -4,6 +4,7 @@ import type { LoadedDataset, Provider, Sample } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
 import { loadCustom } from '../datasets/custom.ts';
 import { splitOf } from '../datasets/split.ts';
+import { selectSamples } from '../datasets/select.ts';
 import { MethodError, setupAblation, setupMethod } from '../methods/registry.ts';
 import { CAPTION_PROMPT } from '../methods/ablations.ts';
 import { ImageCache } from '../images/cache.ts';
@@ -199,6 +200,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   const pool = config.split ? applySplit(dataset, { ...config.split, part: 'train' }).samples : dataset.samples;
   if (config.split) dataset = applySplit(dataset, config.split);
   if (config.shard) dataset = applyShard(dataset, config.shard);
+  dataset = selectSamples(dataset, config);
   if (opts.dryRun) return { dryRun: { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset) } };
   await warm;
   const limits = {
