@@ -15,6 +15,7 @@ import { registerView } from './view.ts';
 import { registerMethods } from './methods.ts';
 import { registerMerge } from './merge.ts';
 import { registerWorker } from './worker.ts';
+import { registerCache } from './cache.ts';
 import { UnknownRunError } from '../report/summary.ts';
 import { UsageError } from './usage.ts';
 import { say } from './print.ts';
@@ -39,6 +40,7 @@ registerView(program);
 registerMethods(program);
 registerMerge(program);
 registerWorker(program);
+registerCache(program);
 registerDemo(program);
 
 try {

@@ -49,6 +49,7 @@ interface RunFlags {
   runId?: string;
   resume?: string;
   quiet?: boolean;
+  cache?: boolean;
   maxCost?: number;
   prices?: string;
   imageMaxSide?: number;
@@ -123,6 +124,7 @@ export function registerRun(program: Command): void {
     .option('--max-cost <usd>', 'stop cleanly (resumable) once this many US dollars are spent', parseNumber)
     .option('--prices <file>', 'JSON prices per million tokens, overriding the built-in table')
     .option('--dry-run', 'print the sample count, images and a cost estimate; send nothing')
+    .option('--cache', 'reuse the answer of an identical request (model, messages, image bytes, settings) from any earlier run in this database; store new answers for later runs')
     .option('--quiet', 'no progress display')
     .action(async (flags: RunFlags) => {
       await runCommand(flags);
@@ -350,6 +352,7 @@ function toConfig(flags: RunFlags): RunConfigInput {
     split: flags.split ? splitOption(flags.split, flags.methodSeed) : undefined,
     imageMaxBytes: flags.imageMaxBytes,
     prices: flags.prices ? path.resolve(flags.prices) : undefined,
+    cache: flags.cache,
   };
   // Drop unset keys so the schema's defaults (and, on resume, the stored settings) apply.
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as RunConfigInput;

@@ -9,6 +9,8 @@ export interface UsageSummary {
   reasoning_tokens: number;
   /** null: the price of the model is unknown (never reported as $0). */
   cost_usd: number | null;
+  /** Answers reused from the cache (`--cache`): they spent no tokens and have no latency. */
+  cached_answers?: number;
   judge_input_tokens?: number;
   judge_output_tokens?: number;
   judge_cost_usd?: number | null;
@@ -31,6 +33,8 @@ export function summarizeUsage(rows: ResultRow[], known: PricesKnown): UsageSumm
     reasoning_tokens: sum((r) => r.reasoningTokens),
     cost_usd: known.model ? sum((r) => r.costUsd) : null,
   };
+  const fromCache = rows.filter((r) => r.details?.cached_answer).length;
+  if (fromCache) out.cached_answers = fromCache;
   if (known.judge !== undefined) {
     Object.assign(out, { judge_input_tokens: sum((r) => r.judgeInputTokens), judge_output_tokens: sum((r) => r.judgeOutputTokens), judge_cost_usd: known.judge ? sum((r) => r.judgeCostUsd) : null });
   }

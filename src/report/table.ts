@@ -59,7 +59,8 @@ const dollars = (x: number | null | undefined) => (x === null || x === undefined
 function formatUsage(u: UsageSummary): string {
   const judge = u.judge_input_tokens !== undefined ? `; judge ${u.judge_input_tokens} in / ${u.judge_output_tokens} out, cost ${dollars(u.judge_cost_usd)}` : '';
   const parts = [u.cached_tokens ? `${u.cached_tokens} cached` : '', u.reasoning_tokens ? `${u.reasoning_tokens} reasoning` : ''].filter(Boolean);
-  return `tokens ${u.input_tokens} in / ${u.output_tokens} out${parts.length ? ` (${parts.join(', ')})` : ''}, cost ${dollars(u.cost_usd)}${judge}`;
+  const reused = u.cached_answers ? `; ${u.cached_answers} answers from the cache (no tokens, no latency)` : '';
+  return `tokens ${u.input_tokens} in / ${u.output_tokens} out${parts.length ? ` (${parts.join(', ')})` : ''}, cost ${dollars(u.cost_usd)}${judge}${reused}`;
 }
 
 /** Why samples failed, most frequent first, so a run that is all errors says what to fix. */

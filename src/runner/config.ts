@@ -43,6 +43,8 @@ export const RunConfigSchema = z.object({
   providerOptions: z.record(z.string(), z.unknown()).optional(),
   /** Stop cleanly (resumable) once the run has spent this many US dollars in one process. */
   maxCost: z.number().positive().optional(),
+  /** Reuse answers to identical requests from any earlier run in the store, and keep new ones for later runs. */
+  cache: z.boolean().optional(),
   /** JSON file of prices overriding the built-in table. */
   prices: z.string().optional(),
   /** A mitigation method: safety-prompt, fusion-prompt, cot, few-shot:K, vcd. */

@@ -20,6 +20,7 @@ import { isWorkQueue } from '../store/queue.ts';
 import { protocolName, RunConfigSchema, STORED_CONFIG_VERSION, type RunConfig, type RunConfigInput } from './config.ts';
 import { RunBudget } from './budget.ts';
 import { estimateRun, type RunEstimate } from './estimate.ts';
+import { withAnswerCache } from './answer-cache.ts';
 import { executeRun, type ExecuteOptions, type ExecuteResult, type RunProgress } from './run.ts';
 import { recordEndpointStats, workOnQueuedRun } from './worker.ts';
 import { holdRun, RunHeldError } from './run-lease.ts';
@@ -188,11 +189,12 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
     }
   }
   if (config.method === 'vcd' && config.ablation === 'text-only') throw new RunSetupError('--method vcd contrasts the image with a noised copy, so it cannot run with --ablation text-only');
-  const judge = protocolName(config) === 'response' ? (opts.judge ?? setup(() => createJudge(config, opts.apiKey))) : undefined;
+  const cache = answerCacheFor(config, opts.store);
+  const judge = protocolName(config) === 'response' ? cache(opts.judge ?? setup(() => createJudge(config, opts.apiKey))) : undefined;
   const make = (baseURL?: string) =>
     setup(() => createProvider(config.model, { baseURL, apiKey: opts.apiKey, timeoutMs: config.timeoutMs, seed: config.seed, extra: config.providerOptions }));
   const replicas = config.endpoints && config.endpoints.length > 1 ? new MultiEndpointProvider(config.endpoints.map((e) => ({ url: e.url, limit: e.limit, provider: make(e.url) }))) : undefined;
-  const provider = opts.provider ?? replicas ?? make(config.endpoints?.[0]?.url ?? config.baseURL);
+  const provider = cache(opts.provider ?? replicas ?? make(config.endpoints?.[0]?.url ?? config.baseURL));
   // Load the SDK and the image library while the dataset is read, not after: first request sooner.
   const warm = opts.dryRun ? undefined : Promise.all([provider.warmup?.(), provider.needsImages ? loadSharp() : undefined]).catch(() => undefined);
   let dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
@@ -340,6 +342,11 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
   }
 }
 
+/** --cache wraps the model (and the judge) so identical requests are answered from the store; baselines cost nothing and are left alone. */
+function answerCacheFor(config: RunConfig, store: Store) {
+  return (provider: Provider): Provider => (config.cache && !provider.id.startsWith('baseline:') ? withAnswerCache(provider, store, { providerOptions: config.providerOptions ?? null }) : provider);
+}
+
 async function countStored(store: Store, runId: string, dataset: LoadedDataset): Promise<number> {
   const done = await store.completedIds(runId);
   return dataset.samples.reduce((n, s) => n + (done.has(s.id) ? 1 : 0), 0);
@@ -353,6 +360,7 @@ function pickOverrides(input: RunConfigInput): Partial<RunConfigInput> {
   if (input.baseURL !== undefined) Object.assign(out, { baseURL: input.baseURL, endpoints: undefined });
   if (input.endpoints !== undefined) Object.assign(out, { endpoints: input.endpoints, baseURL: undefined });
   if (input.timeoutMs !== undefined) out.timeoutMs = input.timeoutMs;
+  if (input.cache !== undefined) out.cache = input.cache;
   if (input.maxCost !== undefined) out.maxCost = input.maxCost;
   if (input.prices !== undefined) out.prices = input.prices;
   if (input.data !== undefined) out.data = path.resolve(input.data);

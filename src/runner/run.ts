@@ -10,6 +10,7 @@ import { sentImage, type SentImage } from '../images/sent.ts';
 import { questionOf } from '../methods/transform.ts';
 import { costOf, judgementCost, type RunPricing } from '../providers/pricing.ts';
 import type { RunBudget } from './budget.ts';
+import { CACHED_ANSWER } from './answer-cache.ts';
 
 export interface RunProgress {
   total: number;
@@ -224,7 +225,8 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
             response: response.text,
             prediction: verdict.prediction,
             correct: verdict.correct,
-            latencyMs,
+            // An answer from the cache took no time to think: its latency would skew every latency figure.
+            latencyMs: response.details?.[CACHED_ANSWER] ? undefined : latencyMs,
             ...usage,
             imageSha256: sent?.sha256 ?? image?.sha256,
             attempts,

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { ResultRow } from '../core/types.ts';
+import type { GenerateResponse, ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
 import { RESULT_COLUMNS, rowFrom, rowValues, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS labels (
   run_id TEXT NOT NULL, sample_id TEXT NOT NULL, verdict BOOLEAN NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   PRIMARY KEY (run_id, sample_id));
 CREATE TABLE IF NOT EXISTS captions (captioner TEXT NOT NULL, image_sha256 TEXT NOT NULL, caption TEXT NOT NULL, PRIMARY KEY (captioner, image_sha256));
+CREATE TABLE IF NOT EXISTS answer_cache (key TEXT PRIMARY KEY, model TEXT NOT NULL, answer JSONB NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now());
 CREATE TABLE IF NOT EXISTS queue (
   run_id TEXT NOT NULL, sample_id TEXT NOT NULL, lease_until TIMESTAMPTZ, worker TEXT, PRIMARY KEY (run_id, sample_id));
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -249,6 +250,20 @@ export class PostgresStore implements WorkQueue {
 
   async putCaption(captioner: string, imageSha256: string, caption: string): Promise<void> {
     await this.pool.query('INSERT INTO captions VALUES ($1,$2,$3) ON CONFLICT (captioner, image_sha256) DO UPDATE SET caption = EXCLUDED.caption', [captioner, imageSha256, caption]);
+  }
+
+  async getCachedAnswer(key: string): Promise<GenerateResponse | undefined> {
+    const r = await this.pool.query('SELECT answer FROM answer_cache WHERE key = $1', [key]);
+    return r.rows[0]?.answer as GenerateResponse | undefined;
+  }
+
+  async putCachedAnswer(key: string, model: string, answer: GenerateResponse): Promise<void> {
+    await this.pool.query('INSERT INTO answer_cache (key, model, answer) VALUES ($1,$2,$3) ON CONFLICT (key) DO UPDATE SET answer = EXCLUDED.answer, created_at = now()', [key, model, JSON.stringify(answer)]);
+  }
+
+  async clearCache(model?: string): Promise<number> {
+    const r = await this.pool.query('DELETE FROM answer_cache WHERE $1::text IS NULL OR model = $1', [model ?? null]);
+    return r.rowCount ?? 0;
   }
 
   /** Puts samples of a run on the queue (those already queued or stored are left alone). */

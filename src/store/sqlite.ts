@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { ResultRow } from '../core/types.ts';
+import type { GenerateResponse, ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
 import { RESULT_COLUMNS, rowFrom, rowValues, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
@@ -44,6 +44,12 @@ CREATE TABLE IF NOT EXISTS captions (
   image_sha256 TEXT NOT NULL,
   caption TEXT NOT NULL,
   PRIMARY KEY (captioner, image_sha256)
+);
+CREATE TABLE IF NOT EXISTS answer_cache (
+  key TEXT PRIMARY KEY,
+  model TEXT NOT NULL,
+  answer TEXT NOT NULL,
+  created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS labels (
   run_id TEXT NOT NULL,
@@ -122,6 +128,8 @@ export class SqliteStore implements Store, RunLeases {
       labels: this.db.prepare('SELECT * FROM labels WHERE run_id = ? ORDER BY rowid'),
       getCaption: this.db.prepare('SELECT caption FROM captions WHERE captioner = ? AND image_sha256 = ?').pluck(),
       putCaption: this.db.prepare('INSERT OR REPLACE INTO captions (captioner, image_sha256, caption) VALUES (?, ?, ?)'),
+      getCached: this.db.prepare('SELECT answer FROM answer_cache WHERE key = ?').pluck(),
+      putCached: this.db.prepare('INSERT OR REPLACE INTO answer_cache (key, model, answer, created_at) VALUES (?, ?, ?, ?)'),
     };
   }
 
@@ -237,6 +245,20 @@ export class SqliteStore implements Store, RunLeases {
 
   async putCaption(captioner: string, imageSha256: string, caption: string): Promise<void> {
     this.stmts.putCaption.run(captioner, imageSha256, caption);
+  }
+
+  async getCachedAnswer(key: string): Promise<GenerateResponse | undefined> {
+    const answer = this.stmts.getCached.get(key) as string | undefined;
+    return answer === undefined ? undefined : (JSON.parse(answer) as GenerateResponse);
+  }
+
+  async putCachedAnswer(key: string, model: string, answer: GenerateResponse): Promise<void> {
+    this.stmts.putCached.run(key, model, JSON.stringify(answer), new Date().toISOString());
+  }
+
+  async clearCache(model?: string): Promise<number> {
+    const r = model === undefined ? this.db.prepare('DELETE FROM answer_cache').run() : this.db.prepare('DELETE FROM answer_cache WHERE model = ?').run(model);
+    return r.changes;
   }
 
   async labels(runId: string): Promise<HumanLabel[]> {

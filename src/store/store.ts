@@ -1,4 +1,4 @@
-import type { Prediction, ResultRow } from '../core/types.ts';
+import type { GenerateResponse, Prediction, ResultRow } from '../core/types.ts';
 import type { StoredRunConfig } from '../runner/config.ts';
 
 /** A run's identity and its resolved configuration (never an API key). */
@@ -125,5 +125,10 @@ export interface Store {
    * replaces its row's, the configuration names the new scorer, and the generation is cleared.
    */
   switchScores(runId: string, generation: string, config: StoredRunConfig): Promise<number>;
+  /** `--cache`: answers by the hash of their exact request (see runner/answer-cache.ts), shared by every run. */
+  getCachedAnswer(key: string): Promise<GenerateResponse | undefined>;
+  putCachedAnswer(key: string, model: string, answer: GenerateResponse): Promise<void>;
+  /** Empties the answer cache (of one model when given); returns how many answers were removed. */
+  clearCache(model?: string): Promise<number>;
   close(): Promise<void>;
 }
