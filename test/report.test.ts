@@ -120,7 +120,11 @@ describe('leaderboard', () => {
     expect(text).toMatch(/^GPT-4o \(paper\) \(published\) \*/m);
     expect(text).toContain('* transcribed from a secondary summary of the paper; not yet checked against the PDF.');
     expect(text).toContain('n per metric: typical 10, attack 10, oversafe 10, all unsafe 20, Total 30');
-    expect(leaderboardMarkdown(lb)).toContain('| 80.0 [49.0-94.3] n=10 |');
+    // Markdown: n once per column, below the table, not in every cell.
+    const md = leaderboardMarkdown(lb);
+    expect(md).toContain('| 80.0 [49.0-94.3] |');
+    expect(md).not.toMatch(/n=\d/);
+    expect(md).toContain('n per metric: typical 10, attack 10, oversafe 10, all unsafe 20, Total 30');
   });
 
   it('SaLAD (judged answers): its metrics, refusal comparisons, published rows and the three charts', async () => {
@@ -204,6 +208,8 @@ describe('leaderboard', () => {
     await store.close();
     const hostileRecords = records.filter((r) => r.run === 'hostile');
     expect(hostileRecords).toHaveLength(26);
+    // In id order, numeric-aware (demo-2 before demo-10), not in the order the answers arrived.
+    expect(hostileRecords.map((r) => r.id)).toEqual(Array.from({ length: 26 }, (_, i) => `demo-${i + 1}`));
     for (const r of hostileRecords) {
       const s = stored.get(r.id)!;
       expect(r.response).toBe(s.response);
@@ -224,5 +230,6 @@ describe('leaderboard', () => {
     const first = JSON.parse(up.stdout.split('\n')[0]);
     expect(Object.keys(first)).toEqual(['id', 'response']);
     expect(up.stdout.trim().split('\n')).toHaveLength(26);
+    expect(up.stdout.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(Array.from({ length: 26 }, (_, i) => `demo-${i + 1}`));
   });
 });

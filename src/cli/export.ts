@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { samplesCsv, samplesJsonl } from '../report/formats.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
+import { inIdOrder } from '../report/order.ts';
 import { openStore } from '../store/open.ts';
 import { UsageError } from './usage.ts';
 import { emit } from './print.ts';
@@ -22,7 +23,7 @@ export function registerExport(program: Command): void {
             ? await samplesCsv(store, [flags.run])
             : flags.format === 'jsonl'
               ? await samplesJsonl(store, flags.run)
-              : (await store.results(flags.run))
+              : inIdOrder(await store.results(flags.run))
                 .filter((r) => r.status === 'ok')
                 .map((r) => `${JSON.stringify({ id: /^\d+$/.test(r.sampleId) ? Number(r.sampleId) : r.sampleId, response: r.response ?? '' })}\n`)
                 .join('');

@@ -3,6 +3,7 @@ import type { Leaderboard, LeaderboardRow } from './leaderboard.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { csvSafe } from './csv-safe.ts';
 import { renderTable } from './text-table.ts';
+import { inIdOrder } from './order.ts';
 
 const pct = (x: number) => (x * 100).toFixed(1);
 
@@ -64,7 +65,17 @@ export function leaderboardTable(lb: Leaderboard): string {
   ].join('\n');
 }
 
-const mdEscape = (s: string) => s.replace(/\|/g, '\\|').replace(/[<>]/g, (ch) => (ch === '<' ? '&lt;' : '&gt;'));
+/**
+ * Untrusted text (run names, model names, settings) made inert in Markdown with backslash escapes,
+ * not HTML entities, so the source reads as written (`p < 0.001`): emphasis, code, links and table
+ * pipes are escaped, and `<` or `&` only where they could open a tag, an autolink or an entity.
+ */
+export const mdEscape = (s: string) =>
+  s
+    .replace(/[\\`*_[\]|]/g, '\\$&')
+    .replace(/<(?=[A-Za-z/!?])/g, '\\<')
+    .replace(/&(?=#?\w+;)/g, '\\&')
+    .replace(/\s*\n\s*/g, ' ');
 
 export function leaderboardMarkdown(lb: Leaderboard): string {
   const header = ['run', 'model', 'n', ...lb.columns.map((c) => c.label)];
@@ -73,10 +84,12 @@ export function leaderboardMarkdown(lb: Leaderboard): string {
     '',
     `| ${header.join(' | ')} |`,
     `| ${header.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
-    ...lb.rows.map((r) => `| ${[mdEscape(r.name + kindMark(r)), mdEscape(whoOf(r)), String(r.summary?.counts.evaluated ?? ''), ...lb.columns.map((c) => cellText(r.cells[c.key], r.kind !== 'published', r.kind !== 'published'))].join(' | ')} |`),
+    ...lb.rows.map((r) => `| ${[mdEscape(r.name + kindMark(r)), mdEscape(whoOf(r)), String(r.summary?.counts.evaluated ?? ''), ...lb.columns.map((c) => cellText(r.cells[c.key], r.kind !== 'published'))].join(' | ')} |`),
     '',
+    // n once per column (and a line of its own for a run whose n differ), not in every cell.
+    ...nLines(lb).map((l) => `${mdEscape(l)}  `),
     legendOf(lb),
-    ...caveats(lb).map((c) => `\n${mdEscape(c).replace(/^\*/, '\\*')}`),
+    ...caveats(lb).map((c) => `\n${mdEscape(c)}`),
   ];
   if (lb.comparisons.length) lines.push('', '**Paired comparisons** (exact McNemar test, paired 95% CI):', '', ...lb.comparisons.map((c) => `- ${mdEscape(c.sentence)}`));
   return `${lines.join('\n')}\n`;
@@ -102,7 +115,7 @@ export async function samplesCsv(store: Store, runIds: string[]): Promise<string
   const records: unknown[][] = [];
   for (const id of runIds) {
     const run = await store.getRun(id);
-    for (const r of await store.results(id)) {
+    for (const r of inIdOrder(await store.results(id))) {
       records.push([
         id, run?.model ?? '', r.sampleId, r.subset ?? '', r.scenario ?? '', r.category ?? '', r.label, r.prediction ?? '',
         r.correct === undefined ? '' : r.correct ? 1 : 0, r.response ?? '', r.errorKind ? `${r.errorKind}: ${redactSecrets(r.errorMessage ?? '')}` : '',
@@ -120,7 +133,7 @@ export async function samplesCsv(store: Store, runIds: string[]): Promise<string
 /** Every stored row of a run as one JSON object a line: what was asked (prompt, system), answered, judged and paid. */
 export async function samplesJsonl(store: Store, runId: string): Promise<string> {
   const lines: string[] = [];
-  for (const r of await store.results(runId)) {
+  for (const r of inIdOrder(await store.results(runId))) {
     lines.push(JSON.stringify({
       id: r.sampleId, status: r.status, label: r.label, subset: r.subset, scenario: r.scenario, domain: r.domain, attack: r.attack, category: r.category,
       prompt: r.prompt ?? null, system: r.system ?? null, response: r.response ?? null, verdict: r.prediction ?? null, correct: r.correct ?? null,
