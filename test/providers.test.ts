@@ -180,6 +180,17 @@ describe.each(CASES)('$kind provider against its mock, through the official SDK'
     await faulty.close();
   });
 
+  it.each(['html-page', '502'] as const)('a proxy\'s HTML page (%s) is named as such, not as broken JSON', async (fault) => {
+    const faulty = await start({ faults: () => fault });
+    servers.push(faulty);
+    const p = createProvider(`${kind}:m`, { baseURL: faulty.url, apiKey: KEY, timeoutMs: 3000 });
+    const err = await p.generate({ messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }).catch((e) => e);
+    expect(err.kind).toBe(fault === '502' ? 'server' : 'invalid_response');
+    expect(err.message).toMatch(/not JSON \(HTML page/);
+    expect(err.message).not.toMatch(/<html|<body/i);
+    if (fault === '502') expect(err.message).toContain('502 Bad Gateway');
+  });
+
   it('a slow body still arrives whole', async () => {
     const slow = await start({ faults: () => 'slow-body', respond: () => 'No, it is not.' });
     servers.push(slow);

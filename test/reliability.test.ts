@@ -1,5 +1,5 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -19,7 +19,7 @@ import { csvSafe } from '../src/report/csv-safe.ts';
 import { samplesCsv } from '../src/report/formats.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
-import { runCli } from './helpers/cli.ts';
+import { cliPath, runCli } from './helpers/cli.ts';
 import { storedConfig } from './helpers/run-config.ts';
 
 const dirs: string[] = [];
@@ -209,5 +209,74 @@ describe('non-regular files among the images', () => {
     expect(pipe?.status).toBe('error');
     expect(pipe?.errorMessage).toMatch(/not a regular file/);
     expect(rows.find((x) => x.sampleId === 'ok')?.status).toBe('ok');
+  }, 60_000);
+});
+
+/**
+ * Runs the CLI with `dir` read-only: a read-only bind mount where this user may make one (root in
+ * a private mount namespace), else a directory and files without write permission.
+ */
+async function readOnlyCli(dir: string, args: string[]) {
+  const root = process.getuid?.() === 0;
+  if (root) {
+    const mnt = tmp();
+    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    const script = `mount --bind ${q(dir)} ${q(mnt)} && mount -o remount,ro,bind ${q(mnt)} && touch ${q(mnt)}/probe 2>/dev/null && exit 99; cd ${q(mnt)} && exec ${q(process.execPath)} ${q(cliPath)} ${args.map(q).join(' ')}`;
+    const child = spawn('unshare', ['-m', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { code, stdout, stderr };
+  }
+  for (const f of readdirSync(dir)) chmodSync(path.join(dir, f), 0o444);
+  chmodSync(dir, 0o555);
+  try {
+    return await cli(args.map((a) => (a.startsWith('./') ? path.join(dir, a) : a))).done;
+  } finally {
+    chmodSync(dir, 0o755);
+  }
+}
+
+describe('a read-only database', () => {
+  it.skipIf(process.platform === 'win32')('runs, report and export open it read-only and work', async () => {
+    const dir = tmp();
+    const db = path.join(dir, 'ro.db');
+    const store = new SqliteStore(db);
+    await store.createRun(run('ro-run'));
+    await store.putResult(row('ro-run', '1', { response: 'Yes, it is.' }));
+    await store.close();
+    const before = readdirSync(dir).sort();
+    const runs = await readOnlyCli(dir, ['runs', '--db', './ro.db']);
+    if (runs.code === 99) throw new Error('the bind mount is not read-only');
+    expect(runs.code, runs.stderr).toBe(0);
+    expect(runs.stdout).toContain('ro-run');
+    const report = await readOnlyCli(dir, ['report', '--run', 'ro-run', '--format', 'json', '--db', './ro.db']);
+    expect(report.code, report.stderr).toBe(0);
+    expect(JSON.parse(report.stdout).counts.evaluated).toBe(1);
+    const exported = await readOnlyCli(dir, ['export', '--run', 'ro-run', '--format', 'csv', '--db', './ro.db']);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toContain('Yes, it is.');
+    expect(readdirSync(dir).sort()).toEqual(before);
+  }, 60_000);
+});
+
+describe('Ctrl-C', () => {
+  it('says that requests in flight are cancelled and asked again on resume, and leaves the run resumable', async () => {
+    const dir = tmp();
+    await writeDemoBenchmark(dir);
+    const server = await startMockOpenAI({ faults: () => 'hang' });
+    servers.push(server);
+    const db = path.join(dir, 'x.db');
+    const { child, done } = runCli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:m', '--base-url', server.url, '--db', db, '--run-id', 'int', '--quiet', '--timeout', '600']);
+    children.push(child);
+    // Interrupt once every request is in flight (the mock never answers them).
+    for (let i = 0; i < 600 && server.requests < 8; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/requests in flight are cancelled and will be asked again on --resume/);
+    expect(r.stderr).toMatch(/mmsafe run --resume int/);
   }, 60_000);
 });

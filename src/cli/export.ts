@@ -15,7 +15,7 @@ export function registerExport(program: Command): void {
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .action(async (flags: { run: string; format: 'upstream' | 'jsonl' | 'csv'; out?: string; db: string }) => {
-      const store = await openStore(flags.db);
+      const store = await openStore(flags.db, { readOnly: true });
       try {
         if (!await store.getRun(flags.run)) throw new UsageError(`no run named "${flags.run}" (see \`mmsafe runs\`)`);
         const text =

@@ -38,7 +38,7 @@ export function registerReport(program: Command): void {
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .action(async (flags: { run?: string; runs?: string; format: Format; out?: string; db: string }) => {
       if (!flags.run && !flags.runs) throw new UsageError('give --run NAME or --runs A,B,... (see `mmsafe runs`)');
-      const store = await openStore(flags.db);
+      const store = await openStore(flags.db, { readOnly: true });
       try {
         const text = await render(store, flags);
         if (flags.out) {

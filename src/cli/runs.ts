@@ -11,7 +11,7 @@ export function registerRuns(program: Command): void {
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .option('--json', 'machine-readable output')
     .action(async (flags: { db: string; json?: boolean }) => {
-      const store = await openStore(flags.db);
+      const store = await openStore(flags.db, { readOnly: true });
       try {
         const runs = (await store.listRuns()).map(({ config, ...r }) => ({ ...r, evaluable: evaluableOf(r.total, config) }));
         if (flags.json) {

@@ -33,7 +33,9 @@ export type FaultKind =
   /** Out of credit: OpenAI's insufficient_quota, Anthropic's spend limit; waiting does not help. */
   | 'quota'
   /** A 400 whose message repeats the credentials the request carried, as some proxies do. */
-  | 'echo-key';
+  | 'echo-key'
+  /** A 200 that is a proxy's HTML page instead of the API's JSON. */
+  | 'html-page';
 
 export interface ReceivedImage {
   mime: string;
@@ -234,6 +236,9 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
           return sendError(res, format.error('context_length', 'The prompt is longer than the model\'s context window.'));
         case 'quota':
           return sendError(res, format.error('quota', 'You exceeded your current quota, please check your plan and billing details.'));
+        case 'html-page':
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+          return res.end('<!DOCTYPE html><html><head><title>Proxy sign-in required</title></head><body><h1>Sign in</h1></body></html>');
         case 'echo-key': {
           const sent = [req.headers.authorization, req.headers['x-api-key'], req.headers['x-goog-api-key']].filter(Boolean).join(', ');
           return sendError(res, format.error('bad_request', `The request was refused for the credentials ${sent}`));

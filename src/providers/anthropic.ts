@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
 import { withDeadline } from './deadline.ts';
-import { classifyHttpError, connectionCause, parseRetryAfter, scrubbed } from './errors.ts';
+import { classifyHttpError, connectionCause, notJson, parseRetryAfter, scrubbed, unparsableReply } from './errors.ts';
 import { mergeOptions } from './options.ts';
 
 export interface AnthropicProviderOptions {
@@ -86,6 +86,7 @@ export class AnthropicProvider implements Provider {
     } catch (error) {
       throw scrubbed(this.classify(sdk, error, options.signal), [this.options.apiKey]);
     }
+    if (typeof message === 'string') throw new ProviderError('invalid_response', `${this.id}: the API's reply is ${notJson(message) ?? 'not JSON'}`);
     if (message?.stop_reason === 'refusal') throw new ProviderError('content_policy', `${this.id}: the model's safety classifier stopped the answer (stop_reason refusal)`);
     if (!message || !Array.isArray(message.content)) throw new ProviderError('invalid_response', `${this.id}: the API answered without content`);
     const toolUse = message.content.find((b) => b.type === 'tool_use');
@@ -111,7 +112,7 @@ export class AnthropicProvider implements Provider {
         { keyEnv: 'ANTHROPIC_API_KEY', provider: this.id, retryAfterMs: parseRetryAfter((h) => error.headers?.get(h)) },
       );
     }
-    if (error instanceof SyntaxError) return new ProviderError('invalid_response', `${this.id}: the API sent malformed JSON`);
+    if (error instanceof SyntaxError) return unparsableReply(this.id, error);
     return new ProviderError('invalid_response', `${this.id}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

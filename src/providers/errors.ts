@@ -11,6 +11,25 @@ export function scrubbed(error: ProviderError, keys: (string | undefined)[]): Pr
   return message === error.message ? error : new ProviderError(error.kind, message, { status: error.status, retryAfterMs: error.retryAfterMs, cause: error.cause });
 }
 
+const HTML = /^\s*(<!doctype html|<html|<head|<body|<\?xml)|<\/(html|body|title)>/i;
+
+/**
+ * What a reply that should have been JSON was instead: a proxy's or captive portal's error page
+ * says so ("not JSON (HTML page: 502 Bad Gateway)") rather than a parser's complaint. Undefined
+ * when the text does not look like a page.
+ */
+export function notJson(text: string | undefined): string | undefined {
+  if (!text || !HTML.test(text)) return undefined;
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1] ?? /<h1[^>]*>([^<]*)<\/h1>/i.exec(text)?.[1] ?? /<body[^>]*>\s*([^<]{1,80})/i.exec(text)?.[1];
+  return `not JSON (HTML page${title?.trim() ? `: ${title.trim().slice(0, 80)}` : ''})`;
+}
+
+/** A reply the SDK could not parse: a page from a proxy (the parser met '<') or broken JSON. */
+export function unparsableReply(provider: string, error: SyntaxError): ProviderError {
+  const html = /'<'|"<(!doctype|html|head|body)/i.test(error.message);
+  return new ProviderError('invalid_response', `${provider}: ${html ? "the API's reply is not JSON (HTML page)" : 'the API sent malformed JSON'}`);
+}
+
 /** Retry-After in seconds or as an HTTP date, or retry-after-ms; undefined when absent or unreadable. */
 export function parseRetryAfter(get: (name: string) => string | null | undefined): number | undefined {
   const ms = get('retry-after-ms');
@@ -55,7 +74,8 @@ export function classifyHttpError(
 ): ProviderError {
   const text = `${detail.code ?? ''} ${detail.type ?? ''} ${detail.message ?? ''}`;
   const who = opts.provider ? `${opts.provider}: ` : '';
-  const message = `${who}HTTP ${status ?? '?'}${detail.message ? `: ${detail.message.slice(0, 300)}` : ''}`;
+  const said = notJson(detail.message) ?? detail.message?.slice(0, 300);
+  const message = `${who}HTTP ${status ?? '?'}${said ? `: ${said}` : ''}`;
   let kind: ProviderErrorKind;
   if (status === 429 && QUOTA.test(text)) kind = 'quota';
   else if (status === 429) kind = 'rate_limit';

@@ -1,7 +1,7 @@
 import type { GenerateContentResponse, GoogleGenAI, Part } from '@google/genai';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
 import { withDeadline } from './deadline.ts';
-import { classifyHttpError, connectionCause, parseRetryInfo, scrubbed } from './errors.ts';
+import { classifyHttpError, connectionCause, parseRetryInfo, scrubbed, unparsableReply } from './errors.ts';
 import { camelCase } from './options.ts';
 
 export interface GeminiProviderOptions {
@@ -164,7 +164,7 @@ export class GeminiProvider implements Provider {
     const e = error as { name?: string; message?: string; cause?: { code?: string } };
     if (e?.name === 'AbortError' || /timed? ?out|aborted/i.test(e?.message ?? '')) return new ProviderError('timeout', `${this.id}: no answer within ${this.options.timeoutMs ?? 120_000} ms`);
     if (e?.name === 'TypeError' && /fetch failed/i.test(e.message ?? '')) return new ProviderError('network', `${this.id}: cannot reach the API (${connectionCause(e)})`);
-    if (error instanceof SyntaxError) return new ProviderError('invalid_response', `${this.id}: the API sent malformed JSON`);
+    if (error instanceof SyntaxError) return unparsableReply(this.id, error);
     return new ProviderError('invalid_response', `${this.id}: ${e?.message ?? String(error)}`);
   }
 }

@@ -8,7 +8,7 @@ import {
   type Provider,
 } from '../core/types.ts';
 import { withDeadline } from './deadline.ts';
-import { classifyHttpError, connectionCause, parseRetryAfter, scrubbed } from './errors.ts';
+import { classifyHttpError, connectionCause, notJson, parseRetryAfter, scrubbed, unparsableReply } from './errors.ts';
 import { mergeOptions } from './options.ts';
 
 export interface OpenAIProviderOptions {
@@ -120,6 +120,7 @@ export class OpenAIProvider implements Provider {
     } catch (error) {
       throw scrubbed(this.classify(sdk, error, options.signal), [this.options.apiKey]);
     }
+    if (typeof completion === 'string') throw new ProviderError('invalid_response', `${this.id}: the API's reply is ${notJson(completion) ?? 'not JSON'}`);
     const choice = completion?.choices?.[0];
     if (!choice) throw new ProviderError('invalid_response', `${this.id}: the API answered without choices`);
     if (choice.finish_reason === 'content_filter') {
@@ -162,7 +163,7 @@ export class OpenAIProvider implements Provider {
         { keyEnv: 'OPENAI_API_KEY', provider: this.id, retryAfterMs: parseRetryAfter((h) => error.headers?.get(h)) },
       );
     }
-    if (error instanceof SyntaxError) return new ProviderError('invalid_response', `${this.id}: the API sent malformed JSON`);
+    if (error instanceof SyntaxError) return unparsableReply(this.id, error);
     return new ProviderError('invalid_response', `${this.id}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -3,9 +3,9 @@ import { SqliteStore } from './sqlite.ts';
 import type { Store } from './store.ts';
 
 /** Picks the store for a --db value: a postgres:// URL means PostgreSQL, anything else a SQLite file. */
-export async function openStore(location: string): Promise<Store> {
+export async function openStore(location: string, opts: { readOnly?: boolean } = {}): Promise<Store> {
   if (/^postgres(ql)?:\/\//.test(location)) return PostgresStore.connect(location);
-  return new SqliteStore(location);
+  return new SqliteStore(location, opts);
 }
 
 /** A --db value fit to print: a PostgreSQL URL loses its password (and user), a file path stays. */

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { GenerateResponse, ResultRow } from '../core/types.ts';
@@ -92,17 +92,22 @@ export class SqliteStore implements Store, RunLeases {
   private readonly db: Database.Database;
   private readonly stmts;
 
-  constructor(readonly file: string) {
+  /** `readOnly`: for commands that only read (runs, report, export); works on a read-only file or file system. */
+  constructor(readonly file: string, opts: { readOnly?: boolean } = {}) {
     try {
-      if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-      this.db = new Database(file);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
+      const ro = opts.readOnly ? openForReading(file) : undefined;
+      if (!ro && file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      this.db = ro?.db ?? new Database(file);
+      if (!ro?.ready) {
+        if (!ro) this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = NORMAL');
+        this.db.exec(SCHEMA);
+        this.migrate();
+      }
       this.db.pragma('busy_timeout = 10000');
-      this.db.exec(SCHEMA);
-      this.migrate();
     } catch (error) {
-      throw new Error(`cannot open the database at ${file}: ${(error as Error).message} (pass a writable path with --db)`);
+      const hint = opts.readOnly ? '' : ' (pass a writable path with --db)';
+      throw new Error(`cannot open the database at ${file}: ${(error as Error).message}${hint}`);
     }
     this.stmts = {
       insertRun: this.db.prepare(
@@ -353,4 +358,27 @@ function toRun(r: Record<string, unknown>): RunRecord {
     id: String(r.id), benchmark: String(r.benchmark), protocol: String(r.protocol), model: String(r.model),
     config: StoredRunConfigSchema.parse(JSON.parse(String(r.config))), total: Number(r.total), createdAt: String(r.created_at), status: r.status as RunRecord['status'],
   };
+}
+
+/**
+ * A database opened only to read, with nothing written beside it (no -wal or -shm file, no
+ * migration on disk), so `runs`, `report` and `export` work on a read-only file or file system.
+ * `ready`: the file itself, current and opened read-only. Otherwise an in-memory copy that the
+ * caller sets up as usual: for a missing file (an empty store), a database of an older schema
+ * (migrated in memory only), or a WAL database SQLite cannot open read-only because its -shm file
+ * cannot be created (a copy whose header says rollback journal, as it has no WAL to read).
+ */
+function openForReading(file: string): { db: Database.Database; ready: boolean } {
+  if (file === ':memory:' || !existsSync(file)) return { db: new Database(':memory:'), ready: false };
+  let image: Buffer;
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    if ((db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) return { db, ready: true };
+    image = db.serialize();
+    db.close();
+  } catch {
+    image = readFileSync(file);
+  }
+  if (image[18] === 2 && image[19] === 2) image.fill(1, 18, 20);
+  return { db: new Database(image), ready: false };
 }
