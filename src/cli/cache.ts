@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { displayLocation, openStore } from '../store/open.ts';
+import { show } from './print.ts';
 
 export function registerCache(program: Command): void {
   const cache = program.command('cache').description('the answer cache of `mmsafe run --cache`');
@@ -12,7 +13,7 @@ export function registerCache(program: Command): void {
       const store = await openStore(flags.db);
       try {
         const removed = await store.clearCache(flags.model);
-        process.stdout.write(`removed ${removed} cached answer${removed === 1 ? '' : 's'}${flags.model ? ` of ${flags.model}` : ''} from ${displayLocation(flags.db)}\n`);
+        show(`removed ${removed} cached answer${removed === 1 ? '' : 's'}${flags.model ? ` of ${flags.model}` : ''} from ${displayLocation(flags.db)}\n`);
       } finally {
         await store.close();
       }
