@@ -80,7 +80,7 @@ export function jsonArrayField(file: string, field: string): string[] {
 
 /**
  * Unpacks an archive and moves the folder that holds `marker` to `<root>/<into>`: archives wrap
- * their files in folders of varying names (imgs/, "MM-SafetyBench(imgs)/imgs/", none at all).
+ * their files in folders of varying names (imgs/, "<name>(imgs)/imgs/", none at all).
  */
 async function unpackInto(archive: string, part: { into: string; marker: string; kind: string }, opts: ExtrasOptions): Promise<void> {
   const scratch = path.join(opts.cacheDir, `.unpack-${process.pid}`);
