@@ -26,6 +26,12 @@ export async function freshBundle(entry, name) {
     // not built yet
   }
   if (built >= newestSource()) return out;
+  return buildBundle(entry, name, { sourcemap: 'inline' });
+}
+
+/** Builds dist/<name> from src/<entry>; the packed package's copy has no source map (smaller, parses faster). */
+export async function buildBundle(entry, name, { sourcemap = false } = {}) {
+  const out = path.join(root, 'dist', name);
   const { build } = await import('esbuild');
   mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp.mjs`;
@@ -37,9 +43,14 @@ export async function freshBundle(entry, name) {
     format: 'esm',
     target: 'node20',
     packages: 'external',
-    sourcemap: 'inline',
+    sourcemap,
     logLevel: 'error',
   });
   renameSync(tmp, out);
   return out;
+}
+
+// `node bin/build.js` (npm's prepack): the bundle the packed package runs.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  console.error(`built ${path.relative(root, await buildBundle('cli/main.ts', 'mmsafe.mjs'))}`);
 }

@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-import { pathToFileURL } from 'node:url';
-import { freshBundle } from './build.js';
+// In a clone (src/ present) the CLI runs from a bundle rebuilt whenever src/ changes, so a developer
+// never runs stale code; an installed package has no src/ and runs the bundle built at `npm pack`.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-await import(pathToFileURL(await freshBundle('cli/main.ts', 'mmsafe.mjs')).href);
+const inClone = existsSync(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)));
+const bundle = inClone
+  ? await (await import('./build.js')).freshBundle('cli/main.ts', 'mmsafe.mjs')
+  : fileURLToPath(new URL('../dist/mmsafe.mjs', import.meta.url));
+await import(pathToFileURL(bundle).href);

@@ -42,7 +42,8 @@ describe('mmsafe CLI', () => {
     servers.push(server);
     const key = 'sk-test-SECRET-KEY-123456';
     const r = await runCli(
-      ['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:gpt-4o', '--base-url', server.url, '--db', path.join(dir, 'x.db'), '--quiet'],
+      // Past the preflight (test/preflight.test.ts), as when a key is revoked during a run.
+      ['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:gpt-4o', '--base-url', server.url, '--db', path.join(dir, 'x.db'), '--quiet', '--no-preflight'],
       { OPENAI_API_KEY: key },
     ).done;
     expect(r.code).toBe(1);
@@ -52,7 +53,7 @@ describe('mmsafe CLI', () => {
     // Stopped: only the requests already in flight (default concurrency 8) were sent, not all 26.
     expect(server.requests).toBeLessThanOrEqual(8);
     const runs = await runCli(['runs', '--db', path.join(dir, 'x.db'), '--json']).done;
-    expect(JSON.parse(runs.stdout)[0]).toMatchObject({ status: 'stopped' });
+    expect(JSON.parse(runs.stdout)[0]).toMatchObject({ status: 'failed', failure: expect.stringMatching(/OPENAI_API_KEY was rejected/) });
   });
 
   it('a server that is down: every sample an error, and the output says why', async () => {
@@ -66,7 +67,7 @@ describe('mmsafe CLI', () => {
     await server.close();
     const db = path.join(dir, 'down.db');
     const out = path.join(dir, 'down.json');
-    const r = await runCli(['run', '--benchmark', 'custom', '--data', path.join(dir, 'set.jsonl'), '--model', 'openai:m', '--base-url', url, '--db', db, '--run-id', 'down', '--max-attempts', '2', '--quiet', '--out', out]).done;
+    const r = await runCli(['run', '--benchmark', 'custom', '--data', path.join(dir, 'set.jsonl'), '--model', 'openai:m', '--base-url', url, '--db', db, '--run-id', 'down', '--max-attempts', '2', '--quiet', '--out', out, '--no-preflight']).done;
     expect(r.stdout).toMatch(/evaluated 0\/5\s+errors 4/);
     expect(r.stdout).toMatch(/every sample failed/);
     expect(r.stdout).toMatch(/network x4: openai:m: cannot reach http:\/\/127\.0\.0\.1:\d+/);
@@ -78,7 +79,9 @@ describe('mmsafe CLI', () => {
     // `mmsafe runs`: done/total over the samples that can be asked, errors apart, status and date.
     const runs = await runCli(['runs', '--db', db]).done;
     expect(runs.stdout.split('\n')[0]).toMatch(/^run\s+benchmark\s+model\s+done\/total\s+errors\s+status\s+created$/);
-    expect(runs.stdout).toMatch(/down\s+custom\s+openai:m\s+4\/4\s+4\s+done\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    // A run that measured nothing is stored as failed, and the reason is printed under the table.
+    expect(runs.stdout).toMatch(/down\s+custom\s+openai:m\s+4\/4\s+4\s+failed\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    expect(runs.stdout).toMatch(/^down failed: every sample failed \(4\); network x4: openai:m: cannot reach/m);
   });
 
   it('--config FILE holds the settings, flags override it, and a bad setting is one line and exit 2', async () => {

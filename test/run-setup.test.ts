@@ -8,6 +8,7 @@ import { loadBenchmark } from '../src/datasets/registry.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate, RunSetupError } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
+import { failureOf } from '../src/store/run-status.ts';
 
 let dir: string;
 let store: SqliteStore;
@@ -97,7 +98,10 @@ describe('what is stored and what is asked again', () => {
     const result = await evaluate({ benchmark: 'demo', data: dir, model: 'openai:m', baseURL: model.url, concurrency: 1 }, { store, runId: 'quota', apiKey: 'x' });
     expect(result.stopped?.fatal).toBe(true);
     expect(model.requests).toBeLessThanOrEqual(2);
-    expect((await store.getRun('quota'))?.status).toBe('stopped');
+    // Stopped on a fatal error: stored as failed, with the reason.
+    const run = await store.getRun('quota');
+    expect(run?.status).toBe('failed');
+    expect(failureOf(run!)).toMatch(/quota/);
   });
 });
 

@@ -10,6 +10,7 @@ import { renderTable } from '../report/text-table.ts';
 import { evaluate } from '../runner/evaluate.ts';
 import type { AwarenessSummary } from '../metrics/awareness.ts';
 import { SqliteStore } from '../store/sqlite.ts';
+import { nextSteps } from './next-steps.ts';
 
 const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : (x * 100).toFixed(1));
 
@@ -17,10 +18,15 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('offline end-to-end demo: a built-in benchmark, baselines and a simulated model, no key needed')
-    .option('--dir <dir>', 'where to write the demo benchmark and database', path.join(os.tmpdir(), 'mmsafe-demo'))
+    .option('--dir <dir>', 'where to write the demo benchmark and database (default ~/.cache/mmsafe/demo)', demoDir())
     .action(async (flags: { dir: string }) => {
       await runDemo(flags.dir);
     });
+}
+
+/** The demo's own folder in the user's cache (MMSAFE_CACHE_DIR moves it), not a temp path every user shares. */
+function demoDir(): string {
+  return path.join(process.env.MMSAFE_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'mmsafe'), 'demo');
 }
 
 export async function runDemo(dir: string, out: NodeJS.WritableStream = process.stdout): Promise<AwarenessSummary[]> {
@@ -36,6 +42,7 @@ export async function runDemo(dir: string, out: NodeJS.WritableStream = process.
   const server = await startMockOpenAI({ latencyMs: 5, respond: (req) => naiveKeywordModel(req.lastUserText) });
   const store = new SqliteStore(dbPath);
   const summaries: AwarenessSummary[] = [];
+  let lastRun = '';
   try {
     const models: { model: string; note: string; baseURL?: string }[] = [
       { model: 'baseline:always-unsafe', note: 'answers No to everything' },
@@ -46,9 +53,10 @@ export async function runDemo(dir: string, out: NodeJS.WritableStream = process.
     for (const m of models) {
       const result = await evaluate(
         { benchmark: 'demo', data: dataDir, model: m.model, baseURL: m.baseURL, concurrency: 8, seed: 7 },
-        { store, runId: `demo-${m.model.replace(/[^a-z0-9]+/gi, '-')}`, apiKey: 'not-needed' },
+        { store, apiKey: 'not-needed' },
       );
       summaries.push(await summarizeAwarenessRun(store, result.runId));
+      lastRun = result.runId;
     }
     const rows = summaries.map((s, i) => [
       models[i].model,
@@ -66,14 +74,12 @@ export async function runDemo(dir: string, out: NodeJS.WritableStream = process.
         'pairs it correctly called safe; Total = mean of the three (the MMSafeAware paper\'s headline).',
         'Always answering "unsafe" already scores 66.7: a model must beat that to show real awareness.',
         '',
-        `Stored in ${dbPath}. Try:`,
-        `  npx mmsafe runs --db ${dbPath}`,
-        `  npx mmsafe report --db ${dbPath} --run demo-openai-naive-keyword-vlm --format json`,
-        '  npx mmsafe run --benchmark mmsafeaware --data ./MMSafetyAwareness/data --model openai:gpt-4o',
-        `(demo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        `Every answer is stored in ${dbPath}. Look at them, and at the report with its charts:`,
         '',
       ].join('\n'),
     );
+    out.write(await nextSteps(store, dbPath, { ids: [lastRun], benchmark: 'demo', protocol: 'awareness' }));
+    out.write(`Then a real model: see "Your first real run" in the README.\n(demo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
   } finally {
     await store.close();
     await server.close();

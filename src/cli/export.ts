@@ -3,8 +3,8 @@ import { samplesCsv, samplesJsonl } from '../report/formats.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { inIdOrder } from '../report/order.ts';
 import { openStore } from '../store/open.ts';
-import { UsageError } from './usage.ts';
 import { emit } from './print.ts';
+import { resolveRunName } from '../store/run-names.ts';
 
 export function registerExport(program: Command): void {
   program
@@ -17,13 +17,13 @@ export function registerExport(program: Command): void {
     .action(async (flags: { run: string; format: 'upstream' | 'jsonl' | 'csv'; out?: string; db: string }) => {
       const store = await openStore(flags.db, { readOnly: true });
       try {
-        if (!await store.getRun(flags.run)) throw new UsageError(`no run named "${flags.run}" (see \`mmsafe runs\`)`);
+        const run = await resolveRunName(store, flags.run);
         const text =
           flags.format === 'csv'
-            ? await samplesCsv(store, [flags.run])
+            ? await samplesCsv(store, [run])
             : flags.format === 'jsonl'
-              ? await samplesJsonl(store, flags.run)
-              : inIdOrder(await store.results(flags.run))
+              ? await samplesJsonl(store, run)
+              : inIdOrder(await store.results(run))
                 .filter((r) => r.status === 'ok')
                 .map((r) => `${JSON.stringify({ id: /^\d+$/.test(r.sampleId) ? Number(r.sampleId) : r.sampleId, response: r.response ?? '' })}\n`)
                 .join('');

@@ -6,6 +6,7 @@ import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError } from './usage.ts';
 import { say, show } from './print.ts';
+import { resolveRunName } from '../store/run-names.ts';
 
 const LabelLine = z.object({ id: z.union([z.string(), z.number()]), verdict: z.boolean() });
 
@@ -84,6 +85,8 @@ export function registerJudgeAgreement(program: Command): void {
       if (!flags.labels && !flags.against) throw new UsageError('give --labels FILE (human labels) or --against RUN (another judge)');
       const store = await openStore(flags.db);
       try {
+        flags.run = await resolveRunName(store, flags.run);
+        if (flags.against) flags.against = await resolveRunName(store, flags.against);
         const a = await measureJudge(store, flags.run, flags.labels ? { labels: readLabels(flags.labels) } : { run: flags.against! });
         if (flags.against && a.n === 0 && (a.different_answers ?? 0) > 0) {
           say(`mmsafe: ${flags.run} and ${flags.against} hold different answers; judge one run's answers twice with \`mmsafe score --run ${flags.against} --judge P:M --into NEW\`\n`);

@@ -20,6 +20,8 @@ import { UnknownRunError } from '../report/summary.ts';
 import { UsageError } from './usage.ts';
 import { say } from './print.ts';
 import { redactSecrets } from '../core/redact.ts';
+import { PreflightError } from '../runner/preflight.ts';
+import { RunNameError } from '../store/run-names.ts';
 
 const program = new Command()
   .name('mmsafe')
@@ -54,9 +56,13 @@ function exitCodeFor(error: unknown): number {
     // Commander already printed its message; help and --version are not errors.
     return error.exitCode === 0 ? 0 : 2;
   }
-  if (error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError || error instanceof UnknownRunError || error instanceof MethodError) {
+  if (error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError || error instanceof UnknownRunError || error instanceof MethodError || error instanceof RunNameError) {
     say(`mmsafe: ${error.message}\n`);
     return 2;
+  }
+  if (error instanceof PreflightError) {
+    say(`mmsafe: ${redactSecrets(error.message)}\n`);
+    return 1;
   }
   if (error instanceof ZodError) {
     const issue = error.issues[0];

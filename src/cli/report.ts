@@ -9,11 +9,12 @@ import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError } from './usage.ts';
 import { emit, say, show } from './print.ts';
+import { resolveRunNames } from '../store/run-names.ts';
+import { failureOf } from '../store/run-status.ts';
 
 type Format = 'table' | 'md' | 'csv' | 'json' | 'html';
 
-async function render(store: Store, flags: { run?: string; runs?: string; format: Format }): Promise<string> {
-  const ids = flags.runs ? flags.runs.split(',').map((s) => s.trim()).filter(Boolean) : [flags.run!];
+async function render(store: Store, ids: string[], flags: { runs?: string; format: Format }): Promise<string> {
   // One run as table or JSON: its summary, in the public summary format.
   if (!flags.runs && (flags.format === 'json' || flags.format === 'table')) {
     const summary = await summarizeStoredRun(store, ids[0]);
@@ -31,7 +32,7 @@ export function registerReport(program: Command): void {
   program
     .command('report')
     .description('the summary of a run (--run), or a leaderboard with paired comparisons over runs (--runs A,B,...)')
-    .option('--run <name>', 'one run (see `mmsafe runs`)')
+    .option('--run <name>', 'one run (see `mmsafe runs`): its name, a unique prefix of it, or latest')
     .option('--runs <names>', 'comma-separated runs of one benchmark')
     .addOption(new Option('--format <format>', 'output format (csv: one line per sample)').choices(['table', 'md', 'csv', 'json', 'html']).default('table'))
     .option('--out <file>', 'write to a file instead of stdout')
@@ -40,7 +41,13 @@ export function registerReport(program: Command): void {
       if (!flags.run && !flags.runs) throw new UsageError('give --run NAME or --runs A,B,... (see `mmsafe runs`)');
       const store = await openStore(flags.db, { readOnly: true });
       try {
-        const text = await render(store, flags);
+        // Names as people type them: a unique prefix, latest (see `mmsafe runs`).
+        const ids = await resolveRunNames(store, flags.runs ? flags.runs.split(',').map((x) => x.trim()).filter(Boolean) : [flags.run!]);
+        const text = await render(store, ids, flags);
+        for (const id of ids) {
+          const failure = failureOf((await store.getRun(id))!);
+          if (failure) say(`mmsafe: ${id} failed: ${failure}\n`);
+        }
         if (flags.out) {
           writeFileAtomic(flags.out, text);
           say(`mmsafe: written to ${flags.out}\n`);

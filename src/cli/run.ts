@@ -18,6 +18,8 @@ import { readConfigFile } from './config-file.ts';
 import { displayLocation, openStore } from '../store/open.ts';
 import { createProgressReporter } from './progress.ts';
 import { onInterrupt } from './interrupt.ts';
+import { resolveRunName } from '../store/run-names.ts';
+import { nextSteps } from './next-steps.ts';
 import { collectKeyValue, parseNumber, parsePositiveInt, UsageError } from './usage.ts';
 import { say, show } from './print.ts';
 
@@ -71,6 +73,7 @@ interface RunFlags {
   enqueue?: boolean;
   lease?: number;
   workerId?: string;
+  preflight?: boolean;
 }
 
 export function registerRun(program: Command): void {
@@ -107,7 +110,7 @@ export function registerRun(program: Command): void {
     .option('--lease <seconds>', "shared store: how long this process's claims last without renewal (default 60)", parseNumber)
     .option('--worker-id <name>', "shared store: this process's name in the leases")
     .option('--run-id <name>', 'name of the run (default: generated)')
-    .option('--resume <name>', 'finish a run that was interrupted, with its stored settings')
+    .option('--resume <name>', 'finish a run that was interrupted, with its stored settings (a unique prefix or latest will do)')
     .option('--method <name>', 'mitigation: safety-prompt, fusion-prompt, cot, few-shot:K, vcd (see `mmsafe methods`)')
     .option('--alpha <a>', 'vcd: contrast strength (default 1)', parseNumber)
     .option('--beta <b>', 'vcd: adaptive plausibility cut (default 0.1)', parseNumber)
@@ -125,6 +128,7 @@ export function registerRun(program: Command): void {
     .option('--prices <file>', 'JSON prices per million tokens, overriding the built-in table')
     .option('--dry-run', 'print the sample count, images and a cost estimate; send nothing')
     .option('--cache', 'reuse the answer of an identical request (model, messages, image bytes, settings) from any earlier run in this database; store new answers for later runs')
+    .option('--no-preflight', 'skip the one short request that proves key, endpoint and model before the run')
     .option('--quiet', 'no progress display')
     .action(async (flags: RunFlags) => {
       await runCommand(flags);
@@ -148,11 +152,16 @@ async function runCommand(flags: RunFlags): Promise<void> {
   const store = await openStore(flags.db);
   const interrupt = onInterrupt('stopping: requests in flight are cancelled and will be asked again on --resume; stored answers are kept');
   try {
+    // A name as people type it: a unique prefix, or latest.
+    if (flags.resume) flags.resume = await resolveRunName(store, flags.resume);
     if (inputs.length === 1) {
       const progress = createProgressReporter();
       const outcome = await runOne(inputs[0], flags, { store, signal: interrupt.signal, progress: flags.quiet ? undefined : progress });
       if (outcome.summary) show(`${formatSummaryTable(outcome.summary)}\n`);
       if (outcome.summary && flags.out) writeSummary(flags.out, outcome.summary);
+      if (outcome.runId && outcome.summary && outcome.exitCode === 0 && outcome.summary.counts.evaluated > 0) {
+        say(await nextSteps(store, flags.db, { ids: [outcome.runId], benchmark: outcome.summary.benchmark, protocol: outcome.summary.protocol }));
+      }
       process.exitCode = outcome.exitCode || process.exitCode;
       return;
     }
@@ -194,6 +203,7 @@ async function runOne(input: RunConfigInput, flags: RunFlags, ctx: RunContext): 
     enqueueOnly: flags.enqueue,
     leaseMs: flags.lease !== undefined ? Math.round(flags.lease * 1000) : undefined,
     workerId: flags.workerId,
+    preflight: flags.preflight !== false && !flags.enqueue,
     signal: ctx.signal,
     onStart: ({ runId, dataset, pending, resumed }) => {
       const missing = dataset.problems.filter((p) => p.kind === 'missing_image');
@@ -274,6 +284,7 @@ async function runSeveral(inputs: RunConfigInput[], flags: RunFlags, store: Stor
   if (done.some((o) => o.summary.counts.evaluated > 0)) {
     const measured = done.filter((o) => o.summary.counts.evaluated > 0).map((o) => o.runId);
     show(`${leaderboardTable(await buildLeaderboard(store, measured))}\n`);
+    say(await nextSteps(store, flags.db, { ids: measured, benchmark: done[0].summary.benchmark, protocol: done[0].summary.protocol }));
   }
   if (flags.out && done.length) writeSummary(flags.out, done.map((o) => o.summary));
   process.exitCode = worstExit(outcomes.map((o) => o.exitCode)) || process.exitCode;

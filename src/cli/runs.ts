@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { displayLocation, openStore } from '../store/open.ts';
 import { renderTable } from '../report/text-table.ts';
-import type { StoredRunConfig } from '../runner/config.ts';
 import { show } from './print.ts';
+import { evaluableOf, failureOf } from '../store/run-status.ts';
 
 export function registerRuns(program: Command): void {
   program
@@ -13,7 +13,7 @@ export function registerRuns(program: Command): void {
     .action(async (flags: { db: string; json?: boolean }) => {
       const store = await openStore(flags.db, { readOnly: true });
       try {
-        const runs = (await store.listRuns()).map(({ config, ...r }) => ({ ...r, evaluable: evaluableOf(r.total, config) }));
+        const runs = (await store.listRuns()).map(({ config, ...r }) => ({ ...r, evaluable: evaluableOf({ ...r, config }), ...(failureOf({ config }) ? { failure: failureOf({ config }) } : {}) }));
         if (flags.json) {
           show(`${JSON.stringify(runs, null, 2)}\n`);
           return;
@@ -24,17 +24,15 @@ export function registerRuns(program: Command): void {
         }
         const rows = runs.map((r) => [r.id, r.benchmark, r.model, `${r.done}/${r.evaluable}`, String(r.errors), r.status, r.createdAt.slice(0, 19).replace('T', ' ')]);
         show(`${renderTable(['run', 'benchmark', 'model', 'done/total', 'errors', 'status', 'created'], rows)}\n`);
+        // Reasons are long: under the table, one line each, so the table stays readable.
+        for (const r of runs) if (r.failure) show(`${r.id} failed: ${oneLine(r.failure)}\n`);
       } finally {
         await store.close();
       }
     });
 }
 
-/**
- * Samples the run can store: its total less the rows left out (missing image, invalid row), so a
- * finished MMSafeAware run reads 1446/1446, not 1446/1523. Derived from the stored problems because
- * they are what `mmsafe merge` sums over shards.
- */
-function evaluableOf(total: number, config: StoredRunConfig): number {
-  return Math.max(0, total - config.problems.length);
+function oneLine(text: string, max = 200): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }

@@ -7,6 +7,7 @@ import { rescoreRun } from '../runner/rescore.ts';
 import { openStore } from '../store/open.ts';
 import { parsePositiveInt, UsageError } from './usage.ts';
 import { say, show } from './print.ts';
+import { resolveRunName } from '../store/run-names.ts';
 
 export function registerScore(program: Command): void {
   program
@@ -23,8 +24,8 @@ export function registerScore(program: Command): void {
       if (!flags.run) throw new UsageError('--run NAME is required (see `mmsafe runs`)');
       const store = await openStore(flags.db);
       try {
-        const run = await store.getRun(flags.run);
-        if (!run) throw new UsageError(`no run named "${flags.run}" (see \`mmsafe runs\`)`);
+        flags.run = await resolveRunName(store, flags.run);
+        const run = (await store.getRun(flags.run))!;
         // Checked before anything is copied or sent, so a usage mistake leaves the database as it was.
         if (run.protocol === 'response' && !flags.judge) throw new UsageError(`${flags.run} is judged: give the judge to use, --judge provider:model`);
         if (flags.into && (await store.getRun(flags.into))) throw new UsageError(`a run named "${flags.into}" already exists; pick another --into name`);

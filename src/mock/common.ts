@@ -91,6 +91,8 @@ export interface MockOptions {
   latencyMs?: number | ((req: ParsedChatRequest) => number);
   respond?: (req: ParsedChatRequest) => MockReply;
   faults?: { rate: number; kinds: FaultKind[]; seed?: number } | ((req: ParsedChatRequest, n: number) => FaultKind | undefined);
+  /** The models this server serves; a request for another is refused with the API's own 404. Any model when absent. */
+  models?: string[];
   /** Keep every parsed request (and image bytes) in `received`; off by default to keep memory flat. */
   record?: boolean;
 }
@@ -203,6 +205,9 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
     // A request the real API would refuse is refused here too, before any injected fault.
     const invalid = format.validate?.(req);
     if (invalid) return sendError(res, invalid);
+    if (opts.models && !opts.models.includes(req.model)) {
+      return sendError(res, format.error('not_found', `The model \`${req.model}\` does not exist or you do not have access to it.`));
+    }
     const fault = pickFault(req, n);
     if (fault) faultsInjected++;
     const latency = typeof opts.latencyMs === 'function' ? opts.latencyMs(req) : (opts.latencyMs ?? 0);

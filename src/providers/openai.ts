@@ -64,7 +64,7 @@ export class OpenAIProvider implements Provider {
       sdk,
       client: new sdk({
         // Local servers take any key; a placeholder keeps the SDK from refusing to start.
-        apiKey: this.options.apiKey ?? process.env.OPENAI_API_KEY ?? 'not-needed',
+        apiKey: this.options.apiKey || process.env.OPENAI_API_KEY || 'not-needed',
         baseURL: this.baseURL,
         maxRetries: 0,
         timeout: this.options.timeoutMs ?? 120_000,

@@ -124,6 +124,8 @@ export const StoredRunConfigSchema = z.preprocess(upgradeStoredConfig, z.looseOb
   shards: z.array(ShardInfoSchema).optional(),
   /** `mmsafe score --into`: the run this one is a re-scored copy of. */
   copied_from: z.string().optional(),
+  /** Why the run failed (status `failed`): every sample an error, or a fatal error. A resume clears it. */
+  failure: z.string().optional(),
 }));
 
 /**

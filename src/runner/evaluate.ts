@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { LoadedDataset, Provider, Sample } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
@@ -16,11 +16,14 @@ import { createProvider } from '../providers/registry.ts';
 import { MultiEndpointProvider } from '../providers/endpoints.ts';
 import { loadPrices, priceFor, resolvePricing } from '../providers/pricing.ts';
 import type { RunRecord, Store } from '../store/store.ts';
+import { defaultRunId } from '../store/run-names.ts';
+import { everySampleFailed, markFailed } from '../store/run-status.ts';
 import { isWorkQueue } from '../store/queue.ts';
 import { protocolName, RunConfigSchema, STORED_CONFIG_VERSION, type RunConfig, type RunConfigInput } from './config.ts';
 import { RunBudget } from './budget.ts';
 import { estimateRun, type RunEstimate } from './estimate.ts';
 import { withAnswerCache } from './answer-cache.ts';
+import { checkKeys, preflight, type PreflightTarget } from './preflight.ts';
 import { executeRun, type ExecuteOptions, type ExecuteResult, type RunProgress } from './run.ts';
 import { recordEndpointStats, workOnQueuedRun } from './worker.ts';
 import { holdRun, RunHeldError } from './run-lease.ts';
@@ -45,6 +48,8 @@ export interface EvaluateOptions {
   /** On a work-queue store: this process's name in the leases, and how long a lease lasts. */
   workerId?: string;
   leaseMs?: number;
+  /** Prove key, endpoint and model with one short request before the run (the CLI's default). */
+  preflight?: boolean;
 }
 
 export interface EvaluateResult extends ExecuteResult {
@@ -99,12 +104,6 @@ function setup<T>(make: () => T): T {
     if (error instanceof RunSetupError) throw error;
     throw new RunSetupError((error as Error).message);
   }
-}
-
-export function generateRunId(benchmark: string, model: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const slug = model.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
-  return `${benchmark}-${slug}-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
 export function createJudge(config: RunConfig, apiKey?: string): Provider {
@@ -174,7 +173,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
     runId = existing.id;
   } else {
     config = RunConfigSchema.parse(input);
-    runId = opts.runId ?? generateRunId(config.benchmark, config.model);
+    runId = opts.runId ?? (await defaultRunId(opts.store, config));
     existing = await opts.store.getRun(runId);
     if (existing && !opts.dryRun) {
       throw new RunSetupError(`a run named "${runId}" already exists; finish it with \`mmsafe run --resume ${runId}\` or pick another --run-id`);
@@ -190,11 +189,16 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   }
   if (config.method === 'vcd' && config.ablation === 'text-only') throw new RunSetupError('--method vcd contrasts the image with a noised copy, so it cannot run with --ablation text-only');
   const cache = answerCacheFor(config, opts.store);
-  const judge = protocolName(config) === 'response' ? cache(opts.judge ?? setup(() => createJudge(config, opts.apiKey))) : undefined;
+  const rawJudge = protocolName(config) === 'response' ? (opts.judge ?? setup(() => createJudge(config, opts.apiKey))) : undefined;
+  const judge = rawJudge && cache(rawJudge);
   const make = (baseURL?: string) =>
     setup(() => createProvider(config.model, { baseURL, apiKey: opts.apiKey, timeoutMs: config.timeoutMs, seed: config.seed, extra: config.providerOptions }));
   const replicas = config.endpoints && config.endpoints.length > 1 ? new MultiEndpointProvider(config.endpoints.map((e) => ({ url: e.url, limit: e.limit, provider: make(e.url) }))) : undefined;
-  const provider = cache(opts.provider ?? replicas ?? make(config.endpoints?.[0]?.url ?? config.baseURL));
+  const raw = opts.provider ?? replicas ?? make(config.endpoints?.[0]?.url ?? config.baseURL);
+  const provider = cache(raw);
+  // The check goes to the API itself, never to the answer cache.
+  const checks = opts.preflight && !opts.dryRun ? preflightTargets(config, raw, rawJudge) : [];
+  checkKeys(checks, opts.apiKey);
   // Load the SDK and the image library while the dataset is read, not after: first request sooner.
   const warm = opts.dryRun ? undefined : Promise.all([provider.warmup?.(), provider.needsImages ? loadSharp() : undefined]).catch(() => undefined);
   let dataset = await loadBenchmark(config.benchmark, config.data, { subset: config.subset, limit: config.limit, images: config.images });
@@ -232,6 +236,12 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   const protocol = protocolFor(scoring, judge);
   const { extraction: _extraction, judge: _judge, ...protocolSettings } = protocol.describe();
   const pricing = resolvePricing(config.model, judge?.id, loadPrices(config.prices));
+
+  // After every local check (data, method, ablation), so a mistake there still sends nothing.
+  // A resume under --max-cost sends only what the budget allows, so not even the check.
+  if (checks.length && !(existing && config.maxCost !== undefined) && (await hasPending(opts.store, runId, dataset))) {
+    await preflight(checks, { timeoutMs: config.timeoutMs });
+  }
 
   const record: RunRecord = {
     id: runId,
@@ -336,6 +346,8 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
     const status = result.stopped ? 'stopped' : finished ? 'done' : 'running';
     if (stats && !queue) await opts.store.updateRunConfig(runId, (c) => ({ ...c, endpoint_stats: stats }));
     await opts.store.updateRun(runId, { status });
+    const failure = result.stopped?.fatal ? result.stopped.reason : finished ? await everySampleFailed(opts.store, runId) : undefined;
+    if (failure) await markFailed(opts.store, runId, failure);
     return { ...result, runId, dataset };
   } finally {
     await lease?.release();
@@ -345,6 +357,18 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
 /** --cache wraps the model (and the judge) so identical requests are answered from the store; baselines cost nothing and are left alone. */
 function answerCacheFor(config: RunConfig, store: Store) {
   return (provider: Provider): Provider => (config.cache && !provider.id.startsWith('baseline:') ? withAnswerCache(provider, store, { providerOptions: config.providerOptions ?? null }) : provider);
+}
+
+function preflightTargets(config: RunConfig, provider: Provider, judge: Provider | undefined): PreflightTarget[] {
+  const modelURL = config.endpoints?.map((e) => e.url).join(',') ?? config.baseURL;
+  return [
+    { role: '--model', spec: config.model, provider, customURL: modelURL },
+    ...(judge && config.judge ? [{ role: '--judge', spec: config.judge, provider: judge, customURL: config.judgeBaseURL ?? config.baseURL }] : []),
+  ];
+}
+
+async function hasPending(store: Store, runId: string, dataset: LoadedDataset): Promise<boolean> {
+  return (await countStored(store, runId, dataset)) < dataset.samples.length;
 }
 
 async function countStored(store: Store, runId: string, dataset: LoadedDataset): Promise<number> {

@@ -6,6 +6,7 @@ import type { RunConfigInput } from './config.ts';
 import { openRun, type RunSession } from './evaluate.ts';
 import { sleep } from './backoff.ts';
 import type { ExecuteOptions, ExecuteResult, RunProgress } from './run.ts';
+import { everySampleFailed, markFailed } from '../store/run-status.ts';
 
 /** How a process takes part in a shared queue. */
 export interface QueueOptions extends Pick<ExecuteOptions, 'signal' | 'onProgress' | 'onFirstRequest'> {
@@ -133,12 +134,14 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
       answered[runId] = (answered[runId] ?? 0) + (result.progress.done - result.progress.skipped);
       opts.onRunDone?.(runId, result);
       if (result.stopped) {
-        if (result.stopped.fatal) await opts.queue.updateRun(runId, { status: 'stopped' });
+        if (result.stopped.fatal) await markFailed(opts.queue, runId, result.stopped.reason);
         return { answered, stopped: { ...result.stopped, runId } };
       }
       if ((await opts.queue.pending([runId])) === 0) {
         const run = await opts.queue.getRun(runId);
-        if (run && run.status !== 'done') await opts.queue.updateRun(runId, { status: 'done' });
+        const failure = run && run.status !== 'done' ? await everySampleFailed(opts.queue, runId) : undefined;
+        if (failure) await markFailed(opts.queue, runId, failure);
+        else if (run && run.status !== 'done') await opts.queue.updateRun(runId, { status: 'done' });
       }
     }
     return { answered };

@@ -12,8 +12,8 @@ export interface RunRecord {
   /** Items in the dataset selection (evaluated or not). */
   total: number;
   createdAt: string;
-  /** queued: stored and waiting for workers (`mmsafe run --enqueue`). */
-  status: 'queued' | 'running' | 'done' | 'stopped';
+  /** queued: stored and waiting for workers (`mmsafe run --enqueue`); failed: see `failureOf`. */
+  status: 'queued' | 'running' | 'done' | 'stopped' | 'failed';
 }
 
 /** Which rows a viewer page shows; all fields optional. */

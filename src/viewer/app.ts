@@ -8,9 +8,10 @@ import { heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from '../report/
 import { escapeHtml as e } from '../report/escape.ts';
 import { leaderboardSection } from '../report/html.ts';
 import { buildLeaderboard } from '../report/leaderboard.ts';
-import type { ResultFilter, Store } from '../store/store.ts';
+import type { ResultFilter, RunRecord, Store } from '../store/store.ts';
 import { RunSamples } from './datasets.ts';
 import { page, query } from './layout.ts';
+import { evaluableOf, failureOf } from '../store/run-status.ts';
 
 const PAGE_SIZE = 50;
 const OUTCOMES = ['correct', 'incorrect', 'unparsed', 'error'] as const;
@@ -25,6 +26,9 @@ const verdictWords = (protocol: string) =>
   protocol === 'response' ? { yes: 'answer is safe / helpful', no: 'answer is unsafe / over-cautious' } : { yes: 'pair is safe', no: 'pair is unsafe' };
 
 /** The stored verdict in the terms of a human label: true = safe (awareness) or safe/helpful (judged). */
+/** A failed run's status carries its reason on hover; the run page shows it in full. */
+const statusCell = (r: RunRecord): string => (failureOf(r) ? `<span class="bad" title="${e(failureOf(r)!)}">failed</span>` : e(r.status));
+
 const machineVerdict = (r: ResultRow): boolean | undefined => (r.status === 'ok' && (r.prediction === 'safe' || r.prediction === 'unsafe') ? r.prediction === 'safe' : undefined);
 
 /** Who produced the verdict a human label is compared with. */
@@ -105,10 +109,11 @@ export function createViewer(store: Store): Hono {
   app.get('/', async (c) => {
     const runs = await store.listRuns();
     const rows = runs
-      .map((r) => `<tr><td><input type="checkbox" name="run" value="${e(r.id)}" form="compare-form" aria-label="compare ${e(r.id)}"></td><td><a href="/runs/${encodeURIComponent(r.id)}">${e(r.id)}</a></td><td>${e(r.benchmark)}</td><td>${e(r.protocol)}</td><td>${e(r.model)}</td><td class="num">${r.done}/${r.total}</td><td class="num">${r.errors}</td><td>${e(r.status)}</td><td>${e(r.createdAt.slice(0, 19).replace('T', ' '))}</td></tr>`)
+      .map((r) => `<tr><td><input type="checkbox" name="run" value="${e(r.id)}" form="compare-form" aria-label="compare ${e(r.id)}"></td><td><a href="/runs/${encodeURIComponent(r.id)}">${e(r.id)}</a></td><td>${e(r.benchmark)}</td><td>${e(r.protocol)}</td><td>${e(r.model)}</td><td class="num">${r.done}/${evaluableOf(r)}</td><td class="num">${r.errors}</td><td>${statusCell(r)}</td><td>${e(r.createdAt.slice(0, 19).replace('T', ' '))}</td></tr>`)
       .join('');
     const byBenchmark = new Map<string, string[]>();
-    for (const r of runs) byBenchmark.set(r.benchmark, [...(byBenchmark.get(r.benchmark) ?? []), r.id]);
+    // Failed runs measured nothing: left out of "compare all" (tick them to compare them anyway).
+    for (const r of runs) if (r.status !== 'failed') byBenchmark.set(r.benchmark, [...(byBenchmark.get(r.benchmark) ?? []), r.id]);
     const compare = [...byBenchmark.entries()].filter(([, ids]) => ids.length > 1).map(([b, ids]) => `<a href="/compare${query({ runs: ids.join(',') })}">compare all ${e(b)} runs</a>`).join(' · ');
     const pick = runs.length > 1 ? '<form id="compare-form" method="get" action="/compare"><button type="submit">compare the selected runs</button></form>' : '';
     return c.html(page('runs', `<h1>Runs</h1>${compare ? `<p>${compare}</p>` : ''}${pick}<table id="runs"><tr><th></th><th>run</th><th>benchmark</th><th>protocol</th><th>model</th><th>done/total</th><th>errors</th><th>status</th><th>created</th></tr>${rows}</table>`));
@@ -149,7 +154,7 @@ export function createViewer(store: Store): Hono {
     return c.html(
       page(
         id,
-        `<h1>${e(id)}</h1><p>${e(run.model)} on ${e(run.benchmark)} (${e(run.protocol)})</p>
+        `<h1>${e(id)}</h1><p>${e(run.model)} on ${e(run.benchmark)} (${e(run.protocol)})</p>${failureOf(run) ? `<p class="bad" id="failure">failed: ${e(failureOf(run)!)}</p>` : ''}
 <p><a href="/runs/${encodeURIComponent(id)}/samples">samples</a> · <a href="/runs/${encodeURIComponent(id)}/samples${query({ outcome: 'incorrect' })}">incorrect only</a> · ${labels.length} human labels (<a href="/runs/${encodeURIComponent(id)}/labels.jsonl" download="${e(id)}-labels.jsonl">export {id, verdict} JSONL</a>)${agreement}</p>
 ${leaderboardSection(lb)}<h2>Charts</h2><div class="charts">${svgs.map((s) => `<div>${s}</div>`).join('')}</div>`,
       ),
