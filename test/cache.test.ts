@@ -50,8 +50,9 @@ describe('mmsafe run --cache', () => {
   });
   const db = () => path.join(dir, 'cache.db');
   const rows = (pairs: [string, string][]) => pairs.map(([id, prompt]) => JSON.stringify({ id, image: 'images/scene-1.jpg', prompt, label: 'unsafe', subset: 'typical' })).join('\n');
+  // Without the preflight's short request, so the server's count is the samples asked.
   const run = (id: string, data: string, ...extra: string[]) =>
-    runCli(['run', '--benchmark', 'custom', '--data', data, '--model', 'openai:m', '--base-url', server.url, '--db', db(), '--run-id', id, '--quiet', ...extra], { OPENAI_API_KEY: 'sk-test' }).done;
+    runCli(['run', '--benchmark', 'custom', '--data', data, '--model', 'openai:m', '--base-url', server.url, '--db', db(), '--run-id', id, '--quiet', '--no-preflight', ...extra], { OPENAI_API_KEY: 'sk-test' }).done;
   async function stored(id: string) {
     const store = new SqliteStore(db());
     try {
