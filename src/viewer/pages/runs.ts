@@ -1,0 +1,80 @@
+import { heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from '../../report/charts.ts';
+import { escapeHtml as e } from '../../report/escape.ts';
+import { leaderboardSection } from '../../report/html.ts';
+import { buildLeaderboard, type Leaderboard } from '../../report/leaderboard.ts';
+import { evaluableOf, failureOf } from '../../store/run-status.ts';
+import type { RunRecord, Store } from '../../store/store.ts';
+import type { Routes } from '../context.ts';
+import { page, query } from '../layout.ts';
+import { machineVerdict, verdictSource } from '../verdicts.ts';
+
+/** A failed run's status carries its reason on hover; the run page shows it in full. */
+const statusCell = (r: RunRecord): string => (failureOf(r) ? `<span class="bad" title="${e(failureOf(r)!)}">failed</span>` : e(r.status));
+
+async function chartsOf(lb: Leaderboard): Promise<string> {
+  const svgs = await Promise.all([heatmapSpec(lb), tradeoffSpec(lb), subsetBarsSpec(lb)].filter(Boolean).map((s) => renderSvg(s!)));
+  return `<h2>Charts</h2><div class="charts">${svgs.map((s) => `<div>${s}</div>`).join('')}</div>`;
+}
+
+/** How often the human labels agree with the stored verdicts, as one sentence (empty with no overlap). */
+async function agreementLine(store: Store, id: string, protocol: string): Promise<{ count: number; html: string }> {
+  const labels = await store.labels(id);
+  const byId = new Map((await store.results(id)).map((r) => [r.sampleId, r]));
+  let compared = 0;
+  let agreed = 0;
+  for (const l of labels) {
+    const r = byId.get(l.sampleId);
+    const v = r ? machineVerdict(r) : undefined;
+    if (v === undefined) continue;
+    compared++;
+    if (v === l.verdict) agreed++;
+  }
+  const html = compared
+    ? ` · the ${verdictSource(protocol)} agrees with <span id="label-agreement">${agreed} of ${compared}</span> (${((agreed / compared) * 100).toFixed(1)}%; <code>mmsafe judge-agreement --run ${e(id)} --labels FILE</code> adds Cohen's kappa)`
+    : '';
+  return { count: labels.length, html };
+}
+
+/** The runs list, the comparison of several runs, and one run's overview. */
+export const runPages: Routes = (app, { store }) => {
+  app.get('/', async (c) => {
+    const runs = await store.listRuns();
+    const rows = runs
+      .map((r) => `<tr><td><input type="checkbox" name="run" value="${e(r.id)}" form="compare-form" aria-label="compare ${e(r.id)}"></td><td><a href="/runs/${encodeURIComponent(r.id)}">${e(r.id)}</a></td><td>${e(r.benchmark)}</td><td>${e(r.protocol)}</td><td>${e(r.model)}</td><td class="num">${r.done}/${evaluableOf(r)}</td><td class="num">${r.errors}</td><td>${statusCell(r)}</td><td>${e(r.createdAt.slice(0, 19).replace('T', ' '))}</td></tr>`)
+      .join('');
+    const byBenchmark = new Map<string, string[]>();
+    // Failed runs measured nothing: left out of "compare all" (tick them to compare them anyway).
+    for (const r of runs) if (r.status !== 'failed') byBenchmark.set(r.benchmark, [...(byBenchmark.get(r.benchmark) ?? []), r.id]);
+    const compare = [...byBenchmark.entries()].filter(([, ids]) => ids.length > 1).map(([b, ids]) => `<a href="/compare${query({ runs: ids.join(',') })}">compare all ${e(b)} runs</a>`).join(' · ');
+    const pick = runs.length > 1 ? '<form id="compare-form" method="get" action="/compare"><button type="submit">compare the selected runs</button></form>' : '';
+    return c.html(page('runs', `<h1>Runs</h1>${compare ? `<p>${compare}</p>` : ''}${pick}<table id="runs"><tr><th></th><th>run</th><th>benchmark</th><th>protocol</th><th>model</th><th>done/total</th><th>errors</th><th>status</th><th>created</th></tr>${rows}</table>`));
+  });
+
+  app.get('/compare', async (c) => {
+    // runs=A,B from links, or run=A&run=B from the runs list's checkboxes.
+    const ids = [...(c.req.query('runs') ?? '').split(','), ...(c.req.queries('run') ?? [])].filter(Boolean);
+    try {
+      const lb = await buildLeaderboard(store, ids);
+      return c.html(page('compare', `<h1>Leaderboard: ${e(lb.benchmark)}</h1>${leaderboardSection(lb)}${await chartsOf(lb)}`));
+    } catch (error) {
+      return c.html(page('compare', `<p class="bad">${e((error as Error).message)}</p>`), 400);
+    }
+  });
+
+  app.get('/runs/:id', async (c) => {
+    const id = c.req.param('id');
+    const run = await store.getRun(id);
+    if (!run) return c.html(page('not found', `<p>No run ${e(id)}.</p>`), 404);
+    const lb = await buildLeaderboard(store, [id]);
+    const labels = await agreementLine(store, id, run.protocol);
+    const runLink = `/runs/${encodeURIComponent(id)}`;
+    return c.html(
+      page(
+        id,
+        `<h1>${e(id)}</h1><p>${e(run.model)} on ${e(run.benchmark)} (${e(run.protocol)})</p>${failureOf(run) ? `<p class="bad" id="failure">failed: ${e(failureOf(run)!)}</p>` : ''}
+<p><a href="${runLink}/samples">samples</a> · <a href="${runLink}/samples${query({ outcome: 'incorrect' })}">incorrect only</a> · ${labels.count} human labels (<a href="${runLink}/labels.jsonl" download="${e(id)}-labels.jsonl">export {id, verdict} JSONL</a>)${labels.html}</p>
+${leaderboardSection(lb)}${await chartsOf(lb)}`,
+      ),
+    );
+  });
+};
