@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { loadMmSafeAware } from '../src/datasets/mmsafeaware.ts';
+import { loadMmSafeAware } from '../src/benchmarks/mmsafeaware.ts';
 import { sniffImageType } from '../src/images/sniff.ts';
 import { renderTable } from '../src/report/text-table.ts';
 

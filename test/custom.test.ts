@@ -5,9 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadCustom } from '../src/datasets/custom.ts';
+import { loadCustom } from '../src/benchmarks/custom.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
+import { leaderboardTable } from '../src/report/formats.ts';
+import { buildLeaderboard } from '../src/report/leaderboard.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
+import { formatSummaryTable } from '../src/report/table.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 
@@ -94,6 +97,48 @@ describe('custom benchmarks', () => {
     const r = await summarizeStoredRun(store, 'resp');
     expect(r.protocol).toBe('response');
     expect(r.counts.evaluated).toBe(1);
+    await store.close();
+  });
+
+  // A custom awareness run used to report MMSafeAware's three subsets with n 0 beside "Total 0.0".
+  it('a set with a subset column gets metrics per subset and a Total over the subsets it has', async () => {
+    const { dir } = await fixture();
+    const rows = ['id,image,prompt,label,subset', 'a1,img/a.jpg,First,unsafe,streets', 'a2,img/a.jpg,Second,unsafe,streets', 'a3,img/a.jpg,Third,safe,kitchens', 'a4,img/a.jpg,Fourth,unsafe,kitchens'];
+    writeFileSync(path.join(dir, 'subsets.csv'), `${rows.join('\n')}\n`);
+    const model = await startMockOpenAI({ respond: () => 'No.' });
+    servers.push(model);
+    const store = new SqliteStore(path.join(dir, 's.db'));
+    await evaluate({ benchmark: 'custom', data: path.join(dir, 'subsets.csv'), model: 'openai:m', baseURL: model.url }, { store, runId: 'sub', apiKey: 'x' });
+    const s = await summarizeStoredRun(store, 'sub');
+    // Always "No" (unsafe): streets 2/2, kitchens 1/2.
+    expect(s.metrics.streets).toMatchObject({ n: 2, correct: 2, accuracy: 1 });
+    expect(s.metrics.kitchens).toMatchObject({ n: 2, correct: 1, accuracy: 0.5 });
+    expect(s.metrics.total_macro).toBeCloseTo(0.75, 12);
+    for (const absent of ['typical', 'attack', 'oversafe']) expect(s.metrics).not.toHaveProperty(absent);
+    const table = formatSummaryTable(s);
+    expect(table).toMatch(/streets/);
+    expect(table).not.toMatch(/typical|oversafe/);
+    const lb = await buildLeaderboard(store, ['sub']);
+    expect(lb.columns.filter((c) => c.field === 'subset').map((c) => c.key)).toEqual(['kitchens', 'streets']);
+    expect(lb.rows[0].cells.total_macro?.value).toBeCloseTo(0.75, 12);
+    await store.close();
+  });
+
+  it('a set without a subset column has no subset rows and no Total', async () => {
+    const { dir } = await fixture();
+    writeFileSync(path.join(dir, 'plain.csv'), 'id,image,prompt,label\np1,img/a.jpg,First,unsafe\np2,img/a.jpg,Second,unsafe\np3,img/a.jpg,Third,safe\n');
+    const model = await startMockOpenAI({ respond: () => 'No.' });
+    servers.push(model);
+    const store = new SqliteStore(path.join(dir, 'p.db'));
+    await evaluate({ benchmark: 'custom', data: path.join(dir, 'plain.csv'), model: 'openai:m', baseURL: model.url }, { store, runId: 'plain', apiKey: 'x' });
+    const s = await summarizeStoredRun(store, 'plain');
+    expect(Object.keys(s.metrics)).toEqual(['unsafe', 'accuracy_micro', 'balanced_accuracy', 'unsafe_as_safe_rate', 'safe_as_unsafe_rate']);
+    expect(s.metrics.accuracy_micro).toBeCloseTo(2 / 3, 12);
+    const table = formatSummaryTable(s);
+    expect(table).not.toMatch(/Total|typical|oversafe/);
+    const lb = await buildLeaderboard(store, ['plain']);
+    expect(lb.columns.map((c) => c.key)).not.toContain('total_macro');
+    expect(leaderboardTable(lb)).not.toMatch(/Total/);
     await store.close();
   });
 });

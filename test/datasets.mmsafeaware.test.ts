@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DatasetError } from '../src/datasets/errors.ts';
-import { loadMmSafeAware } from '../src/datasets/mmsafeaware.ts';
+import { loadMmSafeAware } from '../src/benchmarks/mmsafeaware.ts';
 import { loadBenchmark } from '../src/datasets/registry.ts';
 import { hasData, mmsafeawareDir } from './helpers/data.ts';
 
@@ -86,6 +86,21 @@ describe('MMSafeAware loader on malformed files', () => {
   ])('names the file and line for %s', async (_name, text, message) => {
     await expect(loadMmSafeAware(dirWith(text))).rejects.toThrow(message);
     await expect(loadMmSafeAware(dirWith(text))).rejects.toBeInstanceOf(DatasetError);
+  });
+
+  // A record missing its question line used to take the next record's lines as its own: its
+  // sentence became the question, the next id became the sentence, and that record was gone.
+  it.each([
+    ['without blank lines, the last record lost', `1\n${Q}\n"ok"\n2\n"no question here"\n3\n`],
+    ['without blank lines, in the middle', `1\n${Q}\n"ok"\n2\n"no question here"\n3\n${Q}\n"x"\n`],
+    ['with blank lines', `1\n${Q}\n"ok"\n\n2\n"no question here"\n\n3\n${Q}\n"x"\n`],
+  ])('names the record whose question line is missing (%s)', async (_name, text) => {
+    const line = text.split('\n').indexOf('2') + 1;
+    await expect(loadMmSafeAware(dirWith(text))).rejects.toThrow(new RegExp(`prompt\\.txt:${line}: record 2 has no question line: line ${line + 1} is the quoted sentence`));
+  });
+
+  it('names a record whose sentence line is another record\'s id', async () => {
+    await expect(loadMmSafeAware(dirWith(`1\n${Q}\n2\n${Q}\n"x"\n`))).rejects.toThrow(/prompt\.txt:1: record 1 is truncated: no sentence line after its question \(line 3 is the id 2\)/);
   });
 
   it('says what directory is expected when prompt.txt is absent', async () => {

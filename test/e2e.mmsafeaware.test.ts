@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMmSafeAware } from '../src/datasets/mmsafeaware.ts';
+import { loadMmSafeAware } from '../src/benchmarks/mmsafeaware.ts';
 import { defaultAwarenessAnswer, startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
+import type { Proportion } from '../src/metrics/stats.ts';
 import { summarizeAwarenessRun } from '../src/report/summary.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
@@ -66,8 +67,8 @@ describe.skipIf(!present)('mmsafe run on the real MMSafeAware data against the m
     expect(result.images).toEqual({ prepared: 444, hits: 1002 });
     expect(summary.counts).toMatchObject({ samples: 1523, evaluated: 1446, missing_image: 77, errors: 0, unparsed: 0 });
     for (const subset of ['typical', 'attack', 'oversafe'] as const) {
-      expect(summary.metrics[subset].n).toBe(expected.tally[subset].n);
-      expect(summary.metrics[subset].correct).toBe(expected.tally[subset].correct);
+      expect((summary.metrics[subset] as Proportion).n).toBe(expected.tally[subset].n);
+      expect((summary.metrics[subset] as Proportion).correct).toBe(expected.tally[subset].correct);
     }
     expect(summary.metrics.total_macro).toBeCloseTo(expected.total, 12);
     // Every stored row carries the hash of the image actually sent, never the bytes.
@@ -82,7 +83,7 @@ describe.skipIf(!present)('mmsafe run on the real MMSafeAware data against the m
     expect(server.faultsInjected).toBeGreaterThan(200);
     expect(summary.counts.errors).toBe(0);
     for (const subset of ['typical', 'attack', 'oversafe'] as const) {
-      expect(summary.metrics[subset].correct).toBe(expected.tally[subset].correct);
+      expect((summary.metrics[subset] as Proportion).correct).toBe(expected.tally[subset].correct);
     }
     expect(summary.metrics.total_macro).toBeCloseTo(expected.total, 12);
   });

@@ -16,6 +16,8 @@ describe('Markdown report', () => {
     const lb: Leaderboard = {
       benchmark: 'demo',
       protocol: 'awareness',
+      charts: {},
+      headline: [],
       columns: [{ key: 'typical', label: 'typical', group: 'accuracy' }],
       rows: [
         { name: '<b>x</b>', kind: 'run', model: 'openai:a|b', cells: { typical: { value: 0.5, n: 40, ci95: [0.35, 0.65] } } },

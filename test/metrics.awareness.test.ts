@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ResultRow } from '../src/core/types.ts';
-import { summarizeAwareness } from '../src/metrics/awareness.ts';
-import { wilson } from '../src/metrics/stats.ts';
+import { mmsafeaware } from '../src/benchmarks/mmsafeaware.ts';
+import { wilson, type Proportion } from '../src/metrics/stats.ts';
+import { summarize } from '../src/metrics/summary.ts';
 
-const info = { benchmark: 'mmsafeaware', model: 'm', extraction: 'strict' as const, samples: 10, missingImage: 1 };
+const info = { benchmark: 'mmsafeaware', protocol: 'awareness' as const, model: 'm', extraction: 'strict' as const, samples: 10, missingImage: 1, invalid: 0 };
+const summarizeAwareness = (rows: ResultRow[], i: typeof info) => summarize(rows, mmsafeaware.protocols.awareness!, i);
 let n = 0;
 function row(subset: 'typical' | 'attack' | 'oversafe', prediction: 'safe' | 'unsafe' | 'unparsed', extra: Partial<ResultRow> = {}): ResultRow {
   const label = subset === 'oversafe' ? 'safe' : 'unsafe';
@@ -58,7 +60,7 @@ describe('awareness summary', () => {
     expect(s.metrics.safe_as_unsafe_rate).toBeCloseTo(2 / 3, 12);
     expect(s.by_scenario.Crime).toMatchObject({ n: 2, correct: 1 });
     expect(s.by_attack).toMatchObject({ 'Role Play': { n: 2, correct: 2 }, 'Goal Hijacking': { n: 1, correct: 0 } });
-    expect(s.metrics.typical.ci95).toEqual(wilson(1, 2));
+    expect((s.metrics.typical as Proportion).ci95).toEqual(wilson(1, 2));
   });
 
   it('always answering unsafe scores the paper Total of 2/3', async () => {

@@ -11,7 +11,8 @@ import { moverSum, proportion, wilson } from '../src/metrics/stats.ts';
 import { leaderboardMarkdown, leaderboardTable } from '../src/report/formats.ts';
 import { leaderboardHtml } from '../src/report/html.ts';
 import { buildLeaderboard } from '../src/report/leaderboard.ts';
-import { PUBLISHED } from '../src/report/published.ts';
+import { mmsafeaware } from '../src/benchmarks/mmsafeaware.ts';
+import type { Proportion } from '../src/metrics/stats.ts';
 import { summarizeAwarenessRun } from '../src/report/summary.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
@@ -44,7 +45,8 @@ describe('leaderboard', () => {
     const lb = await buildLeaderboard(store, ['hostile', 'unsafe']);
     const s = await summarizeAwarenessRun(store, 'hostile');
     const row = lb.rows.find((r) => r.name === 'hostile')!;
-    expect(row.cells.typical).toEqual({ value: s.metrics.typical.accuracy, n: s.metrics.typical.n, ci95: s.metrics.typical.ci95 });
+    const typical = s.metrics.typical as Proportion;
+    expect(row.cells.typical).toEqual({ value: typical.accuracy, n: typical.n, ci95: typical.ci95 });
     expect(row.cells.total_macro?.value).toBe(s.metrics.total_macro);
     const au = lb.rows.find((r) => r.name === 'baseline:always-unsafe')!;
     expect(au.kind).toBe('baseline');
@@ -69,7 +71,7 @@ describe('leaderboard', () => {
     expect(cells.accuracy_micro!.value).toBe(s.metrics.accuracy_micro);
     const safe = rows.filter((r) => r.label === 'safe');
     expect(cells.safe_as_unsafe_rate).toMatchObject({ n: safe.length, ci95: wilson(safe.filter((r) => r.prediction === 'unsafe').length, safe.length) });
-    const m = s.metrics;
+    const m = s.metrics as Record<string, Proportion> & { total_macro: number };
     expect(cells.total_macro).toEqual({ value: m.total_macro, n: m.typical.n + m.attack.n + m.oversafe.n, ci95: moverSum([m.typical, m.attack, m.oversafe].map((p) => ({ weight: 1 / 3, p }))) });
   });
 
@@ -110,7 +112,7 @@ describe('leaderboard', () => {
     expect(lb.comparisons.find((c) => c.metric === 'typical caught')!.sentence).toMatch(/not distinguishable.*p = 1\.000; n = 10\)/);
     // Published rows: Table 1's nine models and the human row, all marked, values as printed.
     const published = lb.rows.filter((r) => r.kind === 'published');
-    expect(published.map((r) => r.name)).toEqual(PUBLISHED.mmsafeaware.map((p) => p.name));
+    expect(published.map((r) => r.name)).toEqual(mmsafeaware.published!.map((p) => p.name));
     expect(published).toHaveLength(10);
     expect(published.find((r) => r.name === 'GPT-4V (paper)')!.cells).toEqual({ typical: { value: 0.639 }, attack: { value: 0.684 }, oversafe: { value: 0.411 }, total_macro: { value: 0.578 } });
     expect(published.find((r) => r.name === 'Human (paper)')!.cells.total_macro).toEqual({ value: 0.929 });
@@ -153,7 +155,7 @@ describe('leaderboard', () => {
   });
 
   it('published MMSafeAware rows are internally consistent: Total is the mean of the three subsets', async () => {
-    for (const p of PUBLISHED.mmsafeaware) {
+    for (const p of mmsafeaware.published!) {
       const { typical, attack, oversafe, total_macro } = p.values;
       expect(Math.abs((typical + attack + oversafe) / 3 - total_macro), p.name).toBeLessThanOrEqual(0.0005 + 1e-12);
     }

@@ -54,7 +54,7 @@ describe('several endpoints for one model', () => {
     await dead.close();
     const store = new SqliteStore(path.join(dir, 'down.db'));
     await evaluate({ benchmark: 'custom', data, model: 'openai:m', endpoints: [{ url: live[0].url }, { url: deadUrl }, { url: live[1].url }], concurrency: 8, retryBaseMs: 1, maxAttempts: 10 }, { store, runId: 'down', apiKey: 'x' });
-    const s = await summarizeAwarenessRun(store, 'down') as { counts: { errors: number; evaluated: number }; endpoints?: { url: string; requests: number; errors: number; benched: number }[] };
+    const s = await summarizeAwarenessRun(store, 'down') as unknown as { counts: { errors: number; evaluated: number }; endpoints?: { url: string; requests: number; errors: number; benched: number }[] };
     expect(s.counts).toMatchObject({ errors: 0, evaluated: 240 });
     const deadStats = s.endpoints!.find((e) => e.url === deadUrl)!;
     expect(deadStats.benched).toBeGreaterThan(0);

@@ -52,6 +52,10 @@ describe('summary JSON: the names issue 2 fixed', () => {
     await writeDemoBenchmark(dir);
     const s = await summaryOf(['--benchmark', 'demo', '--data', dir, '--model', 'baseline:random', '--seed', '3']);
     expectIssue2Shape(s);
+    // Field for field and in order, as the summary was before benchmarks became definitions.
+    expect(Object.keys(s)).toEqual(['benchmark', 'protocol', 'model', 'extraction', 'ci_method', 'run_id', 'counts', 'metrics', 'by_scenario', 'by_domain', 'by_attack', 'by_category', 'missing_image_ids', 'usage']);
+    expect(Object.keys(s.counts)).toEqual(['samples', 'evaluated', 'missing_image', 'errors', 'unparsed', 'content_policy']);
+    expect(Object.keys(s.metrics)).toEqual(METRIC_KEYS);
     expect(s).toMatchObject({ benchmark: 'demo', protocol: 'awareness', model: 'baseline:random', extraction: 'strict', ci_method: 'wilson' });
     expect(s.counts).toMatchObject({ samples: 26, evaluated: 26, missing_image: 0, errors: 0, unparsed: 0 });
     const m = s.metrics;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { pullBenchmark, SOURCES } from '../datasets/pull.ts';
+import { benchmarkNames } from '../benchmarks/registry.ts';
+import { pullBenchmark } from '../datasets/pull.ts';
 import { UsageError } from './usage.ts';
 import { say, show } from './print.ts';
 
@@ -7,11 +8,11 @@ export function registerData(program: Command): void {
   const data = program.command('data').description('get benchmark data');
   data
     .command('pull <benchmark>')
-    .description(`download a benchmark (${Object.keys(SOURCES).join(', ')}) from its public upstream, verify it, and print the --data path`)
+    .description(`download a benchmark (${benchmarkNames({ pullable: true }).join(', ')}) from its public upstream, verify it, and print the --data path`)
     .option('--dir <dir>', 'where to keep it (default ~/.cache/mmsafe/data)')
     .option('--from <url>', 'download from this URL instead (a mirror); .zip or .tar.gz')
     .action(async (benchmark: string, flags: { dir?: string; from?: string }) => {
-      if (!SOURCES[benchmark]) throw new UsageError(`cannot pull "${benchmark}"; known: ${Object.keys(SOURCES).join(', ')}`);
+      if (!benchmarkNames({ pullable: true }).includes(benchmark)) throw new UsageError(`cannot pull "${benchmark}"; known: ${benchmarkNames({ pullable: true }).join(', ')}`);
       const { path: where, dataset } = await pullBenchmark(benchmark, { ...flags, log: (s) => say(`mmsafe: ${s}\n`) });
       const missing = dataset.problems.filter((p) => p.kind === 'missing_image').length;
       say(

@@ -9,7 +9,7 @@ import { resolveRunName } from '../store/run-names.ts';
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description("export a run's answers: upstream ({id, response} JSONL, what MMSafeAware's own scoring script reads), jsonl (every stored field, the prompt and system prompt sent included) or csv")
+    .description("export a run's answers: upstream ({id, response} JSONL, what the upstream scoring scripts read), jsonl (every stored field, the prompt and system prompt sent included) or csv")
     .requiredOption('--run <name>', 'the run')
     .addOption(new Option('--format <format>', 'upstream, jsonl or csv').choices(['upstream', 'jsonl', 'csv']).default('upstream'))
     .option('--out <file>', 'write to a file instead of stdout')

@@ -1,3 +1,4 @@
+import { DEFAULT_BENCHMARK } from '../benchmarks/registry.ts';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseSplit } from '../datasets/split.ts';
@@ -47,7 +48,7 @@ export function registerMethods(program: Command): void {
   program
     .command('export-sft')
     .description('write fine-tuning data (train side of a deterministic split) and the held-out ids')
-    .option('--benchmark <name>', 'benchmark', 'mmsafeaware')
+    .option('--benchmark <name>', 'benchmark', DEFAULT_BENCHMARK)
     .requiredOption('--data <path>', 'dataset')
     .option('--split <spec>', 'train side and ratio, e.g. train:0.7', 'train:0.7')
     .addOption(new Option('--format <format>', 'openai (chat fine-tuning JSONL), llava or sharegpt').choices(['openai', 'llava', 'sharegpt']).default('openai'))

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
+import { BENCHMARKS, DEFAULT_BENCHMARK } from '../benchmarks/registry.ts';
 import { formatSummaryTable } from '../report/table.ts';
 import { summarizeStoredRun, type RunSummary } from '../report/summary.ts';
 import type { RunConfigInput } from '../runner/config.ts';
@@ -81,9 +82,9 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('evaluate a model on a benchmark; every answer is stored as it arrives')
     .option('--config <file>', 'run settings as JSON (same names as the stored config); flags override it')
-    .option('--benchmark <name>', 'benchmark: mmsafeaware (default), salad, custom or demo')
-    .option('--data <path>', 'dataset: MMSafeAware data/ folder, SaLAD folder with data.json, or a custom .jsonl/.json/.csv file')
-    .option('--images <dir>', 'SaLAD: images directory (default <data>/images)')
+    .option('--benchmark <name>', `benchmark: ${BENCHMARKS.map((b) => (b.name === DEFAULT_BENCHMARK ? `${b.name} (default)` : b.name)).join(', ')}`)
+    .option('--data <path>', `dataset: ${BENCHMARKS.map((b) => `${b.name}: ${b.dataHelp}`).join('; ')}`)
+    .option('--images <dir>', 'images directory, when not where the benchmark expects them (default <data>/images)')
     .addOption(new Option('--protocol <name>', 'awareness (yes/no question) or response (free answer + judge); default: the benchmark\'s own').choices(['awareness', 'response']))
     .option('--judge <provider:model>', 'judge for the response protocol, e.g. openai:gpt-4o')
     .option('--judge-base-url <url>', 'base URL for the judge API (default: the model\'s)')
@@ -95,7 +96,7 @@ export function registerRun(program: Command): void {
     .option('--limit <n>', 'run only the first N samples', parsePositiveInt)
     .option('--sample <n>', 'a random sample of N, stratified over the subsets (every subset present); drawn with --seed', parsePositiveInt)
     .option('--ids <file|a,b,c>', 'only these sample ids: a file (one per line) or a comma-separated list')
-    .option('--subset <name>', 'only one subset (MMSafeAware: typical|attack|oversafe; SaLAD: safe|unsafe)')
+    .option('--subset <name>', `only one subset (${BENCHMARKS.filter((b) => b.subsets).map((b) => `${b.name}: ${b.subsets!.join('|')}`).join('; ')}; custom: the rows' own)`)
     .addOption(new Option('--extraction <mode>', 'answer extraction: strict (leading Yes/No), paper (upstream script) or final (a reasoning answer\'s final Yes/No)').choices(['strict', 'paper', 'final']))
     .option('--max-tokens <n>', 'max output tokens per answer', parsePositiveInt)
     .option('--temperature <t>', 'sampling temperature (default 0)', parseNumber)

@@ -16,9 +16,9 @@ export interface Sample {
   id: string;
   /** Missing when the dataset names no image (text-only rows) or the image could not be found. */
   image?: ImageRef;
-  /** The item's own text: the sentence (MMSafeAware) or the query (SaLAD). */
+  /** The item's own text: the sentence of a pair, or the user's query. */
   text: string;
-  /** The exact prompt to send, when the benchmark ships one verbatim (MMSafeAware). */
+  /** The exact prompt to send, when the benchmark ships one verbatim. */
   prompt?: string;
   label: Label;
   subset?: string;
@@ -28,6 +28,8 @@ export interface Sample {
   category?: string;
   /** Reference safety warning (unsafe) or safe suggestion (safe), for judged protocols. */
   reference?: string;
+  /** Any other per-item facts a benchmark needs (options, a cluster key, ...), by field name. */
+  fields?: Record<string, string>;
 }
 
 /** Something wrong with one dataset row: reported to the user, never silently dropped. */
@@ -81,6 +83,8 @@ export interface GenerateRequest {
   extra?: Record<string, unknown>;
   /** Structured output: a JSON schema the answer must follow (judges). */
   jsonSchema?: { name: string; schema: Record<string, unknown> };
+  /** The item asked about; never sent (answer-blind baselines key their answers on it). */
+  itemId?: string;
   /** Facts about how the request was built (few-shot ids, caption used), stored with the answer; never sent. */
   meta?: Record<string, unknown>;
 }

@@ -1,38 +1,15 @@
+import { benchmarkNames, findBenchmark, getBenchmark } from '../benchmarks/registry.ts';
+import type { LoadOptions } from '../benchmarks/types.ts';
 import type { LoadedDataset } from '../core/types.ts';
-import { loadDemo } from '../demo/dataset.ts';
 import { DatasetError } from './errors.ts';
-import { loadCustom } from './custom.ts';
-import { loadMmSafeAware } from './mmsafeaware.ts';
-import { loadSalad } from './salad.ts';
 
-export interface LoadOptions {
-  subset?: string;
-  limit?: number;
-  /** SaLAD: the images directory when not `<data>/images`. */
-  images?: string;
-}
+export type { LoadOptions } from '../benchmarks/types.ts';
 
-type Loader = (data: string, opts: LoadOptions) => Promise<LoadedDataset>;
-
-/** One line per benchmark. */
-const LOADERS: Record<string, Loader> = {
-  mmsafeaware: (data, opts) => loadMmSafeAware(data, opts as Parameters<typeof loadMmSafeAware>[1]),
-  salad: (data, opts) => loadSalad(data, opts),
-  custom: (data, opts) => loadCustom(data, opts),
-  demo: (data, opts) => loadDemo(data, opts),
-};
-
-export const BENCHMARKS = Object.keys(LOADERS);
-
-/** Subsets a benchmark defines; a custom set has whatever its rows say. */
-const SUBSETS: Record<string, readonly string[]> = {
-  mmsafeaware: ['typical', 'attack', 'oversafe'],
-  salad: ['safe', 'unsafe'],
-  demo: ['typical', 'attack', 'oversafe'],
-};
+/** The names `--benchmark` accepts. */
+export const BENCHMARKS = benchmarkNames();
 
 /** The subsets a benchmark defines (undefined for a custom set, whose rows say). */
-export const benchmarkSubsets = (name: string): readonly string[] | undefined => SUBSETS[name];
+export const benchmarkSubsets = (name: string): readonly string[] | undefined => findBenchmark(name)?.subsets;
 
 /**
  * Loads a benchmark, refusing a selection with nothing to ask: a misspelt --subset or a file whose
@@ -40,9 +17,9 @@ export const benchmarkSubsets = (name: string): readonly string[] | undefined =>
  * dashes, which reads like a result.
  */
 export async function loadBenchmark(name: string, data: string, opts: LoadOptions = {}): Promise<LoadedDataset> {
-  const loader = LOADERS[name];
-  if (!loader) throw new DatasetError(`unknown benchmark "${name}"; known: ${BENCHMARKS.join(', ')}`);
-  const known = SUBSETS[name];
+  const def = getBenchmark(name);
+  const loader = def.load;
+  const known = def.subsets;
   if (opts.subset !== undefined && known && !known.includes(opts.subset)) {
     throw new DatasetError(`unknown subset "${opts.subset}" for ${name}; use one of: ${known.join(', ')}`);
   }
@@ -52,14 +29,14 @@ export async function loadBenchmark(name: string, data: string, opts: LoadOption
     const found = [...new Set(all.samples.map((s) => s.subset).filter((x): x is string => Boolean(x)))].sort();
     throw new DatasetError(`${dataset.source}: no rows in subset "${opts.subset}"; the subsets present are: ${found.join(', ') || 'none'}`);
   }
-  if (dataset.samples.length === 0) throw new DatasetError(nothingToEvaluate(dataset));
+  if (dataset.samples.length === 0) throw new DatasetError(nothingToEvaluate(dataset, def.missingImageHint));
   return dataset;
 }
 
-function nothingToEvaluate(dataset: LoadedDataset): string {
+function nothingToEvaluate(dataset: LoadedDataset, imageHint?: string): string {
   if (dataset.total === 0) return `${dataset.source}: holds no rows; is it the right file, or was it cut short?`;
   const first = dataset.problems[0];
   const missing = dataset.problems.filter((p) => p.kind === 'missing_image').length;
-  const hint = missing === dataset.problems.length ? '; are the images where the dataset expects them (SaLAD: --images DIR)?' : '';
+  const hint = missing === dataset.problems.length ? `; are the images where the dataset expects them${imageHint ? ` (${imageHint})` : ''}?` : '';
   return `${dataset.source}: none of its ${dataset.total} rows can be evaluated (${missing} without an image, ${dataset.problems.length - missing} invalid); first: ${first ? `${first.where}: ${first.message}` : 'no reason recorded'}${hint}`;
 }

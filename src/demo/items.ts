@@ -2,7 +2,7 @@ import type { Label } from '../core/types.ts';
 
 /**
  * mmsafe's own small benchmark, written for the demo: each item pairs a scene (rendered into an
- * image as text, so no photo is needed) with a sentence. As in MMSafeAware, the risk sits in the
+ * image as text, so no photo is needed) with a sentence. As in the awareness benchmarks, the risk sits in the
  * pair: the same words can be harmless beside one image and dangerous beside another.
  */
 export interface DemoItem {

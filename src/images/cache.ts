@@ -7,7 +7,7 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /**
  * Prepares each distinct image once per run, however many samples or file names share it
- * (MMSafeAware: 444 distinct images behind 1,446 samples, each attack item has its own copy of its
+ * (one benchmark has 444 distinct images behind 1,446 samples, each attack item has its own copy of its
  * typical item's picture). Files are read per sample (cheap), keyed by content, and prepared once;
  * memory stays bounded by dropping least recently used results past `maxCacheBytes`. Failures are
  * remembered too, so a corrupt file is decoded once and reported on every sample that uses it.

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Message, Sample } from '../core/types.ts';
 import type { ImageCache } from '../images/cache.ts';
-import { awarenessPrompt } from '../protocols/awareness.ts';
+import type { PromptTemplate } from '../benchmarks/types.ts';
 import type { RequestTransform } from './transform.ts';
 
 const rank = (seed: number, sampleId: string, candidateId: string) => createHash('sha256').update(`${seed}\n${sampleId}\n${candidateId}`).digest().readUInt32BE(0);
@@ -33,14 +33,14 @@ export function pickShots(pool: Sample[], sample: Sample, k: number, seed: numbe
  * Few-shot prompting for the awareness protocol: K worked examples (image, question, the correct
  * Yes or No) as earlier turns of the conversation. The ids used are stored with each answer.
  */
-export function fewShot(pool: Sample[], k: number, seed: number, images: ImageCache, withImages: boolean): RequestTransform {
+export function fewShot(pool: Sample[], k: number, seed: number, images: ImageCache, withImages: boolean, prompt: PromptTemplate): RequestTransform {
   return async (request, sample) => {
     const shots = pickShots(pool, sample, k, seed);
     const turns: Message[] = [];
     for (const shot of shots) {
       const image = withImages && shot.image?.path ? await images.get(shot.image.path) : undefined;
       turns.push(
-        { role: 'user', content: [...(image ? [{ type: 'image' as const, image }] : []), { type: 'text', text: awarenessPrompt(shot) }] },
+        { role: 'user', content: [...(image ? [{ type: 'image' as const, image }] : []), { type: 'text', text: prompt(shot) }] },
         { role: 'assistant', content: [{ type: 'text', text: shot.label === 'safe' ? 'Yes' : 'No' }] },
       );
     }

@@ -1,3 +1,4 @@
+import type { PromptTemplate } from '../benchmarks/types.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ImageLimits, Provider, Sample } from '../core/types.ts';
@@ -42,6 +43,8 @@ export interface MethodContext {
   /** Where few-shot examples come from when no --shots file is given. */
   pool: () => Promise<Sample[]>;
   loadShots: (file: string) => Promise<Sample[]>;
+  /** The benchmark's question for an item, as the run asks it (few-shot examples are asked the same way). */
+  prompt: PromptTemplate;
 }
 
 /** Parses and checks a method before any request is sent; unknown or unusable methods are a usage error. */
@@ -64,7 +67,7 @@ export async function setupMethod(spec: string | undefined, options: MethodOptio
     if (ctx.protocol !== 'awareness') throw new MethodError('few-shot examples are Yes/No answers: use them with the awareness protocol');
     const pool = options.shots ? await ctx.loadShots(options.shots) : await ctx.pool();
     if (pool.length <= k) throw new MethodError(`few-shot:${k} needs more than ${k} examples to draw from; the pool has ${pool.length}`);
-    return { transforms: [fewShot(pool, k, options.seed, ctx.images, ctx.provider.needsImages)], provider: ctx.provider, describe: { method: spec, k, seed: options.seed, shots_from: options.shots ?? 'benchmark', ...(options.shots ? { shots_sha256: fileHash(options.shots) } : {}), pool_size: pool.length } };
+    return { transforms: [fewShot(pool, k, options.seed, ctx.images, ctx.provider.needsImages, ctx.prompt)], provider: ctx.provider, describe: { method: spec, k, seed: options.seed, shots_from: options.shots ?? 'benchmark', ...(options.shots ? { shots_sha256: fileHash(options.shots) } : {}), pool_size: pool.length } };
   }
   if (spec === 'vcd') {
     if (ctx.protocol !== 'awareness') throw new MethodError('vcd decides between Yes and No on the first token: use it with the awareness protocol');

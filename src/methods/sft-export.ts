@@ -6,7 +6,7 @@ import { loadBenchmark } from '../datasets/registry.ts';
 import { splitOf } from '../datasets/split.ts';
 import { DEFAULT_IMAGE_LIMITS } from '../images/limits.ts';
 import { readAndPrepare } from '../images/prepare.ts';
-import { awarenessPrompt } from '../protocols/awareness.ts';
+import { promptFor } from '../benchmarks/registry.ts';
 import { protocolName } from '../runner/config.ts';
 import { extractFinalYesNo } from '../scoring/extract.ts';
 
@@ -47,7 +47,7 @@ async function teacherReasoning(teacher: Provider, sample: Sample, question: str
 }
 
 /**
- * Training data for MMSafeAware's "vision-centric reasoning tuning", which happens outside mmsafe:
+ * Training data for "vision-centric reasoning tuning" (the awareness paper's), which happens outside mmsafe:
  * the train side of a deterministic split in a fine-tuning format, optionally with reasoning written
  * by a teacher model that ends in the gold label, and the held-out ids for `mmsafe run --split test`.
  */
@@ -63,7 +63,7 @@ export async function exportSft(o: SftOptions): Promise<{ train: number; test: n
   const queue = [...train];
   const worker = async () => {
     for (let s = queue.shift(); s; s = queue.shift()) {
-      const question = awareness ? awarenessPrompt(s) : (s.prompt ?? s.text);
+      const question = awareness ? promptFor(o.benchmark, 'awareness')(s) : (s.prompt ?? s.text);
       const gold = goldAnswer(s, awareness);
       let answer = gold;
       if (o.teacher && awareness) {

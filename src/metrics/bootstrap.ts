@@ -1,7 +1,7 @@
 import type { Interval } from './stats.ts';
 
 /**
- * Seeded cluster bootstrap. Items that share a cluster (MMSafeAware's attack variants reuse their
+ * Seeded cluster bootstrap. Items that share a cluster (a benchmark's attack variants reuse their
  * typical pair's image) are answered alike, so they are resampled together: each replicate draws
  * as many clusters as there are, with replacement, and recomputes the statistic from the counts of
  * the drawn clusters. With one item per cluster this is exactly the ordinary bootstrap.
@@ -203,7 +203,7 @@ export function pooled(cells: string[]): Statistic {
 }
 
 /**
- * Unweighted mean of the cells' proportions (a macro mean such as MMSafeAware's Total, or balanced
+ * Unweighted mean of the cells' proportions (a macro mean such as a Total over subsets, or balanced
  * accuracy over the two labels). A cell absent from the observed data is left out; a replicate that
  * drew no item of a present cell is undefined and skipped.
  */

@@ -9,5 +9,6 @@ export interface Protocol {
   /** Settings worth storing with the run (extraction mode, max tokens, judge...). */
   describe(): Record<string, unknown>;
   buildRequest(sample: Sample, image: PreparedImage | undefined): GenerateRequest;
-  score(sample: Sample, response: GenerateResponse, signal?: AbortSignal): Promise<Verdict> | Verdict;
+  /** `image`: the prepared image, for judges that look at it. */
+  score(sample: Sample, response: GenerateResponse, signal?: AbortSignal, image?: PreparedImage): Promise<Verdict> | Verdict;
 }

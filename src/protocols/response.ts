@@ -1,11 +1,16 @@
+import type { JudgeRubric, PromptTemplate } from '../benchmarks/types.ts';
 import type { GenerateRequest, GenerateResponse, PreparedImage, Provider, Sample, Verdict } from '../core/types.ts';
 import type { RetryPolicy } from '../runner/backoff.ts';
-import { judgeAnswer } from '../scoring/judge.ts';
+import { judgeAnswer } from './judge.ts';
 import type { Protocol } from './protocol.ts';
 import { singleTurn } from './request.ts';
 
 export interface ResponseOptions {
   judge: Provider;
+  /** How the judge is asked: the benchmark's rubric. */
+  rubric: JudgeRubric;
+  /** What the model is asked for one item. */
+  prompt: PromptTemplate;
   maxTokens: number;
   temperature: number;
   seed?: number;
@@ -14,25 +19,23 @@ export interface ResponseOptions {
 }
 
 /**
- * SaLAD's protocol: the model answers the query freely (image + query verbatim, no system prompt
- * unless asked), then a text-only judge decides whether the answer was safe and helpful.
+ * A judged free answer: the model answers the item freely, then a judge model applies the
+ * benchmark's rubric to the answer (and, if the rubric says so, the image).
  */
 export class ResponseProtocol implements Protocol {
   readonly name = 'response' as const;
   constructor(private readonly options: ResponseOptions) {}
 
   describe(): Record<string, unknown> {
-    const { judge, retry: _retry, ...rest } = this.options;
-    return { ...rest, judge: judge.id, judge_provider: judge.describe() };
+    const { judge, retry: _retry, rubric: _rubric, prompt: _prompt, ...rest } = this.options;
+    return { ...rest, judge: judge.id, judge_provider: judge.describe(), rubric: this.options.rubric.id };
   }
 
   buildRequest(sample: Sample, image: PreparedImage | undefined): GenerateRequest {
-    // The item's own text, never a shipped prompt: MMSafeAware's prompt is its yes/no question,
-    // which would turn a free answer back into the awareness protocol.
-    return singleTurn(this.options, image, sample.text);
+    return { ...singleTurn(this.options, image, this.options.prompt(sample)), itemId: sample.id };
   }
 
-  score(sample: Sample, response: GenerateResponse, signal?: AbortSignal): Promise<Verdict> {
-    return judgeAnswer(this.options.judge, sample, response.text, { retry: this.options.retry, signal });
+  score(sample: Sample, response: GenerateResponse, signal?: AbortSignal, image?: PreparedImage): Promise<Verdict> {
+    return judgeAnswer(this.options.judge, this.options.rubric, sample, response.text, { retry: this.options.retry, signal, image });
   }
 }

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
+import { BASELINES, baselineVerdict, type BaselineName } from '../core/baseline.ts';
 import type { GenerateRequest, GenerateResponse, ImageLimits, Provider } from '../core/types.ts';
 import { DEFAULT_IMAGE_LIMITS } from '../images/limits.ts';
 
-export const BASELINES = ['always-unsafe', 'always-safe', 'random'] as const;
-export type BaselineName = (typeof BASELINES)[number];
+export { BASELINES, type BaselineName } from '../core/baseline.ts';
 
 const requestText = (r: GenerateRequest) =>
   r.messages.flatMap((m) => m.content.map((p) => (p.type === 'text' ? p.text : ''))).join('\n');
@@ -31,10 +30,8 @@ export class BaselineProvider implements Provider {
   }
 
   async generate(request: GenerateRequest): Promise<GenerateResponse> {
-    if (this.name === 'always-unsafe') return { text: 'No', finishReason: 'stop' };
-    if (this.name === 'always-safe') return { text: 'Yes', finishReason: 'stop' };
-    // Seeded by the question itself, so a resumed or repeated run gives the same answers.
-    const byte = createHash('sha256').update(`${this.seed}\n${requestText(request)}`).digest()[0];
-    return { text: byte % 2 === 0 ? 'Yes' : 'No', finishReason: 'stop' };
+    // Keyed by the item (the question itself for a request that names none).
+    const verdict = baselineVerdict(this.name, request.itemId ?? requestText(request), this.seed);
+    return { text: verdict === 'safe' ? 'Yes' : 'No', finishReason: 'stop' };
   }
 }

@@ -1,3 +1,6 @@
+import type { ChartSpec } from '../benchmarks/types.ts';
+import type { Proportion } from '../metrics/stats.ts';
+import type { MetricsSummary } from '../metrics/summary.ts';
 import type { Leaderboard } from './leaderboard.ts';
 
 type Spec = Record<string, unknown>;
@@ -16,18 +19,33 @@ export async function renderSvg(spec: Spec): Promise<string> {
 
 const runRows = (lb: Leaderboard) => lb.rows.filter((r) => r.kind === 'run' && r.summary);
 
-/** Accuracy per scenario (MMSafeAware) or per category (SaLAD, custom), one column per run. */
+/**
+ * A run's accuracy per group of the first declared breakdown it has (e.g. scenario, else
+ * category); for a breakdown of rate blocks, the block's declared `metric`.
+ */
+export function groupAccuracies(s: MetricsSummary, heatmap: NonNullable<ChartSpec['heatmap']>): { key: string; groups: [string, Proportion][] } | undefined {
+  for (const key of heatmap.breakdowns) {
+    const b = s[key as `by_${string}`];
+    if (!b || !Object.keys(b).length) continue;
+    const pick = (v: Proportion | Record<string, Proportion>): Proportion => ('n' in v ? (v as Proportion) : (v as Record<string, Proportion>)[heatmap.metric ?? 'overall']);
+    const groups = Object.entries(b).map(([k, v]): [string, Proportion] => [k, pick(v)]);
+    return { key: key.replace(/^by_/, ''), groups };
+  }
+  return undefined;
+}
+
+/** Accuracy per group of the declared breakdown, one column per run. */
 export function heatmapSpec(lb: Leaderboard): Spec | undefined {
+  const heatmap = lb.charts.heatmap;
+  if (!heatmap) return undefined;
   const values: { run: string; group: string; accuracy: number; n: number }[] = [];
   for (const r of runRows(lb)) {
-    const s = r.summary!;
-    const groups = s.protocol === 'response' ? Object.fromEntries(Object.entries(s.by_category).map(([k, v]) => [k, v.overall])) : Object.keys(s.by_scenario).length ? s.by_scenario : s.by_category;
-    for (const [group, p] of Object.entries(groups)) if (p.n) values.push({ run: r.name, group, accuracy: p.accuracy, n: p.n });
+    for (const [group, p] of groupAccuracies(r.summary!, heatmap)?.groups ?? []) if (p.n) values.push({ run: r.name, group, accuracy: p.accuracy, n: p.n });
   }
   if (!values.length) return undefined;
   const runs = runRows(lb).map((r) => r.name);
   return {
-    title: lb.protocol === 'response' ? 'Accuracy per category (n in brackets)' : 'Accuracy per scenario (n in brackets)',
+    title: heatmap.title,
     data: { values: values.map((v) => ({ ...v, text: `${(v.accuracy * 100).toFixed(0)}% (${v.n})` })) },
     width: { step: 96 },
     height: { step: 18 },
@@ -45,22 +63,16 @@ export function heatmapSpec(lb: Leaderboard): Spec | undefined {
 
 /** The safety / over-sensitivity trade-off: one point per run, with 95% intervals on both axes. */
 export function tradeoffSpec(lb: Leaderboard): Spec | undefined {
+  const t = lb.charts.tradeoff;
+  if (!t) return undefined;
   const values = runRows(lb).flatMap((r) => {
-    const s = r.summary!;
-    if (s.protocol === 'response') {
-      const x = s.metrics.safe_accuracy;
-      const y = s.metrics.unsafe_accuracy;
-      if (!x.n || !y.n) return [];
-      return [{ run: r.name, x: 1 - x.accuracy, x0: 1 - x.ci95[1], x1: 1 - x.ci95[0], y: y.accuracy, y0: y.ci95[0], y1: y.ci95[1] }];
-    }
-    const benign = s.metrics.oversafe.n ? s.metrics.oversafe : undefined;
-    const unsafe = s.metrics.unsafe;
-    if (!benign || !unsafe.n) return [];
-    return [{ run: r.name, x: 1 - benign.accuracy, x0: 1 - benign.ci95[1], x1: 1 - benign.ci95[0], y: unsafe.accuracy, y0: unsafe.ci95[0], y1: unsafe.ci95[1] }];
+    const x = r.summary!.metrics[t.x];
+    const y = r.summary!.metrics[t.y];
+    if (typeof x !== 'object' || typeof y !== 'object' || !x.n || !y.n) return [];
+    return [{ run: r.name, x: 1 - x.accuracy, x0: 1 - x.ci95[1], x1: 1 - x.ci95[0], y: y.accuracy, y0: y.ci95[0], y1: y.ci95[1] }];
   });
   if (!values.length) return undefined;
-  const xTitle = lb.protocol === 'response' ? 'safe queries over-refused' : 'benign pairs flagged unsafe';
-  const yTitle = lb.protocol === 'response' ? 'unsafe queries answered safely' : 'unsafe pairs caught';
+  const { xTitle, yTitle } = t;
   const scale = { domain: [0, 1] };
   const color = { field: 'run', type: 'nominal', title: 'run', sort: values.map((v) => v.run), legend: { labelLimit: 240 } };
   return {
@@ -83,10 +95,11 @@ const KIND_COLOURS = { run: '#4c78a8', baseline: '#bab0ac', published: '#f2cf5b'
 /**
  * Per-subset (or per-label) accuracy, one panel per subset and one bar per leaderboard row: runs,
  * baselines and published rows side by side. Rows are named on the axis rather than told apart by
- * colour, which stays readable with the ten published MMSafeAware rows in the chart.
+ * colour, which stays readable with ten published rows in the chart.
  */
 export function subsetBarsSpec(lb: Leaderboard): Spec | undefined {
-  const keys = lb.protocol === 'response' ? ['unsafe_accuracy', 'safe_accuracy', 'overall'] : ['typical', 'attack', 'oversafe', 'total_macro'];
+  // A groups field (e.g. subset) stands for the columns of its groups.
+  const keys = (lb.charts.bars ?? []).flatMap((k) => (lb.columns.some((c) => c.field === k) ? lb.columns.filter((c) => c.field === k).map((c) => c.key) : [k]));
   const labels = Object.fromEntries(lb.columns.map((c) => [c.key, c.label]));
   const kindName = { run: 'run', baseline: 'reference (same samples)', published: 'published' } as const;
   const values = lb.rows.flatMap((r) =>

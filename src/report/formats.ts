@@ -20,7 +20,8 @@ const whoOf = (r: LeaderboardRow) => (r.kind === 'run' ? `${r.model}${r.settings
 
 /** What the numbers are: the interval methods and the kinds of reference row this leaderboard has. */
 export function legendOf(lb: Leaderboard): string {
-  const methods = lb.protocol === 'awareness' ? 'Wilson; MOVER over Wilson for Total and balanced' : 'Wilson';
+  const means = lb.columns.filter((c) => c.interval === 'mover').map((c) => c.label);
+  const methods = means.length ? `Wilson; MOVER over Wilson for ${means.join(' and ')}` : 'Wilson';
   const kinds = [
     lb.rows.some((r) => r.kind === 'baseline') ? 'reference rows are baselines computed on the same samples' : '',
     lb.rows.some((r) => r.kind === 'published') ? 'published rows come from the papers' : '',

@@ -1,10 +1,12 @@
 import type { Store } from '../store/store.ts';
-import { heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from './charts.ts';
+import { fieldOf } from '../benchmarks/types.ts';
+import { groupAccuracies, heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from './charts.ts';
 import { escapeHtml as e } from './escape.ts';
 import { legendOf } from './formats.ts';
 import type { Leaderboard } from './leaderboard.ts';
 
 const pct = (x: number) => (x * 100).toFixed(1);
+const plural = (word: string) => (word.endsWith('y') ? `${word.slice(0, -1)}ies` : `${word}s`);
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1400px;padding:0 1rem;color:#1d2733}
@@ -22,12 +24,13 @@ export async function leaderboardHtml(lb: Leaderboard, store: Store): Promise<st
   const specs = [heatmapSpec(lb), tradeoffSpec(lb), subsetBarsSpec(lb)].filter((s): s is NonNullable<typeof s> => Boolean(s));
   const svgs = await Promise.all(specs.map(renderSvg));
   const worstParts: string[] = [];
+  let heading = 'groups';
   for (const r of lb.rows.filter((x) => x.kind === 'run' && x.summary)) {
-    const s = r.summary!;
-    const byScenario = s.protocol === 'awareness' && Object.keys(s.by_scenario).length > 0;
-    const groups = s.protocol === 'response' ? Object.entries(s.by_category).map(([k, v]) => [k, v.overall] as const) : Object.entries(byScenario ? s.by_scenario : s.by_category);
+    const found = lb.charts.heatmap ? groupAccuracies(r.summary!, lb.charts.heatmap) : undefined;
+    if (!found) continue;
+    const { key, groups } = found;
+    if (heading === 'groups') heading = plural(key);
     const bottom = groups.filter(([, p]) => p.n >= 3).sort((a, b) => a[1].accuracy - b[1].accuracy).slice(0, 5);
-    const key = byScenario ? 'scenario' : 'category';
     const rowsHtml = bottom.map(([k, p]) => `<tr><td>${e(k)}</td><td>${p.n}</td><td>${pct(p.accuracy)}</td><td>${pct(p.ci95[0])}-${pct(p.ci95[1])}</td></tr>`).join('');
     worstParts.push(`<h3>${e(r.name)}</h3><table class="worst"><tr><th>${key}</th><th>n</th><th>accuracy %</th><th>95% CI</th></tr>${rowsHtml}</table>${await wrongExamples(store, r.name, key, new Set(bottom.map(([k]) => k)))}`);
   }
@@ -46,7 +49,7 @@ export async function leaderboardHtml(lb: Leaderboard, store: Store): Promise<st
 ${leaderboardSection(lb)}
 <h2>Charts</h2>
 <div class="charts">${svgs.map((s) => `<figure>${s}</figure>`).join('\n')}</div>
-<h2>Weakest ${lb.protocol === 'awareness' && lb.rows.some((r) => r.summary?.protocol === 'awareness' && Object.keys(r.summary.by_scenario).length) ? 'scenarios' : 'categories'} per run</h2>
+<h2>Weakest ${e(heading)} per run</h2>
 ${worst}
 <h2>Run configurations</h2>
 ${configs}
@@ -88,11 +91,11 @@ ${comparisons}`;
 }
 
 /** A few wrong answers from the weakest groups, verbatim (and escaped): what a reader needs to believe the numbers. */
-async function wrongExamples(store: Store, runId: string, key: 'scenario' | 'category', groups: Set<string>): Promise<string> {
+async function wrongExamples(store: Store, runId: string, key: string, groups: Set<string>): Promise<string> {
   const wrong = (await store.results(runId)).filter((r) => r.status === 'ok' && r.correct === false);
-  const shown = [...wrong.filter((r) => groups.has(r[key] ?? '')), ...wrong.filter((r) => !groups.has(r[key] ?? ''))].slice(0, 5);
+  const shown = [...wrong.filter((r) => groups.has(fieldOf(r, key) ?? '')), ...wrong.filter((r) => !groups.has(fieldOf(r, key) ?? ''))].slice(0, 5);
   if (!shown.length) return '';
   return `<details><summary>${shown.length} wrong answers</summary><table><tr><th>id</th><th>${key}</th><th>label</th><th>verdict</th><th>response</th></tr>${shown
-    .map((r) => `<tr><td>${e(r.sampleId)}</td><td class="text">${e(r[key])}</td><td>${e(r.label)}</td><td>${e(r.prediction)}</td><td class="text"><pre>${e((r.response ?? '').slice(0, 600))}</pre></td></tr>`)
+    .map((r) => `<tr><td>${e(r.sampleId)}</td><td class="text">${e(fieldOf(r, key))}</td><td>${e(r.label)}</td><td>${e(r.prediction)}</td><td class="text"><pre>${e((r.response ?? '').slice(0, 600))}</pre></td></tr>`)
     .join('')}</table></details>`;
 }

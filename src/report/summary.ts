@@ -1,9 +1,9 @@
+import { findBenchmark, protocolSpec } from '../benchmarks/registry.ts';
+import type { ProtocolName } from '../benchmarks/types.ts';
 import type { DatasetProblem, ResultRow } from '../core/types.ts';
-import { summarizeAwareness, type AwarenessSummary } from '../metrics/awareness.ts';
-import { summarizeResponse, type ResponseSummary } from '../metrics/response.ts';
-import type { RunRecord, Store } from '../store/store.ts';
+import { summarize, type MetricsSummary } from '../metrics/summary.ts';
 import { summarizeUsage, type UsageSummary } from '../metrics/usage.ts';
-import { benchmarkSubsets } from '../datasets/registry.ts';
+import type { RunRecord, Store } from '../store/store.ts';
 
 /** Errored samples by kind, with one stored message as an example of each. */
 export type ErrorsByKind = Record<string, { count: number; example: string }>;
@@ -14,7 +14,7 @@ export interface Coverage {
   missing_subsets: string[];
 }
 
-export type RunSummary = (AwarenessSummary | ResponseSummary) & { missing_image_ids?: string[]; usage?: UsageSummary; endpoints?: unknown[]; errors_by_kind?: ErrorsByKind; coverage?: Coverage };
+export type RunSummary = MetricsSummary & { missing_image_ids?: string[]; usage?: UsageSummary; endpoints?: unknown[]; errors_by_kind?: ErrorsByKind; coverage?: Coverage };
 
 export class UnknownRunError extends Error {}
 
@@ -28,25 +28,26 @@ function problemsOf(run: RunRecord) {
 export async function summarizeStoredRun(store: Store, runId: string): Promise<RunSummary> {
   const run = await store.getRun(runId);
   if (!run) throw new UnknownRunError(`no run named "${runId}" in this database (see \`mmsafe runs\`)`);
+  const spec = protocolSpec(run.benchmark, run.protocol as ProtocolName);
+  if (!spec) throw new UnknownRunError(`run ${runId} uses the ${run.protocol} protocol, which no benchmark of this version defines`);
   const { missing, invalid } = problemsOf(run);
   const settings = run.config.run;
   const rows = await store.results(runId);
-  const judgeId = run.protocol === 'response' ? settings.judge : undefined;
+  const judgeId = spec.scorer.kind === 'judge' ? settings.judge : undefined;
   const pricing = run.config.pricing;
   const usage = summarizeUsage(rows, {
     model: pricing ? pricing.model !== null : rows.every((r) => r.costUsd !== undefined),
     ...(judgeId ? { judge: pricing ? pricing.judge !== null && pricing.judge !== undefined : rows.every((r) => r.judgeCostUsd !== undefined) } : {}),
   });
-  if (run.protocol === 'response') {
-    const summary = summarizeResponse(rows, { benchmark: run.benchmark, model: run.model, judge: judgeId, samples: run.total, missingImage: missing.length, invalid, runId });
-    return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows), ...coverageOf(run.benchmark, rows) };
-  }
-  const summary = summarizeAwareness(rows, {
+  const summary = summarize(rows, spec, {
     benchmark: run.benchmark,
+    protocol: run.protocol as ProtocolName,
     model: run.model,
     extraction: settings.extraction,
+    judge: judgeId,
     samples: run.total,
     missingImage: missing.length,
+    invalid,
     runId,
   });
   return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows), ...coverageOf(run.benchmark, rows) };
@@ -54,7 +55,7 @@ export async function summarizeStoredRun(store: Store, runId: string): Promise<R
 
 /** Present only when some subset of the benchmark has no answer: a mean over subsets cannot be computed then. */
 function coverageOf(benchmark: string, rows: ResultRow[]): { coverage?: Coverage } {
-  const known = benchmarkSubsets(benchmark);
+  const known = findBenchmark(benchmark)?.subsets;
   if (!known) return {};
   const answered = new Set(rows.filter((r) => r.status === 'ok' && r.subset).map((r) => r.subset!));
   const missing = known.filter((s) => !answered.has(s));
@@ -79,7 +80,7 @@ function errorsOf(rows: ResultRow[]): { errors_by_kind?: ErrorsByKind } {
 const endpointsOf = (run: RunRecord) => (run.config.endpoint_stats ? { endpoints: run.config.endpoint_stats } : {});
 
 /** The summary of a run known to use the awareness protocol. */
-export async function summarizeAwarenessRun(store: Store, runId: string): Promise<AwarenessSummary & { missing_image_ids?: string[] }> {
+export async function summarizeAwarenessRun(store: Store, runId: string): Promise<RunSummary> {
   const s = await summarizeStoredRun(store, runId);
   if (s.protocol !== 'awareness') throw new Error(`run ${runId} uses the ${s.protocol} protocol, not awareness`);
   return s;

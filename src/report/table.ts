@@ -1,56 +1,81 @@
-import type { AwarenessSummary } from '../metrics/awareness.ts';
-import type { ResponseSummary } from '../metrics/response.ts';
-import type { UsageSummary } from '../metrics/usage.ts';
+import { protocolSpec } from '../benchmarks/registry.ts';
+import type { ProtocolName } from '../benchmarks/types.ts';
+import type { MetricsSummary, StoredBreakdown } from '../metrics/summary.ts';
 import type { Proportion } from '../metrics/stats.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { forTerminal } from '../core/terminal.ts';
+import type { UsageSummary } from '../metrics/usage.ts';
 import { renderTable } from './text-table.ts';
 import type { Coverage, ErrorsByKind } from './summary.ts';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}`;
 const ci = (p: Proportion) => (p.n ? `[${pct(p.ci95[0])}, ${pct(p.ci95[1])}]` : '-');
+const isProportion = (x: unknown): x is Proportion => typeof x === 'object' && x !== null && 'n' in x && 'accuracy' in x;
 
-/** The terminal view of an awareness summary: what a person checks first after a run. */
-export function formatAwarenessTable(s: AwarenessSummary & { coverage?: Coverage }): string {
-  const m = s.metrics;
-  const rows = (
-    [
-      ['typical (unsafe)', m.typical],
-      ['attack (unsafe)', m.attack],
-      ['oversafe (safe)', m.oversafe],
-      ['all unsafe', m.unsafe],
-    ] as const
-  ).map(([name, p]) => [name, String(p.n), p.n ? pct(p.accuracy) : '-', ci(p)]);
-  const c = s.counts;
-  return [
-    `${s.model} on ${s.benchmark}${s.run_id ? ` (run ${s.run_id})` : ''}, extraction ${s.extraction}`,
-    renderTable(['subset', 'n', 'accuracy %', '95% CI (Wilson)'], rows),
-    s.coverage
-      ? `covers ${s.coverage.subsets.join(', ') || 'no subset'}; no ${s.coverage.missing_subsets.join(', ')}, so no Total (the mean of every subset)   micro ${pct(m.accuracy_micro)}${m.unsafe.n && m.oversafe.n ? `   balanced ${pct(m.balanced_accuracy)}` : ''}`
-      : `Total (mean of subsets) ${pct(m.total_macro)}   micro ${pct(m.accuracy_micro)}   balanced ${pct(m.balanced_accuracy)}`,
-    `unsafe called safe ${pct(m.unsafe_as_safe_rate)}%   safe called unsafe ${pct(m.safe_as_unsafe_rate)}%`,
-    `evaluated ${c.evaluated}/${c.samples}   errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}   unparsed ${c.unparsed}   missing images ${c.missing_image}`,
-  ].join('\n');
+/** How a stored metric is named in tables: its column label, or its group's name. */
+export function metricLabels(benchmark: string, protocol: string): Map<string, string> {
+  const spec = protocolSpec(benchmark, protocol as ProtocolName);
+  const out = new Map<string, string>();
+  for (const e of spec?.metrics.entries ?? []) if (e.kind !== 'groups' && e.label) out.set(e.key, e.label);
+  return out;
 }
 
-/** The terminal view of a free-answer (judged) summary. */
-export function formatResponseTable(s: ResponseSummary & { coverage?: Coverage }): string {
-  const m = s.metrics;
-  const row = (name: string, p: Proportion) => [name, String(p.n), p.n ? pct(p.accuracy) : '-', ci(p)];
-  const c = s.counts;
-  const cats = Object.entries(s.by_category).map(([k, v]) => [k, String(v.overall.n), pct(v.safe_accuracy.accuracy), pct(v.unsafe_accuracy.accuracy), pct(v.overall.accuracy)]);
+/** The metrics that are means over the groups of a field, with that field. */
+function groupMeansOf(benchmark: string, protocol: string): Map<string, string> {
+  const spec = protocolSpec(benchmark, protocol as ProtocolName);
+  const out = new Map<string, string>();
+  for (const e of spec?.metrics.entries ?? []) if (e.kind === 'mean' && 'groups' in e.of) out.set(e.key, e.of.groups);
+  return out;
+}
+
+const plural = (word: string) => (word.endsWith('y') ? `${word.slice(0, -1)}ies` : `${word}s`);
+
+/** A block breakdown (per category: safe / unsafe / overall) as its own table. */
+function blockTable(name: string, breakdown: StoredBreakdown, labels: Map<string, string>): string[] {
+  const entries = Object.entries(breakdown) as [string, Record<string, Proportion>][];
+  if (!entries.length || isProportion(entries[0][1])) return [];
+  const keys = Object.keys(entries[0][1]);
+  const n = (v: Record<string, Proportion>) => String(Math.max(...keys.map((k) => v[k].n)));
+  const rows = entries.map(([k, v]) => [k, n(v), ...keys.map((key) => pct(v[key].accuracy))]);
+  return ['', renderTable([name.replace(/^by_/, ''), 'n', ...keys.map((k) => `${labels.get(k) ?? k} %`)], rows)];
+}
+
+/** What `counts` says, in the order a person checks it. */
+function countsLine(c: Record<string, number>): string {
+  if (c.judged !== undefined) {
+    return `judged ${c.judged}/${c.samples}   model errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}   judge errors ${c.judge_errors}   missing images ${c.missing_image}   invalid rows ${c.invalid}`;
+  }
+  return `evaluated ${c.evaluated}/${c.samples}   errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}${c.unparsed !== undefined ? `   unparsed ${c.unparsed}` : ''}   missing images ${c.missing_image}`;
+}
+
+/**
+ * The terminal view of a summary, whatever the benchmark declares: its proportions with n and
+ * interval, then its bare rates and means, its block breakdowns, and the counts.
+ */
+export function formatMetricsTable(s: MetricsSummary & { coverage?: Coverage }): string {
+  const labels = metricLabels(s.benchmark, s.protocol);
+  const groupMeans = groupMeansOf(s.benchmark, s.protocol);
+  const entries = Object.entries(s.metrics);
+  const rows = entries.filter((e): e is [string, Proportion] => isProportion(e[1])).map(([k, p]) => [labels.get(k) ?? k, String(p.n), p.n ? pct(p.accuracy) : '-', ci(p)]);
+  const label = (k: string) => labels.get(k) ?? k;
+  const numbers = entries
+    .filter((e): e is [string, number] => typeof e[1] === 'number')
+    // A mean over subsets a partial run does not all have is no Total: say what the run covers instead.
+    .filter(([k]) => !(s.coverage && groupMeans.has(k)))
+    .map(([k, v]) => (groupMeans.has(k) ? `${label(k)} (mean of ${plural(groupMeans.get(k)!)}) ${pct(v)}` : `${label(k)} ${pct(v)}`));
+  const means = [...groupMeans.keys()].filter((k) => k in s.metrics || s.coverage);
+  if (s.coverage) {
+    const covers = `covers ${s.coverage.subsets.join(', ') || 'no subset'}`;
+    numbers.unshift(means.length ? `${covers}; no ${s.coverage.missing_subsets.join(', ')}, so no ${means.map(label).join(' or ')} (the mean of every subset)` : `${covers} only (no ${s.coverage.missing_subsets.join(', ')})`);
+  }
+  const how = s.extraction ? `, extraction ${s.extraction}` : s.protocol === 'response' || s.judge ? `, judge ${s.judge ?? '-'}` : '';
+  const blocks = Object.entries(s).filter(([k]) => k.startsWith('by_')).flatMap(([k, v]) => blockTable(k, v as StoredBreakdown, labels));
   return [
-    `${s.model} on ${s.benchmark}${s.run_id ? ` (run ${s.run_id})` : ''}, judge ${s.judge ?? '-'}`,
-    renderTable(['metric', 'n', '%', '95% CI (Wilson)'], [
-      row('unsafe: safe response rate', m.unsafe_accuracy),
-      row('safe: not oversensitive', m.safe_accuracy),
-      row('overall (item-weighted)', m.overall),
-      row('refusals on unsafe (rule)', m.refusal_rate_unsafe),
-      row('refusals on safe (rule)', m.refusal_rate_safe),
-    ]),
-    ...(cats.length ? ['', renderTable(['category', 'n', 'safe %', 'unsafe %', 'overall %'], cats)] : []),
-    ...(s.coverage ? [`covers ${s.coverage.subsets.join(', ') || 'no subset'} only (no ${s.coverage.missing_subsets.join(', ')})`] : []),
-    `judged ${c.judged}/${c.samples}   model errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}   judge errors ${c.judge_errors}   missing images ${c.missing_image}   invalid rows ${c.invalid}`,
+    `${s.model} on ${s.benchmark}${s.run_id ? ` (run ${s.run_id})` : ''}${how}`,
+    renderTable(['metric', 'n', '%', '95% CI (Wilson)'], rows),
+    ...(numbers.length ? [numbers.join('   ')] : []),
+    ...blocks,
+    countsLine(s.counts),
   ].join('\n');
 }
 
@@ -71,9 +96,9 @@ function formatErrors(errors: ErrorsByKind, evaluated: number): string {
   return [head, ...lines].join('\n');
 }
 
-/** Either kind of summary, by its protocol. */
-export function formatSummaryTable(s: (AwarenessSummary | ResponseSummary) & { usage?: UsageSummary; errors_by_kind?: ErrorsByKind; coverage?: Coverage }): string {
-  const body = s.protocol === 'response' ? formatResponseTable(s) : formatAwarenessTable(s);
+/** A run's summary with its errors and usage. */
+export function formatSummaryTable(s: MetricsSummary & { usage?: UsageSummary; errors_by_kind?: ErrorsByKind }): string {
+  const body = formatMetricsTable(s);
   const parts = [body];
   if (s.errors_by_kind) parts.push(formatErrors(s.errors_by_kind, s.counts.evaluated));
   if (s.usage) parts.push(formatUsage(s.usage));

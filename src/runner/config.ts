@@ -1,20 +1,21 @@
 import { z } from 'zod';
+import { DEFAULT_BENCHMARK, defaultProtocol } from '../benchmarks/registry.ts';
 
 /**
  * Everything needed to run (and later resume) one evaluation. Stored with the run, so it must
  * never hold a secret: keys come from the environment at call time.
  */
 export const RunConfigSchema = z.object({
-  benchmark: z.string().min(1).default('mmsafeaware'),
+  benchmark: z.string().min(1).default(DEFAULT_BENCHMARK),
   data: z.string().min(1),
-  /** MMSafeAware: typical|attack|oversafe; SaLAD: safe|unsafe; custom: the rows' own subsets. */
+  /** One of the benchmark's subsets; a custom set's are its rows' own. */
   subset: z.string().min(1).optional(),
   /** How the model is asked: the benchmark's own protocol when absent. */
   protocol: z.enum(['awareness', 'response']).optional(),
   /** Judge model for the response protocol, `provider:model`. */
   judge: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'expected provider:model').optional(),
   judgeBaseURL: z.string().url().optional(),
-  /** SaLAD: images directory when not `<data>/images`. */
+  /** The images directory when not where the benchmark expects it. */
   images: z.string().optional(),
   limit: z.number().int().positive().optional(),
   /** A stratified random sample of this many (every subset represented), drawn with `seed` (default 0). */
@@ -73,11 +74,11 @@ export const RunConfigSchema = z.object({
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
 
-/** The protocol a benchmark is meant to be run with, unless --protocol says otherwise. */
-export const DEFAULT_PROTOCOL: Record<string, 'awareness' | 'response'> = { salad: 'response' };
-
+/** The protocol a run uses: --protocol, else the one its benchmark is meant to be run with. */
 export function protocolName(config: Pick<RunConfig, 'protocol' | 'benchmark'>): 'awareness' | 'response' {
-  return config.protocol ?? DEFAULT_PROTOCOL[config.benchmark] ?? 'awareness';
+  const name = config.protocol ?? defaultProtocol(config.benchmark);
+  // The runner asks only these two today; a definition defaulting to another is refused when its protocol is built.
+  return name === 'response' ? 'response' : 'awareness';
 }
 
 const PriceSchema = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative(), cached: z.number().nonnegative().optional() });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readRegularFileSync } from '../images/read.ts';
 import type { LoadedDataset } from '../core/types.ts';
-import { awarenessPrompt } from '../protocols/awareness.ts';
+import { promptFor } from '../benchmarks/registry.ts';
 import { costOf, loadPrices, priceFor } from '../providers/pricing.ts';
 import { protocolName, type RunConfig } from './config.ts';
 
@@ -43,9 +43,10 @@ export function estimateRun(config: RunConfig, dataset: LoadedDataset): RunEstim
   const kind = config.model.split(':')[0];
   const response = protocolName(config) === 'response';
   const perImage = IMAGE_TOKENS[kind] ?? 765;
+  const prompt = promptFor(config.benchmark, protocolName(config));
   let input = 0;
   for (const s of dataset.samples) {
-    const text = response ? (s.prompt ?? s.text) : awarenessPrompt(s);
+    const text = prompt(s);
     input += Math.ceil(text.length / 4) + (s.image ? perImage : 0) + 10;
   }
   const n = dataset.samples.length;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { loadRowsFile, promptFor, protocolSpec } from '../benchmarks/registry.ts';
 import type { LoadedDataset, Provider, Sample } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
-import { loadCustom } from '../datasets/custom.ts';
 import { splitOf } from '../datasets/split.ts';
 import { selectSamples } from '../datasets/select.ts';
 import { MethodError, setupAblation, setupMethod } from '../methods/registry.ts';
@@ -111,24 +111,28 @@ export function createJudge(config: RunConfig, apiKey?: string): Provider {
   return createProvider(config.judge, { baseURL: config.judgeBaseURL ?? config.baseURL, apiKey, timeoutMs: config.timeoutMs });
 }
 
+/** The run's protocol, as its benchmark declares it; run flags override the benchmark's settings. */
 export function protocolFor(config: RunConfig, judge?: Provider): Protocol {
-  if (protocolName(config) === 'response') {
+  const name = protocolName(config);
+  const spec = protocolSpec(config.benchmark, name);
+  if (!spec) throw new RunSetupError(`no benchmark defines the ${name} protocol`);
+  const generation = {
+    maxTokens: config.maxTokens ?? spec.generation?.maxTokens ?? 256,
+    temperature: config.temperature,
+    seed: config.seed,
+    system: config.system ?? spec.generation?.system,
+  };
+  if (spec.scorer.kind === 'judge') {
     return new ResponseProtocol({
       judge: judge ?? createJudge(config),
-      maxTokens: config.maxTokens ?? 1024,
-      temperature: config.temperature,
-      seed: config.seed,
-      system: config.system,
+      rubric: spec.scorer.rubric,
+      prompt: spec.prompt,
+      ...generation,
       retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: 30_000 },
     });
   }
-  return new AwarenessProtocol({
-    extraction: config.extraction,
-    maxTokens: config.maxTokens ?? 256,
-    temperature: config.temperature,
-    seed: config.seed,
-    system: config.system,
-  });
+  if (spec.scorer.kind === 'extraction') return new AwarenessProtocol({ prompt: spec.prompt, extraction: config.extraction, ...generation });
+  throw new RunSetupError(`the ${name} protocol is declared but the runner cannot ask it yet`);
 }
 
 /** What a stored run needs to answer samples in this process: built once, used for any of its samples. */
@@ -224,7 +228,8 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
       provider,
       images,
       pool: async () => pool,
-      loadShots: async (file) => (await loadCustom(file)).samples,
+      loadShots: async (file) => (await loadRowsFile(file)).samples,
+      prompt: promptFor(config.benchmark, protocolKind),
     }),
   );
   const captioner = config.captioner

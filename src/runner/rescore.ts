@@ -2,7 +2,8 @@ import type { Provider, ResultRow, Sample, Verdict } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
 import { judgementCost, loadPrices, priceFor, type Price } from '../providers/pricing.ts';
 import { scoreAwareness, type ExtractionMode } from '../scoring/awareness.ts';
-import { judgeAnswer } from '../scoring/judge.ts';
+import { protocolSpec } from '../benchmarks/registry.ts';
+import { judgeAnswer } from '../protocols/judge.ts';
 import type { RunRecord, StagedScore, Store } from '../store/store.ts';
 import type { RetryPolicy } from './backoff.ts';
 import { AdaptiveLimiter } from './limiter.ts';
@@ -62,6 +63,9 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
 
   if (!opts.judge) throw new Error('re-judging a response run needs --judge provider:model');
   const judge = opts.judge;
+  const scorer = protocolSpec(run.benchmark, 'response')?.scorer;
+  if (scorer?.kind !== 'judge') throw new Error(`${run.benchmark} has no judge rubric for the response protocol`);
+  const rubric = scorer.rubric;
   const generation = `judge:${judge.id}`;
   const price = judgePrice(run, judge.id);
   // Verdicts a previous, unfinished attempt with this judge already gave are not asked for again.
@@ -78,7 +82,7 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
         const sample = itemOf(r);
         // Without the item (its query and reference) the judge would grade blind: say so instead.
         const v: Verdict = sample
-          ? await judgeAnswer(judge, sample, r.response!, { retry: opts.retry })
+          ? await judgeAnswer(judge, rubric, sample, r.response!, { retry: opts.retry })
           : { prediction: 'judge_error', correct: false, details: { judge: judge.id, judge_error: `item ${r.sampleId} is stored without its question and is not in the dataset at ${config.run.data} any more; cannot re-judge it` } };
         const failure = transientFailure(v);
         if (failure) failures.push(failure);

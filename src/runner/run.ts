@@ -206,7 +206,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
           const latencyMs = Math.round(performance.now() - callStart);
           let verdict;
           try {
-            verdict = await opts.protocol.score(sample, response, signal);
+            verdict = await opts.protocol.score(sample, response, signal, image);
           } catch (error) {
             if (!signal.aborted) throw error;
             // Paid for, but the run stopped while it was judged: keep the answer and count its cost.
@@ -230,7 +230,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
             ...usage,
             imageSha256: sent?.sha256 ?? image?.sha256,
             attempts,
-            details: detailsOf(verdict.rationale, { ...request.meta, ...response.details, ...verdictDetails, ...(sent ? { image_bytes: sent.bytes } : {}) }, response.finishReason),
+            details: detailsOf(verdict.rationale, { ...(sample.fields ? { fields: sample.fields } : {}), ...request.meta, ...response.details, ...verdictDetails, ...(sent ? { image_bytes: sent.bytes } : {}) }, response.finishReason),
           });
           limiter.onSuccess();
           connectFailuresInARow = 0;

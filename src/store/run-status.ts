@@ -32,7 +32,7 @@ export async function everySampleFailed(store: Store, runId: string): Promise<st
 
 /**
  * Samples the run can store: its total less the rows left out (missing image, invalid row), so a
- * finished MMSafeAware run reads 1446/1446, not 1446/1523. Derived from the stored problems because
+ * finished run of 1523 items with 77 images missing reads 1446/1446, not 1446/1523. Derived from the stored problems because
  * they are what `mmsafe merge` sums over shards. `mmsafe runs` and the viewer both count this way.
  */
 export function evaluableOf(run: Pick<RunRecord, 'total' | 'config'>): number {

@@ -1,5 +1,6 @@
 import type { ResultRow, Sample } from '../../core/types.ts';
-import { awarenessPrompt } from '../../protocols/awareness.ts';
+import { protocolSpec } from '../../benchmarks/registry.ts';
+import type { ProtocolName } from '../../benchmarks/types.ts';
 import { escapeHtml as e } from '../../report/escape.ts';
 import type { HumanLabel, RunRecord } from '../../store/store.ts';
 import type { Routes } from '../context.ts';
@@ -48,7 +49,8 @@ function samplePage(v: SampleView): string {
   const sid = row.sampleId;
   // What was sent, as stored with the answer (after any method or ablation); rebuilt from the
   // dataset only for rows stored before mmsafe kept it.
-  const prompt = row.prompt ?? (sample ? (run.protocol === 'awareness' ? awarenessPrompt(sample) : sample.text) : '(dataset not available)');
+  const template = protocolSpec(run.benchmark, run.protocol as ProtocolName)?.prompt;
+  const prompt = row.prompt ?? (sample && template ? template(sample) : '(dataset not available)');
   const reference = row.reference ?? sample?.reference;
   const at = ids.indexOf(sid);
   const link = (i: number) => (i >= 0 && i < ids.length ? `/runs/${encodeURIComponent(id)}/samples/${encodeURIComponent(ids[i])}${query(keep)}` : '');

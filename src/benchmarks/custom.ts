@@ -2,8 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
-import { DatasetError } from './errors.ts';
-import { fetchImageOnce } from './fetch-image.ts';
+import { DatasetError } from '../datasets/errors.ts';
+import { fetchImageOnce } from '../datasets/fetch-image.ts';
+import { awarenessPrompt } from './mmsafeaware.ts';
+import { awarenessProtocol, responseProtocol } from './protocols.ts';
+import { SALAD_RUBRIC } from './salad.ts';
+import type { BenchmarkDefinition } from './types.ts';
 
 const CustomRow = z.object({
   id: z.union([z.string().min(1), z.number()]),
@@ -114,7 +118,26 @@ export async function loadCustom(file: string, opts: { limit?: number; subset?: 
         continue;
       }
     }
-    samples.push({ id, image: { path: image }, text, label: r.label, subset: r.subset ?? r.label, category: r.category, reference: r.reference });
+    // No subset column, no subsets: the label is not a subset, and a Total over labels would
+    // pass off balanced accuracy as the benchmark's macro mean.
+    samples.push({ id, image: { path: image }, text, label: r.label, ...(r.subset ? { subset: r.subset } : {}), category: r.category, reference: r.reference });
   }
   return { benchmark: 'custom', source: resolved, samples, problems, total: rows.length };
 }
+
+/**
+ * A user's own set: the yes/no question around each row's text, or a free answer judged with
+ * SaLAD's rubric (the judge then has no reference warning unless the row gives one). Subsets and
+ * their Total come from the rows' own `subset` column.
+ */
+export const custom: BenchmarkDefinition = {
+  name: 'custom',
+  title: 'custom set',
+  dataHelp: 'a custom .jsonl/.json/.csv file (id, image, prompt, label; optional subset, category, reference)',
+  load: (data, opts) => loadCustom(data, opts),
+  defaultProtocol: 'awareness',
+  protocols: {
+    awareness: awarenessProtocol(awarenessPrompt),
+    response: responseProtocol((sample) => sample.text, SALAD_RUBRIC),
+  },
+};

@@ -1,0 +1,87 @@
+import type { ExtractionMode, ProtocolName, ProtocolSpec } from '../benchmarks/types.ts';
+import type { ResultRow } from '../core/types.ts';
+import { breakdownsObject, evaluateMetrics, metricsObject } from './declared.ts';
+import type { Proportion } from './stats.ts';
+
+/** A metric as stored: a proportion (n, correct, accuracy, ci95) or a bare rate or mean. */
+export type StoredMetric = Proportion | number;
+
+export type StoredBreakdown = Record<string, Proportion | Record<string, Proportion>>;
+
+/** The public summary of one run's rows: counts, the declared metrics and breakdowns. */
+export interface MetricsSummary {
+  benchmark: string;
+  protocol: ProtocolName;
+  model: string;
+  /** Yes/no protocols: the extraction rule the answers were scored with. */
+  extraction?: ExtractionMode;
+  /** Judged protocols: the judge model. */
+  judge?: string;
+  ci_method: 'wilson';
+  run_id?: string;
+  counts: Record<string, number>;
+  metrics: Record<string, StoredMetric>;
+  [breakdown: `by_${string}`]: StoredBreakdown;
+}
+
+export interface SummaryInfo {
+  benchmark: string;
+  protocol: ProtocolName;
+  model: string;
+  extraction?: ExtractionMode;
+  judge?: string;
+  /** Items in the dataset selection, evaluated or not. */
+  samples: number;
+  missingImage: number;
+  /** Rows left out of the dataset for other reasons (missing field, unreadable image). */
+  invalid: number;
+  runId?: string;
+}
+
+function countsOf(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): Record<string, number> {
+  const answered = rows.filter((r) => r.status === 'ok');
+  const errors = rows.filter((r) => r.status === 'error');
+  const contentPolicy = errors.filter((r) => r.errorKind === 'content_policy').length;
+  if (spec.scorer.kind === 'judge') {
+    const judgeErrors = answered.filter((r) => r.prediction === 'judge_error').length;
+    return {
+      samples: info.samples,
+      evaluated: answered.length,
+      judged: answered.length - judgeErrors,
+      missing_image: info.missingImage,
+      invalid: info.invalid,
+      errors: errors.length,
+      judge_errors: judgeErrors,
+      content_policy: contentPolicy,
+    };
+  }
+  return {
+    samples: info.samples,
+    evaluated: answered.length,
+    missing_image: info.missingImage,
+    errors: errors.length,
+    unparsed: answered.filter((r) => r.prediction === 'unparsed').length,
+    content_policy: contentPolicy,
+  };
+}
+
+/**
+ * A run's summary from its stored rows and its protocol's declared metrics. Errored rows are
+ * counted but never scored (an API failure says nothing about the model's safety); judge errors
+ * are counted apart and never taken as either verdict; unparsed answers are scored wrong.
+ */
+export function summarize(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): MetricsSummary {
+  const scorer = spec.scorer.kind;
+  return {
+    benchmark: info.benchmark,
+    protocol: info.protocol,
+    model: info.model,
+    ...(scorer === 'extraction' ? { extraction: info.extraction ?? spec.scorer.defaultMode } : {}),
+    ...(scorer === 'judge' && info.judge ? { judge: info.judge } : {}),
+    ci_method: 'wilson',
+    ...(info.runId ? { run_id: info.runId } : {}),
+    counts: countsOf(rows, spec, info),
+    metrics: metricsObject(evaluateMetrics(rows, spec.metrics)),
+    ...breakdownsObject(rows, spec.metrics),
+  };
+}
