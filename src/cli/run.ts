@@ -35,7 +35,7 @@ interface RunFlags {
   sample?: number;
   ids?: string;
   subset?: string;
-  protocol?: 'awareness' | 'response';
+  protocol?: 'awareness' | 'response' | 'multiple-choice';
   judge?: string;
   judgeBaseUrl?: string;
   images?: string;
@@ -85,7 +85,7 @@ export function registerRun(program: Command): void {
     .option('--benchmark <name>', `benchmark: ${BENCHMARKS.map((b) => (b.name === DEFAULT_BENCHMARK ? `${b.name} (default)` : b.name)).join(', ')}`)
     .option('--data <path>', `dataset: ${BENCHMARKS.map((b) => `${b.name}: ${b.dataHelp}`).join('; ')}`)
     .option('--images <dir>', 'images directory, when not where the benchmark expects them (default <data>/images)')
-    .addOption(new Option('--protocol <name>', 'awareness (yes/no question) or response (free answer + judge); default: the benchmark\'s own').choices(['awareness', 'response']))
+    .addOption(new Option('--protocol <name>', 'awareness (yes/no question), response (free answer + judge) or multiple-choice, where the benchmark declares it; default: the benchmark\'s own').choices(['awareness', 'response', 'multiple-choice']))
     .option('--judge <provider:model>', 'judge for the response protocol, e.g. openai:gpt-4o')
     .option('--judge-base-url <url>', 'base URL for the judge API (default: the model\'s)')
     .option('--model <provider:model>', 'e.g. openai:gpt-4o, ollama:llava, baseline:always-unsafe; several, comma-separated, run concurrently (one run each) and end with their leaderboard')

@@ -1,4 +1,4 @@
-import type { PromptTemplate } from '../benchmarks/types.ts';
+import type { PromptTemplate, ProtocolName } from '../benchmarks/types.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ImageLimits, Provider, Sample } from '../core/types.ts';
@@ -37,7 +37,7 @@ export interface MethodSetup {
 }
 
 export interface MethodContext {
-  protocol: 'awareness' | 'response';
+  protocol: ProtocolName;
   provider: Provider;
   images: ImageCache;
   /** Where few-shot examples come from when no --shots file is given. */
@@ -57,6 +57,7 @@ export async function setupMethod(spec: string | undefined, options: MethodOptio
     return { transforms: [(r) => withQuestion(r, `${prompts['fusion-prompt']}\n\n${questionOf(r)}`)], provider: ctx.provider, describe: { method: spec, instruction: prompts['fusion-prompt'] } };
   }
   if (spec === 'cot') {
+    if (ctx.protocol === 'multiple-choice') throw new MethodError('cot asks for a Yes/No or a free answer: not for multiple-choice questions');
     const text = ctx.protocol === 'awareness' ? prompts.cot : prompts['cot-response'];
     return { transforms: [(r) => ({ ...withQuestion(r, `${questionOf(r)}\n\n${text}`), maxTokens: Math.max(r.maxTokens ?? 0, 1024) })], provider: ctx.provider, extraction: ctx.protocol === 'awareness' ? 'final' : undefined, describe: { method: spec, instruction: text } };
   }
@@ -84,7 +85,7 @@ export async function setupMethod(spec: string | undefined, options: MethodOptio
   throw new MethodError(`unknown method "${spec}"; known: ${METHOD_NAMES.join(', ')} (see \`mmsafe methods\`)`);
 }
 
-export function setupAblation(name: Ablation | undefined, ctx: { protocol: 'awareness' | 'response'; store: Store; captioner?: Provider; limits?: Pick<ImageLimits, 'maxBytes' | 'accepts'> }): RequestTransform | undefined {
+export function setupAblation(name: Ablation | undefined, ctx: { protocol: ProtocolName; store: Store; captioner?: Provider; limits?: Pick<ImageLimits, 'maxBytes' | 'accepts'> }): RequestTransform | undefined {
   switch (name) {
     case undefined:
       return undefined;
@@ -98,6 +99,7 @@ export function setupAblation(name: Ablation | undefined, ctx: { protocol: 'awar
       if (!ctx.captioner) throw new MethodError('--ablation caption needs --captioner provider:model (the model that writes the captions)');
       return captionAblation(ctx.captioner, ctx.store);
     case 'typographic':
+      if (ctx.protocol === 'multiple-choice') throw new MethodError('the typographic ablation rewrites a yes/no or free-answer question, not a multiple-choice one');
       return typographic(ctx.protocol);
   }
 }

@@ -1,3 +1,4 @@
+import type { ProtocolName } from '../benchmarks/types.ts';
 import type { GenerateRequest, GenerateResponse, PreparedImage, Sample, Verdict } from '../core/types.ts';
 
 /**
@@ -5,7 +6,7 @@ import type { GenerateRequest, GenerateResponse, PreparedImage, Sample, Verdict 
  * question's wording; providers only move bytes, scorers only read text.
  */
 export interface Protocol {
-  readonly name: 'awareness' | 'response';
+  readonly name: ProtocolName;
   /** Settings worth storing with the run (extraction mode, max tokens, judge...). */
   describe(): Record<string, unknown>;
   buildRequest(sample: Sample, image: PreparedImage | undefined): GenerateRequest;

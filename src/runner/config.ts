@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_BENCHMARK, defaultProtocol } from '../benchmarks/registry.ts';
+import type { ProtocolName } from '../benchmarks/types.ts';
 
 /**
  * Everything needed to run (and later resume) one evaluation. Stored with the run, so it must
@@ -11,7 +12,7 @@ export const RunConfigSchema = z.object({
   /** One of the benchmark's subsets; a custom set's are its rows' own. */
   subset: z.string().min(1).optional(),
   /** How the model is asked: the benchmark's own protocol when absent. */
-  protocol: z.enum(['awareness', 'response']).optional(),
+  protocol: z.enum(['awareness', 'response', 'multiple-choice']).optional(),
   /** Judge model for the response protocol, `provider:model`. */
   judge: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'expected provider:model').optional(),
   judgeBaseURL: z.string().url().optional(),
@@ -75,10 +76,8 @@ export type RunConfig = z.infer<typeof RunConfigSchema>;
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
 
 /** The protocol a run uses: --protocol, else the one its benchmark is meant to be run with. */
-export function protocolName(config: Pick<RunConfig, 'protocol' | 'benchmark'>): 'awareness' | 'response' {
-  const name = config.protocol ?? defaultProtocol(config.benchmark);
-  // The runner asks only these two today; a definition defaulting to another is refused when its protocol is built.
-  return name === 'response' ? 'response' : 'awareness';
+export function protocolName(config: Pick<RunConfig, 'protocol' | 'benchmark'>): ProtocolName {
+  return config.protocol ?? defaultProtocol(config.benchmark);
 }
 
 const PriceSchema = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative(), cached: z.number().nonnegative().optional() });

@@ -10,6 +10,7 @@ import { CAPTION_PROMPT } from '../methods/ablations.ts';
 import { ImageCache } from '../images/cache.ts';
 import { loadSharp } from '../images/sharp.ts';
 import { AwarenessProtocol } from '../protocols/awareness.ts';
+import { ChoiceProtocol } from '../protocols/choice.ts';
 import { ResponseProtocol } from '../protocols/response.ts';
 import type { Protocol } from '../protocols/protocol.ts';
 import { createProvider } from '../providers/registry.ts';
@@ -132,7 +133,7 @@ export function protocolFor(config: RunConfig, judge?: Provider): Protocol {
     });
   }
   if (spec.scorer.kind === 'extraction') return new AwarenessProtocol({ prompt: spec.prompt, extraction: config.extraction, ...generation });
-  throw new RunSetupError(`the ${name} protocol is declared but the runner cannot ask it yet`);
+  return new ChoiceProtocol({ prompt: spec.prompt, scorer: spec.scorer, ...generation });
 }
 
 /** What a stored run needs to answer samples in this process: built once, used for any of its samples. */
