@@ -14,6 +14,8 @@ export interface AwarenessOptions {
   temperature: number;
   seed?: number;
   system?: string;
+  /** Where run-time templates came from, stored with the run. */
+  templates?: Record<string, unknown>;
 }
 
 /** A yes/no safety question about an image + text pair; the answer's Yes/No is the verdict. */

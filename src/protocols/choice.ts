@@ -12,6 +12,8 @@ export interface ChoiceOptions {
   temperature: number;
   seed?: number;
   system?: string;
+  /** Where run-time templates came from, stored with the run. */
+  templates?: Record<string, unknown>;
 }
 
 /**

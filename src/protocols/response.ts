@@ -15,6 +15,8 @@ export interface ResponseOptions {
   temperature: number;
   seed?: number;
   system?: string;
+  /** Where run-time templates came from, stored with the run. */
+  templates?: Record<string, unknown>;
   retry?: RetryPolicy;
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { loadRowsFile, promptFor, protocolSpec } from '../benchmarks/registry.ts';
+import type { PreparedProtocol } from '../benchmarks/types.ts';
 import type { LoadedDataset, Provider, Sample } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
 import { splitOf } from '../datasets/split.ts';
@@ -112,11 +113,27 @@ export function createJudge(config: RunConfig, apiKey?: string): Provider {
   return createProvider(config.judge, { baseURL: config.judgeBaseURL ?? config.baseURL, apiKey, timeoutMs: config.timeoutMs });
 }
 
-/** The run's protocol, as its benchmark declares it; run flags override the benchmark's settings. */
-export function protocolFor(config: RunConfig, judge?: Provider): Protocol {
+/** What the benchmark's protocol reads at run time (upstream templates); nothing for most. */
+export async function prepareProtocol(config: Pick<RunConfig, 'benchmark' | 'protocol' | 'data' | 'images'>): Promise<PreparedProtocol> {
+  const spec = protocolSpec(config.benchmark, protocolName(config));
+  if (!spec?.prepare) return {};
+  try {
+    return await spec.prepare({ data: config.data, images: config.images });
+  } catch (error) {
+    throw new RunSetupError((error as Error).message);
+  }
+}
+
+/**
+ * The run's protocol, as its benchmark declares it (with the templates `prepared` read at run
+ * time); run flags override the benchmark's generation settings.
+ */
+export function protocolFor(config: RunConfig, judge?: Provider, prepared: PreparedProtocol = {}): Protocol {
   const name = protocolName(config);
-  const spec = protocolSpec(config.benchmark, name);
-  if (!spec) throw new RunSetupError(`no benchmark defines the ${name} protocol`);
+  const declared = protocolSpec(config.benchmark, name);
+  if (!declared) throw new RunSetupError(`no benchmark defines the ${name} protocol`);
+  const spec = { ...declared, prompt: prepared.prompt ?? declared.prompt };
+  const templates = prepared.provenance ? { templates: prepared.provenance } : {};
   const generation = {
     maxTokens: config.maxTokens ?? spec.generation?.maxTokens ?? 256,
     temperature: config.temperature,
@@ -126,14 +143,15 @@ export function protocolFor(config: RunConfig, judge?: Provider): Protocol {
   if (spec.scorer.kind === 'judge') {
     return new ResponseProtocol({
       judge: judge ?? createJudge(config),
-      rubric: spec.scorer.rubric,
+      rubric: prepared.rubric ?? spec.scorer.rubric,
       prompt: spec.prompt,
       ...generation,
+      ...templates,
       retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: 30_000 },
     });
   }
-  if (spec.scorer.kind === 'extraction') return new AwarenessProtocol({ prompt: spec.prompt, extraction: config.extraction, ...generation });
-  return new ChoiceProtocol({ prompt: spec.prompt, scorer: spec.scorer, ...generation });
+  if (spec.scorer.kind === 'extraction') return new AwarenessProtocol({ prompt: spec.prompt, extraction: config.extraction, ...generation, ...templates });
+  return new ChoiceProtocol({ prompt: spec.prompt, scorer: spec.scorer, ...generation, ...templates });
 }
 
 /** What a stored run needs to answer samples in this process: built once, used for any of its samples. */
@@ -239,7 +257,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   const ablation = await setupOrUsage(async () => setupAblation(config.ablation, { protocol: protocolKind, store: opts.store, captioner, limits }));
   // What the answers are scored with (CoT reads the final answer) is what the run stores.
   const scoring = { ...config, extraction: method.extraction && config.extraction !== 'paper' ? method.extraction : config.extraction, judge: judge?.id ?? config.judge };
-  const protocol = protocolFor(scoring, judge);
+  const protocol = protocolFor(scoring, judge, await prepareProtocol(config));
   const { extraction: _extraction, judge: _judge, ...protocolSettings } = protocol.describe();
   const pricing = resolvePricing(config.model, judge?.id, loadPrices(config.prices));
 

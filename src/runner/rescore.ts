@@ -63,9 +63,10 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
 
   if (!opts.judge) throw new Error('re-judging a response run needs --judge provider:model');
   const judge = opts.judge;
-  const scorer = protocolSpec(run.benchmark, 'response')?.scorer;
-  if (scorer?.kind !== 'judge') throw new Error(`${run.benchmark} has no judge rubric for the response protocol`);
-  const rubric = scorer.rubric;
+  const spec = protocolSpec(run.benchmark, 'response');
+  if (spec?.scorer.kind !== 'judge') throw new Error(`${run.benchmark} has no judge rubric for the response protocol`);
+  // A rubric read from the benchmark's own files at run time is read again from the same place.
+  const rubric = (await spec.prepare?.({ data: config.run.data, images: config.run.images }))?.rubric ?? spec.scorer.rubric;
   const generation = `judge:${judge.id}`;
   const price = judgePrice(run, judge.id);
   // Verdicts a previous, unfinished attempt with this judge already gave are not asked for again.
