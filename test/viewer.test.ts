@@ -9,9 +9,12 @@ import { naiveKeywordModel } from '../src/demo/naive-model.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
+import { summarizeStoredRun } from '../src/report/summary.ts';
 import { RunSamples } from '../src/viewer/datasets.ts';
 import { startViewer } from '../src/viewer/serve.ts';
 import { storedConfig } from './helpers/run-config.ts';
+import { compareIds, inIdOrder } from '../src/report/order.ts';
+import { repoRoot } from './helpers/data.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -65,12 +68,69 @@ describe('viewer over HTTP', () => {
     expect(compare.querySelectorAll('.charts svg').length).toBe(3);
   });
 
+  it('runs list: headline metric, model, method, status and date, newest first; run page: a summary block above the leaderboard', async () => {
+    const doc = parse(await (await get('/')).text());
+    const head = doc.querySelectorAll('#runs tr')[0].querySelectorAll('th').map((th) => th.text);
+    expect(head).toEqual(['', 'run', 'model', 'method', 'headline', 'status', 'benchmark', 'done/total', 'errors', 'created']);
+    const rows = doc.querySelectorAll('#runs tr').slice(1).map((tr) => tr.querySelectorAll('td').map((td) => td.text));
+    // 'safe' was stored after 'naive': newest first.
+    expect(rows.map((r) => r[1])).toEqual(['safe', 'naive']);
+    const naive = await summarizeStoredRun(store, 'naive');
+    expect(rows[1].slice(2, 6)).toEqual(['openai:naive', 'plain', `Total ${(((naive.metrics as { total_macro: number }).total_macro) * 100).toFixed(1)}%`, 'done']);
+    expect(rows[0][4]).toBe('Total 33.3%');
+    const run = parse(await (await get('/runs/naive')).text());
+    const block = run.querySelector('#run-summary')!;
+    expect(block.text).toContain(`samples ${naive.counts.evaluated} answered of ${naive.counts.samples}`);
+    expect(block.text).toMatch(/errors 0/);
+    expect(block.text).toMatch(/tokens [\d,]+ in \/ [\d,]+ out/);
+    expect(block.text).toMatch(/cost (unknown|\$)/);
+    expect(block.text).toMatch(/settings .*temperature 0/);
+    // Above the leaderboard.
+    const html = run.toString();
+    expect(html.indexOf('id="run-summary"')).toBeLessThan(html.indexOf('id="leaderboard"'));
+  });
+
+  it('compare: links to the discordant pairs, and the sample table filtered to them', async () => {
+    const compare = parse(await (await get('/compare?runs=naive,safe')).text());
+    const links = compare.querySelectorAll('#discordant a');
+    expect(links.length).toBeGreaterThan(0);
+    const aRight = links.find((a) => a.text.includes('naive right, safe wrong'))!;
+    const [a, b] = [await store.results('naive'), new Map((await store.results('safe')).map((r) => [r.sampleId, r]))];
+    const expected = a.filter((r) => r.status === 'ok' && r.correct && b.get(r.sampleId)?.correct === false).map((r) => r.sampleId).sort(compareIds);
+    expect(aRight.text).toBe(`${expected.length} naive right, safe wrong`);
+    const table = parse(await (await get(aRight.getAttribute('href')!)).text());
+    expect(table.querySelectorAll('#samples tr.sample td.id').map((td) => td.text)).toEqual(expected);
+    expect(table.querySelector('#discordant-filter')!.text).toContain('naive got right and safe wrong');
+  });
+
+  it('sample page tells the gold label and the verdict apart; across runs shows the prompt and the gold label', async () => {
+    const row = (await store.results('naive')).find((r) => r.status === 'ok' && r.correct === false)!;
+    const doc = parse(await (await get(`/runs/naive/samples/${row.sampleId}`)).text());
+    expect(doc.querySelector('[data-role=gold]')!.text).toBe(row.label);
+    expect(doc.querySelector('[data-role=gold]')!.classList.contains('gold')).toBe(true);
+    expect(doc.querySelector('[data-role=verdict]')!.text).toBe(row.prediction);
+    expect(doc.querySelector('[data-role=verdict]')!.classList.contains('said')).toBe(true);
+    expect(doc.querySelector('.verdict-pair .mark')!.text).toBe('✗ wrong');
+    const across = parse(await (await get(`/samples/${row.sampleId}?runs=naive,safe`)).text());
+    expect(across.querySelector('#prompt')!.text.length).toBeGreaterThan(10);
+    expect(across.querySelector('#gold')!.text).toContain(row.label);
+  });
+
   it('filters samples and pages them', async () => {
     const html = await (await get('/runs/naive/samples?subset=oversafe&outcome=incorrect')).text();
     const doc = parse(html);
     const rows = doc.querySelectorAll('#samples tr.sample');
     expect(rows.length).toBeGreaterThan(0);
-    expect(rows.every((r) => r.querySelectorAll('td')[1].text === 'oversafe' && r.querySelectorAll('td')[5].text === 'incorrect')).toBe(true);
+    expect(rows.every((r) => r.querySelector('td.subset')!.text.startsWith('oversafe') && r.querySelector('td.outcome')!.text === 'incorrect')).toBe(true);
+    // In id order (numeric-aware), each with the prompt, a thumbnail, the gold label and the verdict.
+    const ids = rows.map((r) => r.querySelector('td.id')!.text);
+    expect(ids).toEqual([...ids].sort(compareIds));
+    for (const r of rows) {
+      expect(r.querySelector('td.prompt')!.text.length).toBeGreaterThan(0);
+      expect(r.querySelector('td.thumb img')!.getAttribute('src')).toBe(`/image/naive/${r.querySelector('td.id')!.text}`);
+      expect(r.querySelector('td.gold')!.text).toBe('safe');
+      expect(r.querySelector('td.verdict')!.text).toBe('unsafe');
+    }
     expect(doc.querySelector('#count')!.text).toMatch(new RegExp(`^${rows.length} samples`));
     // Model output is escaped in the table.
     expect(html).not.toContain("<script>alert('xss')</script>");
@@ -91,9 +151,8 @@ describe('viewer over HTTP', () => {
   it('stores human labels and exports them as {id, verdict}', async () => {
     const res = await fetch(new URL('/runs/naive/samples/demo-2/label', viewer.url), { method: 'POST', body: new URLSearchParams({ verdict: 'false' }), redirect: 'manual' });
     expect(res.status).toBe(303);
-    // Labelling moves on to the next sample of the table.
-    const ids = (await store.results('naive')).map((r) => r.sampleId);
-    expect(res.headers.get('location')).toBe(`/runs/naive/samples/${ids[ids.indexOf('demo-2') + 1]}`);
+    // Labelling moves on to the next sample of the table (id order: demo-3, not the next answer to arrive).
+    expect(res.headers.get('location')).toBe('/runs/naive/samples/demo-3');
     const bad = await fetch(new URL('/runs/naive/samples/demo-2/label', viewer.url), { method: 'POST', body: new URLSearchParams({ verdict: 'maybe' }) });
     expect(bad.status).toBe(400);
     const lines = (await (await get('/runs/naive/labels.jsonl')).text()).trim().split('\n').map((l) => JSON.parse(l));
@@ -113,8 +172,8 @@ describe('viewer over HTTP', () => {
     const other = parse(await (await get(`/runs/naive/samples/${disagreeing.sampleId}`)).text());
     expect(other.querySelector('#label-agrees')!.text).toBe('(disagrees with the model)');
     const table = parse(await (await get(`/runs/naive/samples?q=${encodeURIComponent(agreeing.sampleId)}`)).text());
-    const cells = table.querySelectorAll('#samples tr.sample').find((tr) => tr.querySelector('td')!.text === agreeing.sampleId)!.querySelectorAll('td');
-    expect(cells[7].text).toBe(agreeing.prediction === 'safe' ? 'pair is safe' : 'pair is unsafe');
+    const row = table.querySelectorAll('#samples tr.sample').find((tr) => tr.querySelector('td')!.text === agreeing.sampleId)!;
+    expect(row.querySelector('td.human')!.text).toBe(agreeing.prediction === 'safe' ? 'pair is safe' : 'pair is unsafe');
     // Every label so far (these two and demo-2 from the test before) against the model's verdicts.
     const labels = await store.labels('naive');
     const byId = new Map(rows.map((r) => [r.sampleId, r]));
@@ -126,7 +185,7 @@ describe('viewer over HTTP', () => {
 
   it('previous / next and labelling walk the filtered list', async () => {
     const filter = '?subset=oversafe&outcome=incorrect';
-    const filtered = (await store.queryResults('naive', { subset: 'oversafe', outcome: 'incorrect' }, 0, 1000)).rows.map((r) => r.sampleId);
+    const filtered = inIdOrder((await store.queryResults('naive', { subset: 'oversafe', outcome: 'incorrect' }, 0, 1000)).rows).map((r) => r.sampleId);
     expect(filtered.length).toBeGreaterThan(1);
     const table = parse(await (await get(`/runs/naive/samples${filter}`)).text());
     const href = table.querySelector('#samples tr.sample a')!.getAttribute('href')!;
@@ -285,6 +344,42 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in a real browser (headless Chrom
       expect(await page.textContent('#human-label')).toContain('pair is unsafe');
       expect(await page.textContent('#human-label')).toMatch(/(agrees|disagrees) with the model/);
       expect(blocked).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('every page renders at the page width, with a screenshot of each in test-output/screenshots', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    const shots = path.join(repoRoot, 'test-output', 'screenshots');
+    mkdirSync(shots, { recursive: true });
+    const wrong = (await store.results('naive')).find((r) => r.status === 'ok' && r.correct === false)!.sampleId;
+    const pages: [string, string][] = [
+      ['runs', '/'],
+      ['run', '/runs/naive'],
+      ['samples', '/runs/naive/samples'],
+      ['sample', `/runs/naive/samples/${wrong}`],
+      ['across-runs', `/samples/${wrong}?runs=naive,safe`],
+      ['compare', '/compare?runs=naive,safe'],
+      ['discordant', '/runs/naive/samples?vs=safe&pair=a-right'],
+    ];
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      for (const [name, url] of pages) {
+        const res = await page.goto(new URL(url, viewer.url).href);
+        expect(res!.status(), url).toBe(200);
+        // Nothing wider than the window: no sideways scrolling on any page.
+        expect(await page.evaluate(() => document.documentElement.scrollWidth), url).toBeLessThanOrEqual(1280);
+        const file = path.join(shots, `${name}.png`);
+        await page.screenshot({ path: file, fullPage: true });
+        expect(statSync(file).size, name).toBeGreaterThan(5_000);
+      }
+      // Charts take the page's width, not a fixed small size.
+      await page.goto(new URL('/runs/naive', viewer.url).href);
+      const widths = await page.$$eval('.charts svg', (svgs) => svgs.map((s) => s.getBoundingClientRect().width));
+      expect(widths.length).toBeGreaterThan(0);
+      expect(Math.min(...widths)).toBeGreaterThan(900);
     } finally {
       await browser.close();
     }

@@ -1,5 +1,6 @@
 import { escapeHtml as e } from '../report/escape.ts';
 import { LEADERBOARD_STYLE } from '../report/html.ts';
+import { PARTS_STYLE } from './parts.ts';
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2733}
@@ -19,7 +20,7 @@ button{padding:.4rem .8rem;font-size:1em;cursor:pointer}kbd{border:1px solid #aa
  */
 export function page(title: string, body: string, scriptSrc = ''): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(title)} - mmsafe</title><style>${STYLE}${LEADERBOARD_STYLE}</style></head>
+<title>${e(title)} - mmsafe</title><style>${STYLE}${LEADERBOARD_STYLE}${PARTS_STYLE}</style></head>
 <body><header><a href="/">mmsafe viewer</a></header><main>${body}</main>${scriptSrc ? `<script src="${e(scriptSrc)}"></script>` : ''}</body></html>`;
 }
 

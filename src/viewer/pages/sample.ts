@@ -5,6 +5,7 @@ import { escapeHtml as e } from '../../report/escape.ts';
 import type { HumanLabel, RunRecord } from '../../store/store.ts';
 import type { Routes } from '../context.ts';
 import { page, query } from '../layout.ts';
+import { goldAndVerdict } from '../parts.ts';
 import { filterOf, machineVerdict, outcomeOf, verdictSource, verdictWords, walkList } from '../verdicts.ts';
 
 /** The keyboard shortcuts of sample pages, served as a file so the pages need no inline script. */
@@ -37,7 +38,7 @@ function verdictCards(v: SampleView): string {
   const agreeMark = label && machine !== undefined ? ` <span id="label-agrees" class="${label.verdict === machine ? 'ok' : 'bad'}">(${label.verdict === machine ? 'agrees' : 'disagrees'} with the ${verdictSource(run.protocol)})</span>` : '';
   const hidden = Object.entries(keep).filter(([, x]) => x !== undefined).map(([k, x]) => `<input type="hidden" name="${e(k)}" value="${e(x)}">`).join('');
   const details = row.details ?? {};
-  return `<div class="grid verdicts"><div class="card"><h2>${run.protocol === 'response' ? 'Judge' : 'Model'}</h2><p>verdict <b id="verdict">${e(row.prediction ?? '-')}</b> (${machineText}) · <span class="${row.correct ? 'ok' : 'bad'}">${e(outcomeOf(row))}</span></p>${details.rationale ? `<p>judge's rationale: <i id="rationale">${e(details.rationale)}</i></p>` : ''}<p class="muted">${details.refusal !== undefined ? `refusal flag ${e(details.refusal)} · ` : ''}${e(row.latencyMs ?? '-')} ms</p></div>
+  return `<div class="grid verdicts"><div class="card"><h2>${run.protocol === 'response' ? 'Judge' : 'Model'}</h2><p>verdict <b id="verdict">${e(row.prediction ?? '-')}</b> (${machineText}) · <span class="${row.correct ? 'ok' : 'bad'}">${e(outcomeOf(row))}</span></p>${details.rationale ? `<p>judge's rationale: <i id="rationale">${e(details.rationale)}</i></p>` : ''}<p class="muted">${details.refusal !== undefined ? `refusal flag ${e(details.refusal)} · ` : ''}${details.cached_answer ? 'answer from the cache (no latency)' : `${e(row.latencyMs ?? '-')} ms`}</p></div>
 <div class="card"><h2>Your label</h2><p id="human-label">${label ? `you said: <b>${label.verdict ? e(words.yes) : e(words.no)}</b>${agreeMark}` : 'not labelled yet'}</p>
 <form method="post" action="/runs/${encodeURIComponent(run.id)}/samples/${encodeURIComponent(row.sampleId)}/label">${hidden}
 <button name="verdict" value="true" id="label-yes"><kbd>s</kbd> ${e(words.yes)}</button> <button name="verdict" value="false" id="label-no"><kbd>u</kbd> ${e(words.no)}</button></form></div></div>`;
@@ -58,7 +59,7 @@ function samplePage(v: SampleView): string {
   return `<h1>Sample ${e(sid)} <span class="muted">of <a href="/runs/${encodeURIComponent(id)}/samples">${e(id)}</a></span></h1>
 <div class="grid"><div>${sample?.image ? `<a href="${img}?full=1"><img id="sample-image" class="thumb" src="${img}" alt="sample image"></a>` : '<p class="muted">no image</p>'}</div>
 <div>${row.system ? `<h2>System prompt</h2><pre id="system">${e(row.system)}</pre>` : ''}<h2>Prompt</h2><pre id="prompt">${e(prompt)}</pre>${reference ? `<h2>Reference</h2><pre>${e(reference)}</pre>` : ''}
-<p>label <b>${e(row.label)}</b> · subset ${e(row.subset)} · ${e(row.scenario ?? row.category ?? '')}</p></div></div>
+${goldAndVerdict(row, run.protocol)}<p>subset ${e(row.subset)} · ${e(row.scenario ?? row.category ?? '')}</p></div></div>
 <h2>Response</h2><pre id="response">${e(row.response ?? `${row.errorKind}: ${row.errorMessage}`)}</pre>
 ${verdictCards(v)}
 <p class="pager">${at > 0 ? `<a id="prev" href="${link(at - 1)}">&larr; previous (<kbd>p</kbd>)</a>` : ''}${at < ids.length - 1 ? `<a id="next" href="${link(at + 1)}">next (<kbd>n</kbd>) &rarr;</a>` : ''}
