@@ -29,8 +29,10 @@ export class RunSamples {
 
   /**
    * The image file of a sample, if it sits inside the run's dataset directory, its --images
-   * directory or the image cache. Both sides are resolved through symlinks, so a link inside the
-   * dataset cannot point the viewer at a file elsewhere.
+   * directory or the image cache. Folders may be reached through symlinks (a dataset's images/ on
+   * another disk): the file is served when its real path lies inside a root's real path, or when
+   * its name lies inside a root and its real path inside the real path of the folder it is named
+   * in. A file that is itself a link to somewhere else is never served.
    */
   async imagePath(runId: string, sampleId: string): Promise<string | undefined> {
     const run = await this.store.getRun(runId);
@@ -41,11 +43,14 @@ export class RunSamples {
     const source = run.config.data_source ?? '';
     // A custom benchmark's source is its rows file; its images are relative to the file's folder.
     const dataDir = source ? ((await stat(source).catch(() => undefined))?.isDirectory() ? source : path.dirname(source)) : '';
-    const roots = (await Promise.all([dataDir, settings.images ?? '', imageCacheDir()].filter(Boolean).map((r) => realpath(r).catch(() => undefined))))
-      .filter((r): r is string => Boolean(r))
-      .map((r) => r + path.sep);
+    const named = [dataDir, settings.images ?? '', imageCacheDir()].filter(Boolean).map((r) => path.resolve(r));
+    const roots = (await Promise.all(named.map((r) => realpath(r).catch(() => undefined)))).filter((r): r is string => Boolean(r));
+    const inside = (file: string, dir: string) => file.startsWith(dir + path.sep);
     const resolved = await realpath(file).catch(() => undefined);
-    return resolved && roots.some((r) => resolved.startsWith(r)) ? resolved : undefined;
+    if (!resolved) return undefined;
+    if (roots.some((r) => inside(resolved, r))) return resolved;
+    const folder = await realpath(path.dirname(path.resolve(file))).catch(() => undefined);
+    return folder && named.some((r) => inside(path.resolve(file), r)) && inside(resolved, folder) ? resolved : undefined;
   }
 
   private async load(runId: string): Promise<Map<string, Sample>> {
