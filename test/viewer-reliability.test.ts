@@ -52,3 +52,52 @@ describe('viewer images through symlinked folders', () => {
     }
   });
 });
+
+describe('viewer requests it must refuse or bound', () => {
+  beforeAll(async () => {
+    const data = path.join(base, 'plain');
+    await writeDemoBenchmark(data);
+    for (const [runId, model] of [['p1', 'baseline:always-safe'], ['p2', 'baseline:always-unsafe']]) {
+      await evaluate({ benchmark: 'demo', data, model }, { store, runId });
+    }
+  });
+
+  it('bad paging is a 400, not a 500', async () => {
+    for (const bad of ['1e308', '-5', '0', '2.5', 'abc', '99999999999']) {
+      const res = await fetch(new URL(`/runs/p1/samples?page=${bad}`, viewer.url));
+      expect(res.status, bad).toBe(400);
+    }
+    expect((await fetch(new URL('/runs/p1/samples?page=2', viewer.url))).status).toBe(200);
+    expect((await fetch(new URL('/runs/p1/samples', viewer.url))).status).toBe(200);
+  });
+
+  it('/compare with a run repeated 1,800 times compares each run once; too many distinct runs is a 400', async () => {
+    const repeated = Array.from({ length: 1800 }, (_, i) => (i % 2 ? 'p1' : 'p2')).join(',');
+    const res = await fetch(new URL(`/compare?runs=${repeated}`, viewer.url));
+    expect(res.status).toBe(200);
+    // The same page as asking for each run once (chart gradients are numbered per render).
+    const norm = (html: string) => html.replace(/gradient_\d+/g, 'gradient_N');
+    const once = await (await fetch(new URL('/compare?runs=p2,p1', viewer.url))).text();
+    expect(norm(await res.text())).toBe(norm(once));
+    const many = Array.from({ length: 21 }, (_, i) => `r${i}`).join(',');
+    const tooMany = await fetch(new URL(`/compare?runs=${many}`, viewer.url));
+    expect(tooMany.status).toBe(400);
+    expect(await tooMany.text()).toMatch(/at most 20 runs/);
+    expect((await fetch(new URL(`/samples/demo-1?runs=${many}`, viewer.url))).status).toBe(400);
+  });
+
+  it('a label posted without this viewer\'s token (a page on another localhost port) is refused', async () => {
+    const before = (await store.labels('p1')).length;
+    const form = (extra: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams({ verdict: 'true', ...extra }), redirect: 'manual' as const, headers: { origin: 'http://127.0.0.1:9' } });
+    for (const extra of [{}, { token: 'guessed' }]) {
+      const res = await fetch(new URL('/runs/p1/samples/demo-1/label', viewer.url), form(extra));
+      expect(res.status).toBe(403);
+    }
+    expect((await store.labels('p1')).length).toBe(before);
+    const page = await (await fetch(new URL('/runs/p1/samples/demo-1', viewer.url))).text();
+    const token = /name="token" value="([^"]+)"/.exec(page)![1];
+    const ok = await fetch(new URL('/runs/p1/samples/demo-1/label', viewer.url), { ...form({ token }), headers: { origin: new URL(viewer.url).origin } });
+    expect(ok.status).toBe(303);
+    expect((await store.labels('p1')).length).toBe(before + 1);
+  });
+});

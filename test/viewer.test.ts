@@ -149,11 +149,13 @@ describe('viewer over HTTP', () => {
   });
 
   it('stores human labels and exports them as {id, verdict}', async () => {
-    const res = await fetch(new URL('/runs/naive/samples/demo-2/label', viewer.url), { method: 'POST', body: new URLSearchParams({ verdict: 'false' }), redirect: 'manual' });
+    // Writes carry the token of the viewer's own pages.
+    const token = parse(await (await get('/runs/naive/samples/demo-2')).text()).querySelector('input[name=token]')!.getAttribute('value')!;
+    const res = await fetch(new URL('/runs/naive/samples/demo-2/label', viewer.url), { method: 'POST', body: new URLSearchParams({ verdict: 'false', token }), redirect: 'manual' });
     expect(res.status).toBe(303);
     // Labelling moves on to the next sample of the table (id order: demo-3, not the next answer to arrive).
     expect(res.headers.get('location')).toBe('/runs/naive/samples/demo-3');
-    const bad = await fetch(new URL('/runs/naive/samples/demo-2/label', viewer.url), { method: 'POST', body: new URLSearchParams({ verdict: 'maybe' }) });
+    const bad = await fetch(new URL('/runs/naive/samples/demo-2/label', viewer.url), { method: 'POST', body: new URLSearchParams({ verdict: 'maybe', token }) });
     expect(bad.status).toBe(400);
     const lines = (await (await get('/runs/naive/labels.jsonl')).text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toContainEqual({ id: 'demo-2', verdict: false });
@@ -195,7 +197,9 @@ describe('viewer over HTTP', () => {
     expect(first.querySelector('#prev')).toBeNull();
     // The label form carries the filter, so the redirect stays in the list.
     const hidden = Object.fromEntries(first.querySelectorAll('form input[type=hidden]').map((i) => [i.getAttribute('name'), i.getAttribute('value')]));
-    expect(hidden).toEqual({ subset: 'oversafe', outcome: 'incorrect' });
+    const { token, ...kept } = hidden;
+    expect(kept).toEqual({ subset: 'oversafe', outcome: 'incorrect' });
+    expect(token).toBeTruthy();
     const res = await fetch(new URL(`/runs/naive/samples/${filtered[0]}/label`, viewer.url), { method: 'POST', body: new URLSearchParams({ ...hidden, verdict: 'true' }), redirect: 'manual' });
     expect(res.headers.get('location')).toBe(`/runs/naive/samples/${filtered[1]}${filter}`);
   });

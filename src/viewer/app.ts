@@ -3,6 +3,7 @@ import type { Store } from '../store/store.ts';
 import type { ViewerContext } from './context.ts';
 import { RunSamples } from './datasets.ts';
 import { loopbackGuard } from './guard.ts';
+import { newViewerToken, OneAtATime } from './params.ts';
 import { acrossRunsPage } from './pages/across.ts';
 import { imageRoute } from './pages/image.ts';
 import { runPages } from './pages/runs.ts';
@@ -17,8 +18,8 @@ import { samplesPage } from './pages/samples.ts';
  */
 export function createViewer(store: Store): Hono {
   const app = new Hono();
-  const ctx: ViewerContext = { store, samples: new RunSamples(store) };
-  app.use('*', loopbackGuard);
+  const ctx: ViewerContext = { store, samples: new RunSamples(store), token: newViewerToken(), heavy: new OneAtATime() };
+  app.use('*', loopbackGuard(ctx.token));
   // Browsers ask for it on every page; an empty answer keeps their consoles free of 404s.
   app.get('/favicon.ico', (c) => c.body(null, 204));
   for (const routes of [runPages, samplesPage, samplePages, acrossRunsPage, imageRoute]) routes(app, ctx);

@@ -1,11 +1,16 @@
 import type { Hono } from 'hono';
 import type { Store } from '../store/store.ts';
 import type { RunSamples } from './datasets.ts';
+import type { OneAtATime } from './params.ts';
 
 /** What every page module gets: the store it reads, and the runs' datasets (images, prompts). */
 export interface ViewerContext {
   store: Store;
   samples: RunSamples;
+  /** Made at start and written into this viewer's own forms: every write must carry it. */
+  token: string;
+  /** Heavy pages (comparisons with charts) render one at a time. */
+  heavy: OneAtATime;
 }
 
 /** A page module adds its routes to the viewer. */

@@ -5,6 +5,7 @@ import { goldCell, verdictCell } from '../parts.ts';
 import { protocolSpec } from '../../benchmarks/registry.ts';
 import type { ProtocolName } from '../../benchmarks/types.ts';
 import { page } from '../layout.ts';
+import { runIdsParam } from '../params.ts';
 import { outcomeOf, verdictWords } from '../verdicts.ts';
 
 async function card(store: Store, id: string, sid: string): Promise<string> {
@@ -36,7 +37,12 @@ export const acrossRunsPage: Routes = (app, ctx) => {
   const { store } = ctx;
   app.get('/samples/:sid', async (c) => {
     const sid = c.req.param('sid');
-    const ids = (c.req.query('runs') ?? '').split(',').filter(Boolean);
+    let ids: string[];
+    try {
+      ids = runIdsParam(c.req.query('runs'));
+    } catch (error) {
+      return c.html(page('bad request', `<p class="bad">${e((error as Error).message)}</p>`), 400);
+    }
     const cards = (await Promise.all(ids.map((id) => card(store, id, sid)))).join('');
     const first = ids[0];
     const img = first ? `<img class="thumb" src="/image/${encodeURIComponent(first)}/${encodeURIComponent(sid)}" alt="sample image">` : '';

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../../images/read.ts';
 import { loadSharp } from '../../images/sharp.ts';
 import { sniffImageType } from '../../images/sniff.ts';
 import type { Routes } from '../context.ts';
@@ -10,7 +10,7 @@ export const imageRoute: Routes = (app, { samples }) => {
     if (!file) return c.text('no image', 404);
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readRegularFile(file);
     } catch {
       return c.text('image unreadable', 404);
     }

@@ -6,6 +6,7 @@ import { evaluableOf, failureOf } from '../../store/run-status.ts';
 import type { RunRecord, Store } from '../../store/store.ts';
 import type { Routes } from '../context.ts';
 import { page, query } from '../layout.ts';
+import { runIdsParam } from '../params.ts';
 import { machineVerdict, verdictSource } from '../verdicts.ts';
 import { discordantIds, headline, methodOf, summaryBlock } from '../parts.ts';
 import { summarizeStoredRun, type RunSummary } from '../../report/summary.ts';
@@ -52,7 +53,7 @@ async function discordantLinks(store: Store, ids: string[]): Promise<string> {
 }
 
 /** The runs list, the comparison of several runs, and one run's overview. */
-export const runPages: Routes = (app, { store }) => {
+export const runPages: Routes = (app, { store, heavy }) => {
   app.get('/', async (c) => {
     // Newest first (the store's order); the headline metric needs each run's summary.
     const runs = await store.listRuns();
@@ -70,10 +71,14 @@ export const runPages: Routes = (app, { store }) => {
 
   app.get('/compare', async (c) => {
     // runs=A,B from links, or run=A&run=B from the runs list's checkboxes.
-    const ids = [...(c.req.query('runs') ?? '').split(','), ...(c.req.queries('run') ?? [])].filter(Boolean);
     try {
-      const lb = await buildLeaderboard(store, ids);
-      return c.html(page('compare', `<h1>Leaderboard: ${e(lb.benchmark)}</h1>${leaderboardSection(lb)}${await discordantLinks(store, ids)}${await chartsOf(lb)}`));
+      const ids = runIdsParam(c.req.query('runs'), c.req.queries('run'));
+      const html = await heavy.run(async () => {
+        const lb = await buildLeaderboard(store, ids);
+        return page('compare', `<h1>Leaderboard: ${e(lb.benchmark)}</h1>${leaderboardSection(lb)}${await discordantLinks(store, ids)}${await chartsOf(lb)}`);
+      });
+      if (html === undefined) return c.text('the viewer is busy with other comparisons; try again in a moment', 503, { 'retry-after': '2' });
+      return c.html(html);
     } catch (error) {
       return c.html(page('compare', `<p class="bad">${e((error as Error).message)}</p>`), 400);
     }

@@ -27,11 +27,13 @@ interface SampleView {
   ids: string[];
   keep: Record<string, string | undefined>;
   others: string[];
+  /** The viewer's write token, carried by the label form. */
+  token: string;
 }
 
 /** The two verdict cards: the machine's (model or judge) and the person's label form. */
 function verdictCards(v: SampleView): string {
-  const { run, row, label, keep } = v;
+  const { run, row, label, keep, token } = v;
   const words = verdictWords(run.protocol);
   const machine = machineVerdict(row);
   const machineText = machine === undefined ? e(row.prediction ?? '-') : e(machine ? words.yes : words.no);
@@ -40,7 +42,7 @@ function verdictCards(v: SampleView): string {
   const details = row.details ?? {};
   return `<div class="grid verdicts"><div class="card"><h2>${run.protocol === 'response' ? 'Judge' : 'Model'}</h2><p>verdict <b id="verdict">${e(row.prediction ?? '-')}</b> (${machineText}) · <span class="${row.correct ? 'ok' : 'bad'}">${e(outcomeOf(row))}</span></p>${details.rationale ? `<p>judge's rationale: <i id="rationale">${e(details.rationale)}</i></p>` : ''}<p class="muted">${details.refusal !== undefined ? `refusal flag ${e(details.refusal)} · ` : ''}${details.cached_answer ? 'answer from the cache (no latency)' : `${e(row.latencyMs ?? '-')} ms`}</p></div>
 <div class="card"><h2>Your label</h2><p id="human-label">${label ? `you said: <b>${label.verdict ? e(words.yes) : e(words.no)}</b>${agreeMark}` : 'not labelled yet'}</p>
-<form method="post" action="/runs/${encodeURIComponent(run.id)}/samples/${encodeURIComponent(row.sampleId)}/label">${hidden}
+<form method="post" action="/runs/${encodeURIComponent(run.id)}/samples/${encodeURIComponent(row.sampleId)}/label">${hidden}<input type="hidden" name="token" value="${e(token)}">
 <button name="verdict" value="true" id="label-yes"><kbd>s</kbd> ${e(words.yes)}</button> <button name="verdict" value="false" id="label-no"><kbd>u</kbd> ${e(words.no)}</button></form></div></div>`;
 }
 
@@ -67,7 +69,7 @@ ${others.length ? `<a href="/samples/${encodeURIComponent(sid)}${query({ runs: [
 }
 
 /** One sample with its image, answer and verdict, and the human-label form and export. */
-export const samplePages: Routes = (app, { store, samples }) => {
+export const samplePages: Routes = (app, { store, samples, token }) => {
   app.get('/assets/keys.js', (c) => {
     c.header('content-type', 'text/javascript; charset=utf-8');
     return c.body(KEYS_JS);
@@ -89,6 +91,7 @@ export const samplePages: Routes = (app, { store, samples }) => {
       ids,
       keep,
       others: (await store.listRuns()).filter((r) => r.id !== id && r.benchmark === run.benchmark).map((r) => r.id),
+      token,
     };
     return c.html(page(`${id} ${sid}`, samplePage(view), '/assets/keys.js'));
   });

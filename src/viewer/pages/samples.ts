@@ -5,6 +5,7 @@ import type { Routes } from '../context.ts';
 import { page, query } from '../layout.ts';
 import { filteredRows, filterOf, filterParams, OUTCOMES, outcomeOf, verdictWords, type ViewFilter } from '../verdicts.ts';
 import { goldCell, verdictCell } from '../parts.ts';
+import { pageParam } from '../params.ts';
 
 const PAGE_SIZE = 50;
 
@@ -27,7 +28,12 @@ export const samplesPage: Routes = (app, { store }) => {
     const run = await store.getRun(id);
     if (!run) return c.html(page('not found', `<p>No run ${e(id)}.</p>`), 404);
     const filter = filterOf((k) => c.req.query(k));
-    const pageNo = Math.max(1, Number(c.req.query('page') ?? 1) || 1);
+    let pageNo: number;
+    try {
+      pageNo = pageParam(c.req.query('page'));
+    } catch (error) {
+      return c.html(page('bad request', `<p class="bad">${e((error as Error).message)}</p>`), 400);
+    }
     const matching = await filteredRows(store, id, filter);
     const total = matching.length;
     const rows = matching.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE);
