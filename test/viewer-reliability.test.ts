@@ -89,7 +89,7 @@ describe('viewer requests it must refuse or bound', () => {
   it('a label posted without this viewer\'s token (a page on another localhost port) is refused', async () => {
     const before = (await store.labels('p1')).length;
     const form = (extra: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams({ verdict: 'true', ...extra }), redirect: 'manual' as const, headers: { origin: 'http://127.0.0.1:9' } });
-    for (const extra of [{}, { token: 'guessed' }]) {
+    for (const extra of [{}, { token: 'guessed' }] as Record<string, string>[]) {
       const res = await fetch(new URL('/runs/p1/samples/demo-1/label', viewer.url), form(extra));
       expect(res.status).toBe(403);
     }
