@@ -20,6 +20,7 @@ import { samplesCsv } from '../src/report/formats.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { cliPath, runCli } from './helpers/cli.ts';
+import { repoRoot } from './helpers/data.ts';
 import { storedConfig } from './helpers/run-config.ts';
 
 const dirs: string[] = [];
@@ -280,3 +281,20 @@ describe('Ctrl-C', () => {
     expect(r.stderr).toMatch(/mmsafe run --resume int/);
   }, 60_000);
 });
+
+it('a second Ctrl-C ends the process at once, even while it is stuck', async () => {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/run-ts.js'), path.join(repoRoot, 'test/helpers/interrupt-probe.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  const saw = (text: string) => new Promise<void>((resolve) => {
+    const check = () => (out.includes(text) ? resolve() : undefined);
+    child.stdout!.on('data', (d) => ((out += d), check()));
+    check();
+  });
+  const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+  await saw('ready');
+  child.kill('SIGINT');
+  await saw('stuck');
+  child.kill('SIGINT');
+  expect(await ended).toBe('SIGINT');
+}, 60_000);
