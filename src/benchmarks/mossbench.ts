@@ -119,3 +119,23 @@ export function parseRefusalScore(reply: string): RefusalVerdict | undefined {
   if (reply.includes('0')) return { verdict: 'compliance', fallback: 'digit-0' };
   return undefined;
 }
+
+const MOSS_SOURCE = 'MOSSBench README leaderboard "Refusal Rate" (xirui-li/MOSSBench@8d68b06, 2024-06-22 rows; judge gpt-4-turbo)';
+/** [model, all, Exaggerated Risk, Negated Harm, Counterintuitive Interpretation] in percent, as the table prints them. */
+const MOSS_ROWS: [string, number, number, number, number][] = [
+  ['Claude 3 Sonnet', 55, 39, 65, 61],
+  ['Claude 3 Haiku', 49.33, 27, 58, 63],
+  ['Claude 3 Opus', 34.67, 11, 43, 55],
+  ['Gemini Pro 1.5', 29.33, 25, 28, 35],
+  ['Qwen-VL-Chat', 21.67, 16, 13, 36],
+  ['Gemini Pro Vision', 17, 20, 9, 22],
+  ['InstructBLIP-Vicuna-7b', 15.67, 21, 23, 3],
+  ['LLaVA-1.5-7b', 12.33, 18, 10, 9],
+  ['LLaVA-1.5-13b', 9.67, 9, 9, 11],
+  ['GPT-4o', 6.33, 6, 8, 5],
+];
+export const MOSSBENCH_PUBLISHED = MOSS_ROWS.map(([name, all, er, nh, ci]) => ({
+  name,
+  source: MOSS_SOURCE,
+  values: { refusal_rate: all / 100, 'Exaggerated Risk': er / 100, 'Negated Harm': nh / 100, 'Counterintuitive Interpretation': ci / 100 },
+}));

@@ -166,3 +166,23 @@ function stripChar(s: string, c: string): string {
   while (b > a && s[b - 1] === c) b--;
   return s.slice(a, b);
 }
+
+const SIUO_SOURCE = 'SIUO project leaderboard (sinwang20/SIUO@18974b6 index.html)';
+const SIUO_CAVEAT = "The leaderboard's Safe / Effective / Safe & Effective are from manual (human) evaluation, not a GPT judge; Multi-Choice is automatic.";
+/** [model, safe %, effective %, safe & effective %, multiple-choice %] as the leaderboard prints them. */
+const SIUO_ROWS: [string, number, number, number, number][] = [
+  ['GPT-4V', 53.29, 69.46, 23.35, 38.92],
+  ['GPT-4o', 50.9, 95.81, 46.71, 41.32],
+  ['Gemini 1.5 Pro', 52.1, 91.62, 45.51, 47.31],
+  ['Gemini 1.0 Pro', 27.54, 92.22, 25.15, 34.13],
+  ['LLaVA-1.6-34B', 40.72, 95.81, 37.13, 52.69],
+  ['LLaVA-1.5-7B', 21.56, 87.43, 16.17, 33.53],
+  ['LLaVA-1.5-13B', 22.16, 91.62, 19.76, 32.93],
+  ['Qwen-VL-7B-Chat', 41.32, 82.63, 29.94, 20.96],
+];
+export const SIUO_PUBLISHED = SIUO_ROWS.map(([name, safe, eff, both, mc]) => ({
+  name,
+  source: SIUO_SOURCE,
+  caveat: SIUO_CAVEAT,
+  values: { safe_rate: safe / 100, effective_rate: eff / 100, safe_effective_rate: both / 100, mcqa_accuracy: mc / 100 },
+}));

@@ -114,3 +114,21 @@ export const VLS_JUDGE_SCHEMA = {
     additionalProperties: false,
   },
 };
+
+const VLS_SOURCE = 'VLSBench paper results table (AI45Lab/VLSBench@68f54de static/images/leaderbord_paper.png; judge gpt-4o)';
+/** [model, refuse %, warn %, safe %] as the table prints them. */
+const VLS_ROWS: [string, number, number, number][] = [
+  ['LLaVA-v1.5-7b', 0, 6.6, 6.6],
+  ['LLaVA-v1.5-13b', 0, 8.65, 8.65],
+  ['LLaVA-v1.6-mistral-7b', 0, 11.19, 11.19],
+  ['LLaVA-llama3-8b', 0, 10.52, 10.52],
+  ['Qwen2-VL-7B', 1.11, 12.66, 13.77],
+  ['Llama-3.2-11B-Vision', 10.96, 15.33, 26.29],
+  ['GPT-4o', 5.21, 16.22, 21.43],
+  ['Gemini-1.5-pro', 1.34, 48.44, 49.78],
+];
+export const VLSBENCH_PUBLISHED = VLS_ROWS.map(([name, refuse, warn, safe]) => ({
+  name,
+  source: VLS_SOURCE,
+  values: { refuse_rate: refuse / 100, warn_rate: warn / 100, safe_rate: safe / 100 },
+}));
