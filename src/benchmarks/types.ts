@@ -4,6 +4,10 @@
 // a benchmark. See docs/adding-a-benchmark.md.
 
 import type { Label, LoadedDataset, ResultRow, Sample } from '../core/types.ts';
+import type { ExtraPart } from '../datasets/extras.ts';
+import type { TemplateSpec, UpstreamPin, UpstreamTemplates } from '../upstream/template.ts';
+
+export type { UpstreamTemplates } from '../upstream/template.ts';
 
 /** How a model is asked. Each has its own request shape, scorer kind and stored-summary layout. */
 export type ProtocolName = 'awareness' | 'response' | 'multiple-choice';
@@ -28,6 +32,10 @@ export interface DataSource {
   note: string;
   /** Work after extraction (e.g. unpack an images archive shipped beside the data). */
   afterExtract?: (folder: string, top: string, log: (s: string) => void) => Promise<void>;
+  /** The upstream commit the archive must match: the files mmsafe reads are checked against it. */
+  pin?: UpstreamPin;
+  /** What the archive does not hold (images on the Hub or behind a drive link). */
+  extras?: readonly ExtraPart[];
 }
 
 /** The exact user-turn text sent to the model for one item (before any method or ablation). */
@@ -38,6 +46,8 @@ export interface GenerationDefaults {
   system?: string;
   maxTokens?: number;
   temperature?: number;
+  /** Send the text before the image (the order of the benchmark's own API calls); default image first. */
+  textFirst?: boolean;
 }
 
 /** strict: the leading Yes/No; paper: upstream's substring rule; final: a reasoning answer's final Yes/No. */
@@ -74,9 +84,12 @@ export type ScorerSpec = ExtractionScorer | ChoiceScorer | JudgeScorer;
 export interface JudgeRubric {
   /** Stored with the run, so a verdict can be traced to the rubric that produced it. */
   id: string;
-  system: string;
-  /** Structured-output schema for the verdict JSON (`{verdict, rationale}`). */
-  schema: { name: string; schema: Record<string, unknown> };
+  /** The judge's system prompt; none when absent. */
+  system?: string;
+  /** Structured-output schema for the verdict JSON (`{verdict, rationale}`), unless a template has its own. */
+  schema?: { name: string; schema: Record<string, unknown> };
+  /** The judge's generation settings (default: temperature 0, 400 tokens). */
+  generation?: { maxTokens?: number; temperature?: number };
   /** The template for one item. */
   templateFor: (sample: Sample) => JudgeTemplate;
 }
@@ -92,6 +105,22 @@ export interface JudgeTemplate {
   pass: readonly string[];
   /** Verdict words that mean it did not. Any other word is an unusable verdict (re-asked once). */
   fail: readonly string[];
+  /** Text before the image in the judge's turn (the order of upstream's judge call); default image first. */
+  textFirst?: boolean;
+  /**
+   * Reads the verdict word from the judge's free-text reply (the benchmark's own parser); without
+   * it the judge is asked for the JSON {verdict, rationale}. `fallback` names a lenient rule the
+   * parser needed, stored with the verdict and counted in the summary.
+   */
+  parse?: (reply: string) => { verdict: string; rationale?: string; fallback?: string } | undefined;
+  /** This template's structured-output schema; `null`: free text, as upstream asked (read by `parse`). */
+  schema?: { name: string; schema: Record<string, unknown> } | null;
+  /** A verdict given without asking the judge (upstream scores e.g. an empty answer itself). */
+  shortcut?: (answer: string) => string | undefined;
+  /** Several judgements per answer (e.g. safety and effectiveness): each its own template; `pass` then tests the combined verdict. */
+  aspects?: { name: string; template: JudgeTemplate }[];
+  /** How the aspects' verdicts make the answer's verdict (a word of `pass` or `fail`). */
+  combine?: (verdicts: Record<string, string>) => string;
 }
 
 /** Which rows a proportion is over and which of them count: row predicates over stored rows. */
@@ -237,6 +266,21 @@ export interface ProtocolSpec {
   baselines?: boolean;
   comparisons: ComparisonSpec[];
   charts: ChartSpec;
+  /** Prompt, system prompt or judge templates read at run time from the upstream repository (`--data`). */
+  upstream?: UpstreamBinding;
+}
+
+/**
+ * A benchmark whose prompts are part of its published release: the run reads them from the files
+ * of the repository at `--data` (checked against the pinned commit) and builds the protocol's
+ * prompt, generation settings and scorer from them. The summary records where each came from.
+ */
+export interface UpstreamBinding {
+  pin: UpstreamPin;
+  templates: readonly TemplateSpec[];
+  /** mmsafe's own wording per template name, used (and marked) when neither the file nor --judge-prompts has it. */
+  fallbacks?: Record<string, string>;
+  bind: (t: UpstreamTemplates) => { prompt?: PromptTemplate; generation?: GenerationDefaults; scorer?: ScorerSpec };
 }
 
 /** Published reference numbers, shown as marked rows of leaderboards (never mixed with runs). */

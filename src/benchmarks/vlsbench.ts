@@ -7,7 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
-import { unreadableImageReason } from '../datasets/salad.ts';
+import { unreadableImageReason } from './salad.ts';
 import type { TemplateSpec, UpstreamPin } from '../upstream/template.ts';
 
 export const VLSBENCH_PIN: UpstreamPin = {

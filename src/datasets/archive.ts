@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync, readSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,7 +14,14 @@ export async function download(url: string, file: string): Promise<void> {
 
 export async function extract(archive: string, into: string): Promise<void> {
   mkdirSync(into, { recursive: true });
-  const head = readFileSync(archive).subarray(0, 4);
+  // Only the header: an image archive can be several GB.
+  const head = Buffer.alloc(512);
+  const fd = openSync(archive, 'r');
+  try {
+    readSync(fd, head, 0, 512, 0);
+  } finally {
+    closeSync(fd);
+  }
   if (head[0] === 0x50 && head[1] === 0x4b) {
     const { unzipSync } = await import('fflate');
     const files = unzipSync(readFileSync(archive));
@@ -30,12 +37,13 @@ export async function extract(archive: string, into: string): Promise<void> {
     }
     return;
   }
-  if (head[0] === 0x1f && head[1] === 0x8b) {
+  // gzip, or a plain tar (its header says "ustar" at offset 257), streamed.
+  if ((head[0] === 0x1f && head[1] === 0x8b) || head.subarray(257, 262).toString('latin1') === 'ustar') {
     const tar = await import('tar');
     await tar.x({ file: archive, cwd: into, strict: true });
     return;
   }
-  throw new DatasetError(`${archive}: not a .zip or .tar.gz archive`);
+  throw new DatasetError(`${archive}: not a .zip, .tar or .tar.gz archive`);
 }
 
 /**

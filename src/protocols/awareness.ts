@@ -15,7 +15,7 @@ export interface AwarenessOptions {
   seed?: number;
   system?: string;
   /** Where run-time templates came from, stored with the run. */
-  templates?: Record<string, unknown>;
+  templates?: unknown;
 }
 
 /** A yes/no safety question about an image + text pair; the answer's Yes/No is the verdict. */

@@ -13,7 +13,7 @@ export interface ChoiceOptions {
   seed?: number;
   system?: string;
   /** Where run-time templates came from, stored with the run. */
-  templates?: Record<string, unknown>;
+  templates?: unknown;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { JudgeRubric, PromptTemplate } from '../benchmarks/types.ts';
 import type { GenerateRequest, GenerateResponse, PreparedImage, Provider, Sample, Verdict } from '../core/types.ts';
 import type { RetryPolicy } from '../runner/backoff.ts';
+import type { TemplateSource } from '../upstream/template.ts';
 import { judgeAnswer } from './judge.ts';
 import type { Protocol } from './protocol.ts';
 import { singleTurn } from './request.ts';
@@ -15,9 +16,10 @@ export interface ResponseOptions {
   temperature: number;
   seed?: number;
   system?: string;
-  /** Where run-time templates came from, stored with the run. */
-  templates?: Record<string, unknown>;
+  textFirst?: boolean;
   retry?: RetryPolicy;
+  /** Where the benchmark's templates came from (upstream file, --judge-prompts, fallback), recorded with the run. */
+  templates?: TemplateSource[] | Record<string, unknown>;
 }
 
 /**
@@ -29,8 +31,8 @@ export class ResponseProtocol implements Protocol {
   constructor(private readonly options: ResponseOptions) {}
 
   describe(): Record<string, unknown> {
-    const { judge, retry: _retry, rubric: _rubric, prompt: _prompt, ...rest } = this.options;
-    return { ...rest, judge: judge.id, judge_provider: judge.describe(), rubric: this.options.rubric.id };
+    const { judge, retry: _retry, rubric: _rubric, prompt: _prompt, textFirst, templates, ...rest } = this.options;
+    return { ...rest, judge: judge.id, judge_provider: judge.describe(), rubric: this.options.rubric.id, ...(textFirst ? { text_first: true } : {}), ...(templates ? { templates } : {}) };
   }
 
   buildRequest(sample: Sample, image: PreparedImage | undefined): GenerateRequest {

@@ -16,6 +16,8 @@ export const RunConfigSchema = z.object({
   /** Judge model for the response protocol, `provider:model`. */
   judge: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'expected provider:model').optional(),
   judgeBaseURL: z.string().url().optional(),
+  /** A JSON file of judge (or prompt) templates by name, used instead of the benchmark's upstream files. */
+  judgePrompts: z.string().optional(),
   /** The images directory when not where the benchmark expects it. */
   images: z.string().optional(),
   limit: z.number().int().positive().optional(),

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { loadRowsFile, promptFor, protocolSpec } from '../benchmarks/registry.ts';
 import type { PreparedProtocol } from '../benchmarks/types.ts';
+import type { ProtocolSpec } from '../benchmarks/types.ts';
+import { bindUpstream } from '../upstream/bind.ts';
+import { TemplateError } from '../upstream/template.ts';
 import type { LoadedDataset, Provider, Sample } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
 import { splitOf } from '../datasets/split.ts';
@@ -132,13 +135,16 @@ export function protocolFor(config: RunConfig, judge?: Provider, prepared: Prepa
   const name = protocolName(config);
   const declared = protocolSpec(config.benchmark, name);
   if (!declared) throw new RunSetupError(`no benchmark defines the ${name} protocol`);
-  const spec = { ...declared, prompt: prepared.prompt ?? declared.prompt };
-  const templates = prepared.provenance ? { templates: prepared.provenance } : {};
+  const bound = withTemplates(declared, config);
+  const spec = { ...bound.spec, prompt: prepared.prompt ?? bound.spec.prompt };
+  // Where the run-time templates came from: the upstream files (and their provenance), or a prepare() hook's record.
+  const templates = bound.templates ?? prepared.provenance;
   const generation = {
     maxTokens: config.maxTokens ?? spec.generation?.maxTokens ?? 256,
     temperature: config.temperature,
     seed: config.seed,
     system: config.system ?? spec.generation?.system,
+    textFirst: spec.generation?.textFirst,
   };
   if (spec.scorer.kind === 'judge') {
     return new ResponseProtocol({
@@ -146,12 +152,22 @@ export function protocolFor(config: RunConfig, judge?: Provider, prepared: Prepa
       rubric: prepared.rubric ?? spec.scorer.rubric,
       prompt: spec.prompt,
       ...generation,
-      ...templates,
       retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: 30_000 },
+      templates,
     });
   }
-  if (spec.scorer.kind === 'extraction') return new AwarenessProtocol({ prompt: spec.prompt, extraction: config.extraction, ...generation, ...templates });
-  return new ChoiceProtocol({ prompt: spec.prompt, scorer: spec.scorer, ...generation, ...templates });
+  if (spec.scorer.kind === 'extraction') return new AwarenessProtocol({ prompt: spec.prompt, extraction: config.extraction, ...generation, templates });
+  return new ChoiceProtocol({ prompt: spec.prompt, scorer: spec.scorer, ...generation, templates });
+}
+
+/** The spec with the templates the benchmark reads from its upstream repository (a missing one is a setup error). */
+function withTemplates(spec: ProtocolSpec, config: RunConfig) {
+  try {
+    return bindUpstream(spec, config.data, config.judgePrompts);
+  } catch (error) {
+    if (error instanceof TemplateError) throw new RunSetupError(error.message);
+    throw error;
+  }
 }
 
 /** What a stored run needs to answer samples in this process: built once, used for any of its samples. */

@@ -1,8 +1,11 @@
-import type { Provider, ResultRow, Sample, Verdict } from '../core/types.ts';
+import type { PreparedImage, Provider, ResultRow, Sample, Verdict } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
 import { judgementCost, loadPrices, priceFor, type Price } from '../providers/pricing.ts';
 import { scoreAwareness, type ExtractionMode } from '../scoring/awareness.ts';
 import { protocolSpec } from '../benchmarks/registry.ts';
+import type { JudgeRubric } from '../benchmarks/types.ts';
+import { readAndPrepare } from '../images/prepare.ts';
+import { bindUpstream } from '../upstream/bind.ts';
 import { judgeAnswer } from '../protocols/judge.ts';
 import type { RunRecord, StagedScore, Store } from '../store/store.ts';
 import type { RetryPolicy } from './backoff.ts';
@@ -36,6 +39,12 @@ function withoutJudgement(details: Record<string, unknown> | undefined): Record<
   return out;
 }
 
+/** The item's image for a judge whose template looks at it, within the judge's limits. */
+async function judgeImage(rubric: JudgeRubric, sample: Sample, judge: Provider): Promise<PreparedImage | undefined> {
+  if (!rubric.templateFor(sample).seesImage || !sample.image?.path) return undefined;
+  return readAndPrepare(sample.image.path, judge.imageLimits);
+}
+
 /**
  * Scores stored answers again (a new judge, or a new extraction mode) without asking the model
  * anything: only rows that hold an answer are re-scored; errored samples stay errors. The new
@@ -63,10 +72,11 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
 
   if (!opts.judge) throw new Error('re-judging a response run needs --judge provider:model');
   const judge = opts.judge;
-  const spec = protocolSpec(run.benchmark, 'response');
-  if (spec?.scorer.kind !== 'judge') throw new Error(`${run.benchmark} has no judge rubric for the response protocol`);
-  // A rubric read from the benchmark's own files at run time is read again from the same place.
-  const rubric = (await spec.prepare?.({ data: config.run.data, images: config.run.images }))?.rubric ?? spec.scorer.rubric;
+  const declared = protocolSpec(run.benchmark, 'response');
+  // A benchmark's judge templates come from its upstream files (or its prepare()), read again as the run did.
+  const scorer = declared ? bindUpstream(declared, config.run.data, config.run.judgePrompts).spec.scorer : undefined;
+  if (!declared || scorer?.kind !== 'judge') throw new Error(`${run.benchmark} has no judge rubric for the response protocol`);
+  const rubric = (await declared.prepare?.({ data: config.run.data, images: config.run.images }))?.rubric ?? scorer.rubric;
   const generation = `judge:${judge.id}`;
   const price = judgePrice(run, judge.id);
   // Verdicts a previous, unfinished attempt with this judge already gave are not asked for again.
@@ -83,7 +93,7 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
         const sample = itemOf(r);
         // Without the item (its query and reference) the judge would grade blind: say so instead.
         const v: Verdict = sample
-          ? await judgeAnswer(judge, rubric, sample, r.response!, { retry: opts.retry })
+          ? await judgeAnswer(judge, rubric, sample, r.response!, { retry: opts.retry, image: await judgeImage(rubric, sample, judge) })
           : { prediction: 'judge_error', correct: false, details: { judge: judge.id, judge_error: `item ${r.sampleId} is stored without its question and is not in the dataset at ${config.run.data} any more; cannot re-judge it` } };
         const failure = transientFailure(v);
         if (failure) failures.push(failure);

@@ -192,3 +192,38 @@ export function checkPin(root: string, pin: UpstreamPin): PinCheck {
   }
   return out;
 }
+
+/** The templates a run resolved (upstream file, --judge-prompts or mmsafe's fallback), by name. */
+export interface UpstreamTemplates {
+  text(name: string): string;
+  /** Fills a template the way upstream does (str.format or chained str.replace). */
+  fill(name: string, values: Record<string, string>): string;
+}
+
+/** Resolves every template a protocol needs; `sources` is what the run records about them. */
+export function resolveTemplates(
+  specs: readonly TemplateSpec[],
+  pin: UpstreamPin,
+  opts: { root: string; overrides?: Record<string, string>; fallbacks?: Record<string, string> },
+): { templates: UpstreamTemplates; sources: TemplateSource[] } {
+  const byName = new Map(specs.map((s) => [s.name, resolveTemplate(s, pin, { root: opts.root, overrides: opts.overrides, fallback: opts.fallbacks?.[s.name] })]));
+  const get = (name: string) => {
+    const t = byName.get(name);
+    if (!t) throw new TemplateError(`no template named "${name}"`);
+    return t;
+  };
+  return {
+    templates: { text: (name) => get(name).text, fill: (name, values) => fillTemplate(get(name), values) },
+    sources: [...byName.values()].map((t) => t.source),
+  };
+}
+
+/** Templates of a spec that was not bound to its upstream files: using one is a bug, said plainly. */
+export const UNBOUND_TEMPLATES: UpstreamTemplates = {
+  text: (name) => {
+    throw new TemplateError(`template "${name}" was used before the benchmark's upstream files were read (bindUpstream)`);
+  },
+  fill: (name) => {
+    throw new TemplateError(`template "${name}" was used before the benchmark's upstream files were read (bindUpstream)`);
+  },
+};
