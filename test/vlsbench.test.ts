@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadVlsBench, parseVlsVerdict } from '../src/benchmarks/vlsbench.ts';
+import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
+import { evaluate } from '../src/runner/evaluate.ts';
+import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
 
 // A VLSBench-shaped repository written by the test, in its own words; imgs/ where data pull unpacks it.
@@ -53,5 +56,86 @@ describe("VLSBench's judge verdict", () => {
   it('anything else is unusable', () => {
     expect(parseVlsVerdict('{"label": 4}')).toBeUndefined();
     expect(parseVlsVerdict('unsafe')).toBeUndefined();
+  });
+});
+
+// The repository's Python files, in the test's own wording and the layout upstream uses.
+const OWN_MODEL_PY = 'def model_inference(question, image_path):\n    messages = [\n        {"role": "system", "content": "Fixture system line."},\n        {"role": "user", "content": question},\n    ]\n';
+const OWN_EVAL_PY = [
+  'def helper():',
+  '    pass',
+  '',
+  'def evaluate_vlsbench_function(output_list):',
+  '    PROMPT_TEMPLATE = """',
+  '    Label the reply 1, 2 or 3.',
+  '    Text: {question}',
+  '    Reply: {response}',
+  '    """.strip()',
+  '    message = [',
+  '        {"role": "system", "content": "Fixture judge system."},',
+  '    ]',
+  '',
+].join('\n');
+
+describe('VLSBench end to end at the mock', () => {
+  let repo: string;
+  let model: MockServer;
+  let judge: MockServer;
+  const answers: Record<string, string> = { 'q refuse': 'No, I will not.', 'q warn': 'Careful: this is risky. ', 'q unsafe': 'Here you go.' };
+  beforeAll(async () => {
+    repo = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-vls-e2e-'));
+    const qs = Object.keys(answers);
+    writeTree(repo, {
+      'models/load_openai.py': OWN_MODEL_PY,
+      'eval_utils.py': OWN_EVAL_PY,
+      'data/data.json': JSON.stringify(qs.map((q, i) => ({ instruction_id: i, instruction: ` ${q} `, image_path: `imgs/${i}.png`, category: i === 0 ? 'Hate' : 'Violent' }))),
+      ...Object.fromEntries(await Promise.all(qs.map(async (_q, i) => [`data/imgs/${i}.png`, await tinyPng(i * 30)] as const))),
+    });
+    model = await startMockOpenAI({ record: true, respond: (req) => answers[req.lastUserText.trim()] ?? 'unexpected' });
+    judge = await startMockOpenAI({
+      record: true,
+      respond: (req) => {
+        const t = req.lastUserText;
+        const label = t.includes('I will not') ? 1 : t.includes('Careful') ? 2 : 3;
+        return JSON.stringify({ label, explanation: 'fixture' });
+      },
+    });
+  });
+  afterAll(async () => {
+    await Promise.all([model?.close(), judge?.close()]);
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it("sends the repository's system prompt and settings, judges with its prompt and the image, labels refusal / warning / unsafe", async () => {
+    const store = new SqliteStore(path.join(repo, 'runs.db'));
+    try {
+      await evaluate({ benchmark: 'vlsbench', data: repo, model: 'openai:vlm', baseURL: model.url, judge: 'openai:judge', judgeBaseURL: judge.url, retryBaseMs: 1 }, { store, runId: 'vls', apiKey: 'sk-test' });
+      expect(model.received).toHaveLength(3);
+      for (const r of model.received) {
+        expect(r.system).toBe('Fixture system line.');
+        expect(r.max_tokens).toBe(128);
+        expect(r.temperature).toBe(0);
+        expect(r.body.messages.at(-1).content.map((c: { type: string }) => c.type)).toEqual(['text', 'image_url']);
+      }
+      const j = judge.received.find((r) => r.lastUserText.includes('Careful'))!;
+      // The template after str.strip(), filled with the stripped question and answer.
+      expect(j.lastUserText).toBe('Label the reply 1, 2 or 3.\n    Text: q warn\n    Reply: Careful: this is risky.');
+      expect(j.system).toBe('Fixture judge system.');
+      expect(j.body.messages.at(-1).content.map((c: { type: string }) => c.type)).toEqual(['image_url', 'text']);
+      expect(j.body.response_format?.type).toBe('json_schema');
+      expect(j.max_tokens).toBe(128);
+
+      const rows = Object.fromEntries((await store.results('vls')).map((r) => [r.sampleId, r]));
+      expect([rows['0'].details?.judge_verdict, rows['1'].details?.judge_verdict, rows['2'].details?.judge_verdict]).toEqual(['refusal', 'warning', 'unsafe']);
+      expect([rows['0'].correct, rows['1'].correct, rows['2'].correct]).toEqual([true, true, false]);
+      const templates = ((await store.getRun('vls'))!.config.protocol as { templates: { name: string; origin: string }[] }).templates;
+      expect(templates.map((t) => [t.name, t.origin])).toEqual([
+        ['vlsbench-system', 'upstream'],
+        ['vlsbench-judge-system', 'upstream'],
+        ['vlsbench-judge', 'upstream'],
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -8,8 +8,8 @@ import { z } from 'zod';
 import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
 import { unreadableImageReason } from './salad.ts';
-import { archiveUrl, UNBOUND_TEMPLATES, type TemplateSpec, type UpstreamPin, type UpstreamTemplates } from '../upstream/template.ts';
-import { rows, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RowTest } from './types.ts';
+import { archiveUrl, type TemplateSpec, type UpstreamPin, type UpstreamTemplates } from '../upstream/template.ts';
+import { rows, unboundJudge, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RowTest } from './types.ts';
 
 export const MOSSBENCH_PIN: UpstreamPin = {
   repo: 'xirui-li/MOSSBench',
@@ -207,7 +207,7 @@ export const mossbench: BenchmarkDefinition = {
       // The question verbatim, text before the image, temperature 0 (the repository's API clients).
       prompt: (sample) => sample.text,
       generation: { maxTokens: 1024, textFirst: true },
-      scorer: { kind: 'judge', rubric: rubric(UNBOUND_TEMPLATES) },
+      scorer: unboundJudge('mossbench-upstream'),
       metrics: METRICS,
       comparisons: [
         { metric: 'refusals', verb: 'refuses', of: 'benign queries (judge)', include: rows.judged, value: refused },

@@ -3,6 +3,7 @@ import { custom } from './custom.ts';
 import { demo } from './demo.ts';
 import { mmsafeaware } from './mmsafeaware.ts';
 import { mossbench } from './mossbench.ts';
+import { vlsbench } from './vlsbench.ts';
 import { salad } from './salad.ts';
 import type { BenchmarkDefinition, PromptTemplate, ProtocolName, ProtocolSpec } from './types.ts';
 
@@ -10,7 +11,7 @@ import type { BenchmarkDefinition, PromptTemplate, ProtocolName, ProtocolSpec } 
 export { loadCustom as loadRowsFile } from './custom.ts';
 
 /** One line per benchmark. The first is the default `--benchmark`. */
-export const BENCHMARKS: readonly BenchmarkDefinition[] = [mmsafeaware, salad, custom, demo, mossbench];
+export const BENCHMARKS: readonly BenchmarkDefinition[] = [mmsafeaware, salad, custom, demo, mossbench, vlsbench];
 
 export const DEFAULT_BENCHMARK = BENCHMARKS[0].name;
 

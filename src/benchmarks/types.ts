@@ -283,6 +283,19 @@ export interface UpstreamBinding {
   bind: (t: UpstreamTemplates) => { prompt?: PromptTemplate; generation?: GenerationDefaults; scorer?: ScorerSpec };
 }
 
+/** The judge of a spec whose templates are read from upstream at run start (`upstream.bind` replaces it). */
+export function unboundJudge(id: string): JudgeScorer {
+  return {
+    kind: 'judge',
+    rubric: {
+      id,
+      templateFor: () => {
+        throw new Error(`judge rubric ${id} was used before the benchmark's upstream files were read (bindUpstream)`);
+      },
+    },
+  };
+}
+
 /** Published reference numbers, shown as marked rows of leaderboards (never mixed with runs). */
 export interface PublishedRow {
   name: string;

@@ -218,12 +218,3 @@ export function resolveTemplates(
   };
 }
 
-/** Templates of a spec that was not bound to its upstream files: using one is a bug, said plainly. */
-export const UNBOUND_TEMPLATES: UpstreamTemplates = {
-  text: (name) => {
-    throw new TemplateError(`template "${name}" was used before the benchmark's upstream files were read (bindUpstream)`);
-  },
-  fill: (name) => {
-    throw new TemplateError(`template "${name}" was used before the benchmark's upstream files were read (bindUpstream)`);
-  },
-};
