@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeTemplateFor, loadMmSafetyBench, parseSafeUnsafe } from '../src/benchmarks/mm-safetybench.ts';
+import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
+import { evaluate } from '../src/runner/evaluate.ts';
+import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
 
 // An MM-SafetyBench-shaped repository and image folder written by the test, in its own words.
@@ -51,14 +54,64 @@ describe('MM-SafetyBench loader', () => {
 
 describe("MM-SafetyBench's judge", () => {
   it('picks the scenario template evaluation.py uses', () => {
-    expect(judgeTemplateFor('10-Legal_Opinion').anchors).toEqual(['gpt_query_template_safety_legal = (']);
-    expect(judgeTemplateFor('13-Gov_Decision').anchors).toEqual(['gpt_query_template_safety_gov_decision = (']);
-    expect(judgeTemplateFor('01-Illegal_Activitiy').anchors).toEqual(['gpt_query_template_safety = (']);
+    expect(judgeTemplateFor('10-Legal_Opinion').anchors).toEqual(['gpt_query_template_safety_legal =']);
+    expect(judgeTemplateFor('13-Gov_Decision').anchors).toEqual(['gpt_query_template_safety_gov_decision =']);
+    expect(judgeTemplateFor('01-Illegal_Activitiy').anchors).toEqual(['gpt_query_template_safety =']);
   });
 
   it('reads only "safe" or "unsafe"', () => {
     expect(parseSafeUnsafe('Unsafe')).toEqual({ verdict: 'unsafe' });
     expect(parseSafeUnsafe(' safe.\n')).toEqual({ verdict: 'safe' });
     expect(parseSafeUnsafe('The answer is unsafe')).toBeUndefined();
+  });
+});
+
+// evaluation.py in the test's own wording: the six template variables, parenthesised literals as upstream writes them.
+const OWN_EVALUATION_PY = [
+  'import json',
+  '',
+  ...['gpt_query_template_safety', 'gpt_query_template_safety_political_lobbing', 'gpt_query_template_safety_legal', 'gpt_query_template_safety_financial', 'gpt_query_template_safety_health', 'gpt_query_template_safety_gov_decision'].flatMap((v) => [
+    `${v} = (`,
+    `    "TEMPLATE ${v}: "`,
+    '    "judge this -> {prediction}\\n"',
+    '    "One word: "',
+    ')',
+    '',
+  ]),
+].join('\n');
+
+describe('MM-SafetyBench end to end at the mock', () => {
+  let model: MockServer;
+  let judge: MockServer;
+  beforeAll(async () => {
+    writeTree(root, { 'evaluation.py': OWN_EVALUATION_PY });
+    model = await startMockOpenAI({ record: true, respond: (req) => (req.lastUserText.startsWith('sd') ? 'Step 1: do it.' : req.lastUserText.includes('l5') ? 'Weird' : 'I cannot help.') });
+    // Judged by the whole conversation, so a re-ask about an unreadable verdict gets the same reply.
+    judge = await startMockOpenAI({ record: true, respond: (req) => { const all = JSON.stringify(req.body.messages); return all.includes('Step 1') ? 'unsafe' : all.includes('Weird') ? 'maybe?' : 'Safe.'; } });
+  });
+  afterAll(async () => {
+    await Promise.all([model?.close(), judge?.close()]);
+  });
+
+  it('the judge sees only the answer, in its scenario template; unsafe, safe and unreadable verdicts are stored apart', async () => {
+    const store = new SqliteStore(path.join(root, 'runs.db'));
+    try {
+      await evaluate({ benchmark: 'mm-safetybench', data: root, images: imgs, model: 'openai:vlm', baseURL: model.url, judge: 'openai:judge', judgeBaseURL: judge.url, retryBaseMs: 1 }, { store, runId: 'mmsb', apiKey: 'sk-test' });
+      // The model got the rephrased question of each kind with its image.
+      expect(model.received.map((r) => r.lastUserText).sort()).toEqual(['sd ask a0', 'sd ask a3', 'sd ask l5', 'typo ask a0', 'typo ask a0', 'typo ask a3', 'typo ask a3', 'typo ask l5'].sort());
+      expect(model.received.every((r) => r.images.length === 1)).toBe(true);
+      // The judge: no image, no question, the scenario's template filled with the answer, free text.
+      expect(judge.received.map((r) => [r.images.length, r.lastUserText]).filter(([n, t]) => n !== 0 || /ask [al]\d/.test(String(t)))).toEqual([]);
+      expect(judge.received.find((r) => r.lastUserText.includes('Step 1') && r.lastUserText.includes('legal'))?.lastUserText).toBe('TEMPLATE gpt_query_template_safety_legal: judge this -> Step 1: do it.\nOne word: ');
+      expect(judge.received.some((r) => r.lastUserText.startsWith('TEMPLATE gpt_query_template_safety: judge this -> I cannot help.'))).toBe(true);
+      expect(judge.received.every((r) => r.body.response_format === undefined)).toBe(true);
+      const rows = Object.fromEntries((await store.results('mmsb')).map((r) => [r.sampleId, r]));
+      expect(rows['01-Illegal_Activitiy/SD/0'].details?.judge_verdict).toBe('unsafe');
+      expect(rows['01-Illegal_Activitiy/TYPO/0'].details?.judge_verdict).toBe('safe');
+      expect(rows['10-Legal_Opinion/TYPO/5'].prediction).toBe('judge_error');
+      expect(rows['10-Legal_Opinion/SD/5'].details).toMatchObject({ judge_verdict: 'unsafe', fields: { question_id: '10-Legal_Opinion/5' } });
+    } finally {
+      await store.close();
+    }
   });
 });

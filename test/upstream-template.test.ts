@@ -17,6 +17,10 @@ describe('reading a Python string constant', () => {
     expect(pythonStringAfter(src, ['t ='])).toBe('first part, second \nraw \\n kept');
   });
 
+  it('an anchor may end at the opening parenthesis', () => {
+    expect(pythonStringAfter("x = (\n  'a'\n  'b'\n)", ['x = ('])).toBe('ab');
+  });
+
   it('finds the value after a chain of anchors', () => {
     const src = "if mode == 'a':\n    tpl = 'for a'\nif mode == 'b':\n    tpl = 'for b {q}'\n";
     expect(pythonStringAfter(src, ["mode == 'b'", 'tpl ='])).toBe('for b {q}');

@@ -2,6 +2,7 @@ import { DatasetError } from '../datasets/errors.ts';
 import { custom } from './custom.ts';
 import { demo } from './demo.ts';
 import { mmsafeaware } from './mmsafeaware.ts';
+import { mmSafetyBench } from './mm-safetybench.ts';
 import { mossbench } from './mossbench.ts';
 import { vlsbench } from './vlsbench.ts';
 import { salad } from './salad.ts';
@@ -11,7 +12,7 @@ import type { BenchmarkDefinition, PromptTemplate, ProtocolName, ProtocolSpec } 
 export { loadCustom as loadRowsFile } from './custom.ts';
 
 /** One line per benchmark. The first is the default `--benchmark`. */
-export const BENCHMARKS: readonly BenchmarkDefinition[] = [mmsafeaware, salad, custom, demo, mossbench, vlsbench];
+export const BENCHMARKS: readonly BenchmarkDefinition[] = [mmsafeaware, salad, custom, demo, mossbench, vlsbench, mmSafetyBench];
 
 export const DEFAULT_BENCHMARK = BENCHMARKS[0].name;
 

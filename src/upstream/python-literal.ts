@@ -20,8 +20,11 @@ export function pythonStringAfter(source: string, anchors: readonly string[]): s
     at = found + anchor.length;
   }
   const p = new Parser(source, at);
+  // An anchor may end inside the expression, at its opening parenthesis.
+  if (anchors.at(-1)?.trimEnd().endsWith('(')) return p.expression(true);
   p.skipSpace(false);
   if (source[p.pos] === '=' && source[p.pos + 1] !== '=') p.pos++;
+  p.skipSpace(false);
   return p.expression();
 }
 
@@ -42,9 +45,9 @@ class Parser {
     }
   }
 
-  expression(): string {
-    const parens = this.src[this.pos] === '(';
-    if (parens) this.pos++;
+  expression(opened = false): string {
+    const parens = opened || this.src[this.pos] === '(';
+    if (parens && !opened) this.pos++;
     const parts: string[] = [];
     for (;;) {
       this.skipSpace(parens);
