@@ -109,7 +109,7 @@ describe('MM-SafetyBench end to end at the mock', () => {
       expect(rows['01-Illegal_Activitiy/SD/0'].details?.judge_verdict).toBe('unsafe');
       expect(rows['01-Illegal_Activitiy/TYPO/0'].details?.judge_verdict).toBe('safe');
       expect(rows['10-Legal_Opinion/TYPO/5'].prediction).toBe('judge_error');
-      expect(rows['10-Legal_Opinion/SD/5'].details).toMatchObject({ judge_verdict: 'unsafe', fields: { question_id: '10-Legal_Opinion/5' } });
+      expect(rows['10-Legal_Opinion/SD/5'].details).toMatchObject({ judge_verdict: 'unsafe' });
     } finally {
       await store.close();
     }
