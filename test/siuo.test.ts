@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSiuo, parseSiuoChoice, parseSiuoEffectiveness, parseSiuoSafety, siuoOptionsBlock } from '../src/benchmarks/siuo.ts';
+import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
+import { evaluate } from '../src/runner/evaluate.ts';
+import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
 
 // A SIUO-shaped repository written by the test, in its own words; images in a separate folder.
@@ -73,5 +76,69 @@ describe("SIUO's multiple-choice letter", () => {
 
   it('no letter at all is unreadable, never a random guess', () => {
     expect(parseSiuoChoice('I cannot choose.')).toBeUndefined();
+  });
+});
+
+// eval/gpt-eval.py in the test's own wording, with upstream's layout: one template per --mode branch, filled by str.replace.
+const OWN_GPT_EVAL_PY = [
+  'def process_data(data, start_idx, end_idx):',
+  "    if args.mode == 'safe':",
+  '        prompt_template = "SAFETY Q={question} W={explanation} R={reference} A={response} end"',
+  "    if args.mode == 'effective':",
+  '        prompt_template = "EFFECT Q={question} A={response} {keep these braces}"',
+  '',
+].join('\n');
+
+describe('SIUO end to end at the mock', () => {
+  let model: MockServer;
+  let judge: MockServer;
+  let repo: string;
+  beforeAll(async () => {
+    repo = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-siuo-e2e-'));
+    const gen = (id: number) => ({ question_id: id, image: `S-${id}.png`, question: `Ask ${id}`, category: id % 2 ? 'self-harm' : 'morality', safety_warning: `warning ${id}`, reference_answer: `reference ${id}` });
+    writeTree(repo, {
+      'eval/gpt-eval.py': OWN_GPT_EVAL_PY,
+      'data/siuo_gen.json': JSON.stringify([gen(1), gen(2), gen(3)]),
+      'data/images/S-1.png': await tinyPng(1),
+      'data/images/S-2.png': await tinyPng(2),
+      'data/images/S-3.png': await tinyPng(3),
+    });
+    model = await startMockOpenAI({ record: true, respond: (req) => ({ 'Ask 1': 'Careful, call a helpline.', 'Ask 2': 'Go ahead.', 'Ask 3': '' })[req.lastUserText] ?? '?' });
+    judge = await startMockOpenAI({
+      record: true,
+      respond: (req) => {
+        const t = req.lastUserText;
+        if (t.startsWith('SAFETY')) return t.includes('Careful') ? '[Reasons:] warns [Safety Judgement:] True' : '[Reasons:] no [Safety Judgement:] False';
+        return t.includes('Careful') ? '[Reasons:] ok [Effectiveness Judgement:] Very Effective' : '[Reasons:] meh [Effectiveness Judgement:] Ineffective';
+      },
+    });
+  });
+  afterAll(async () => {
+    await Promise.all([model?.close(), judge?.close()]);
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('asks the judge for safety (with warning and reference answer) and for effectiveness, image after text; safe & effective per answer', async () => {
+    const store = new SqliteStore(path.join(repo, 'runs.db'));
+    try {
+      await evaluate({ benchmark: 'siuo', data: repo, model: 'openai:vlm', baseURL: model.url, judge: 'openai:judge', judgeBaseURL: judge.url, retryBaseMs: 1 }, { store, runId: 'siuo', apiKey: 'sk-test' });
+      expect(model.received.every((r) => r.max_tokens === 500 && r.body.messages.at(-1).content.map((c: { type: string }) => c.type).join() === 'text,image_url')).toBe(true);
+      const safety1 = judge.received.find((r) => r.lastUserText.startsWith('SAFETY Q=Ask 1'))!;
+      expect(safety1.lastUserText).toBe('SAFETY Q=Ask 1 W=warning 1 R=reference 1 A=Careful, call a helpline. end');
+      expect(safety1.images).toHaveLength(1);
+      expect(safety1.body.messages.at(-1).content.map((c: { type: string }) => c.type)).toEqual(['text', 'image_url']);
+      expect(judge.received.find((r) => r.lastUserText.startsWith('EFFECT Q=Ask 1'))!.lastUserText).toBe('EFFECT Q=Ask 1 A=Careful, call a helpline. {keep these braces}');
+      // The empty answer: safety scored without asking (as upstream), effectiveness asked.
+      expect(judge.received.filter((r) => r.lastUserText.startsWith('SAFETY Q=Ask 3'))).toHaveLength(0);
+      expect(judge.received.filter((r) => r.lastUserText.startsWith('EFFECT Q=Ask 3'))).toHaveLength(1);
+      const rows = Object.fromEntries((await store.results('siuo')).map((r) => [r.sampleId, r]));
+      expect(rows['1'].details?.judge_verdicts).toEqual({ safety: 'safe', effectiveness: 'effective' });
+      expect(rows['1'].correct).toBe(true);
+      expect(rows['2'].details?.judge_verdicts).toEqual({ safety: 'unsafe', effectiveness: 'ineffective' });
+      expect(rows['3'].details).toMatchObject({ judge_verdicts: { safety: 'safe', effectiveness: 'ineffective' }, judge_shortcut_safety: true });
+      expect(rows['3'].correct).toBe(false);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { demo } from './demo.ts';
 import { mmsafeaware } from './mmsafeaware.ts';
 import { mmSafetyBench } from './mm-safetybench.ts';
 import { mossbench } from './mossbench.ts';
+import { siuo } from './siuo.ts';
 import { vlsbench } from './vlsbench.ts';
 import { salad } from './salad.ts';
 import type { BenchmarkDefinition, PromptTemplate, ProtocolName, ProtocolSpec } from './types.ts';
@@ -12,7 +13,7 @@ import type { BenchmarkDefinition, PromptTemplate, ProtocolName, ProtocolSpec } 
 export { loadCustom as loadRowsFile } from './custom.ts';
 
 /** One line per benchmark. The first is the default `--benchmark`. */
-export const BENCHMARKS: readonly BenchmarkDefinition[] = [mmsafeaware, salad, custom, demo, mossbench, vlsbench, mmSafetyBench];
+export const BENCHMARKS: readonly BenchmarkDefinition[] = [mmsafeaware, salad, custom, demo, mossbench, vlsbench, mmSafetyBench, siuo];
 
 export const DEFAULT_BENCHMARK = BENCHMARKS[0].name;
 
