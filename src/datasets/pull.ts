@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCHMARKS, benchmarkNames } from '../benchmarks/registry.ts';
+import type { DataSource } from '../benchmarks/types.ts';
 import type { LoadedDataset } from '../core/types.ts';
 import { download, extract, findFolderWith } from './archive.ts';
 import { DatasetError } from './errors.ts';
@@ -47,6 +48,11 @@ function verifyPin(folder: string, pin: UpstreamPin, url: string): string[] {
 export async function pullBenchmark(benchmark: string, opts: PullOptions = {}): Promise<PullResult> {
   const source = BENCHMARKS.find((b) => b.name === benchmark)?.source;
   if (!source) throw new DatasetError(`no download source for "${benchmark}"; known: ${benchmarkNames({ pullable: true }).join(', ')}`);
+  return pullFromSource(benchmark, source, opts);
+}
+
+/** `pullBenchmark` with the source given (tests pin their own fixtures). */
+export async function pullFromSource(benchmark: string, source: DataSource, opts: PullOptions = {}): Promise<PullResult> {
   const log = opts.log ?? (() => undefined);
   const root = path.resolve(opts.dir ?? defaultDataDir());
   const target = path.join(root, benchmark);
