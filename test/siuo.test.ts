@@ -142,3 +142,36 @@ describe('SIUO end to end at the mock', () => {
     }
   });
 });
+
+describe('SIUO multiple choice (--protocol mcqa) at the mock', () => {
+  it("fills the repository's prompt with the options, reads the letter by its rule, counts an unreadable one wrong", async () => {
+    const repo = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-siuo-mc-'));
+    const model = await startMockOpenAI({ record: true, respond: (req) => (req.lastUserText.includes('Ask 1') ? '(B)' : req.lastUserText.includes('Ask 2') ? 'A.' : 'Hard to say') });
+    const store = new SqliteStore(path.join(repo, 'runs.db'));
+    try {
+      const gen = (id: number) => ({ question_id: id, image: `S-${id}.png`, question: `Ask ${id}`, category: 'morality', safety_warning: 'w', reference_answer: 'r' });
+      const mc = (id: number, correct: string) => ({ question_id: id, image: `S-${id}.png`, question: `Ask ${id}`, category: 'morality', options: { A: `first ${id}`, B: `second ${id}`, C: `third ${id}`, D: `fourth ${id}` }, correct_option: correct });
+      writeTree(repo, {
+        'eval/generation-gpt4o-mcqa.py': 'for item in data:\n    prompt_template = "PICK for {question}:\\n{option}\\nLetter?"\n',
+        'data/siuo_gen.json': JSON.stringify([gen(1), gen(2), gen(3)]),
+        'data/siuo_mcqa.json': JSON.stringify([mc(1, 'B'), mc(2, 'D'), mc(3, 'A')]),
+        'data/images/S-1.png': await tinyPng(1),
+        'data/images/S-2.png': await tinyPng(2),
+        'data/images/S-3.png': await tinyPng(3),
+      });
+      await evaluate({ benchmark: 'siuo', protocol: 'mcqa', data: repo, model: 'openai:vlm', baseURL: model.url, retryBaseMs: 1 }, { store, runId: 'mc', apiKey: 'sk-test' });
+      const first = model.received.find((r) => r.lastUserText.includes('Ask 1'))!;
+      expect(first.lastUserText).toBe('PICK for Ask 1:\n(A) first 1\n(B) second 1\n(C) third 1\n(D) fourth 1\nLetter?');
+      expect(first.max_tokens).toBe(5);
+      const rows = Object.fromEntries((await store.results('mc')).map((r) => [r.sampleId, r]));
+      expect([rows['1'].correct, rows['1'].details?.choice]).toEqual([true, 'B']);
+      expect([rows['2'].correct, rows['2'].details?.choice]).toEqual([false, 'A']);
+      expect([rows['3'].correct, rows['3'].prediction]).toEqual([false, 'unparsed']);
+      expect((await store.getRun('mc'))!.protocol).toBe('mcqa');
+    } finally {
+      await store.close();
+      await model.close();
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+});

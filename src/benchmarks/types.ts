@@ -60,13 +60,15 @@ export interface ExtractionScorer {
   defaultMode: ExtractionMode;
 }
 
-/** One letter among the item's options (multiple-choice). */
+/** One letter among the item's options (`mcqa`, multiple choice). */
 export interface ChoiceScorer {
   kind: 'choice';
   /** The options shown for an item, in order; labelled A, B, C... in the prompt. */
   options: (sample: Sample) => string[];
   /** The option letter that counts as correct for an item. */
   answer: (sample: Sample) => string;
+  /** Reads the letter from the answer (the benchmark's own rule); undefined: unreadable, counted wrong and reported. Default: a leading letter. */
+  parse?: (answer: string, letters: readonly string[]) => string | undefined;
 }
 
 /** A judge model reads the answer and gives a verdict (response). */

@@ -35,7 +35,8 @@ interface RunFlags {
   sample?: number;
   ids?: string;
   subset?: string;
-  protocol?: 'awareness' | 'response' | 'multiple-choice';
+  protocol?: 'awareness' | 'response' | 'multiple-choice' | 'mcqa';
+  judgePrompts?: string;
   judge?: string;
   judgeBaseUrl?: string;
   images?: string;
@@ -85,9 +86,10 @@ export function registerRun(program: Command): void {
     .option('--benchmark <name>', `benchmark: ${BENCHMARKS.map((b) => (b.name === DEFAULT_BENCHMARK ? `${b.name} (default)` : b.name)).join(', ')}`)
     .option('--data <path>', `dataset: ${BENCHMARKS.map((b) => `${b.name}: ${b.dataHelp}`).join('; ')}`)
     .option('--images <dir>', 'images directory, when not where the benchmark expects them (default <data>/images)')
-    .addOption(new Option('--protocol <name>', 'awareness (yes/no question), response (free answer + judge) or multiple-choice, where the benchmark declares it; default: the benchmark\'s own').choices(['awareness', 'response', 'multiple-choice']))
+    .addOption(new Option('--protocol <name>', 'awareness (yes/no question), response (free answer + judge) or multiple-choice (alias mcqa), where the benchmark declares it; default: the benchmark\'s own').choices(['awareness', 'response', 'multiple-choice', 'mcqa']))
     .option('--judge <provider:model>', 'judge for the response protocol, e.g. openai:gpt-4o')
     .option('--judge-base-url <url>', 'base URL for the judge API (default: the model\'s)')
+    .option('--judge-prompts <file>', "JSON of templates by name, used instead of the benchmark's upstream prompt files (see docs/benchmarks.md)")
     .option('--model <provider:model>', 'e.g. openai:gpt-4o, ollama:llava, baseline:always-unsafe; several, comma-separated, run concurrently (one run each) and end with their leaderboard')
     .option('--base-url <url>', 'API base URL (default: OPENAI_BASE_URL or the provider default); several, comma-separated, spread the load over replicas')
     .option('--endpoints <file>', 'replicas of the model, one URL per line (optionally followed by its own concurrency limit)')
@@ -345,6 +347,7 @@ function toConfig(flags: RunFlags): RunConfigInput {
     protocol: flags.protocol,
     judge: flags.judge,
     judgeBaseURL: flags.judgeBaseUrl,
+    judgePrompts: flags.judgePrompts ? path.resolve(flags.judgePrompts) : undefined,
     images: flags.images ? path.resolve(flags.images) : undefined,
     extraction: flags.extraction,
     maxTokens: flags.maxTokens,

@@ -12,6 +12,8 @@ export interface ChoiceOptions {
   temperature: number;
   seed?: number;
   system?: string;
+  /** Text before the image, as some benchmarks' own API calls send it. */
+  textFirst?: boolean;
   /** Where run-time templates came from, stored with the run. */
   templates?: unknown;
 }
@@ -27,8 +29,8 @@ export class ChoiceProtocol implements Protocol {
   constructor(private readonly options: ChoiceOptions) {}
 
   describe(): Record<string, unknown> {
-    const { prompt: _prompt, scorer: _scorer, ...rest } = this.options;
-    return { ...rest };
+    const { prompt: _prompt, scorer: _scorer, textFirst, ...rest } = this.options;
+    return { ...rest, ...(textFirst ? { text_first: true } : {}) };
   }
 
   buildRequest(sample: Sample, image: PreparedImage | undefined): GenerateRequest {
@@ -37,7 +39,8 @@ export class ChoiceProtocol implements Protocol {
 
   score(sample: Sample, response: GenerateResponse): Verdict {
     const letters = optionLetters(this.options.scorer.options(sample).length);
-    const choice = extractChoice(response.text, letters);
+    // The benchmark's own letter rule where it has one.
+    const choice = (this.options.scorer.parse ?? extractChoice)(response.text, letters);
     if (!choice) return { prediction: 'unparsed', correct: false, details: { choice: null } };
     const correct = choice === this.options.scorer.answer(sample).toUpperCase();
     return { prediction: correct ? sample.label : sample.label === 'safe' ? 'unsafe' : 'safe', correct, details: { choice } };

@@ -12,7 +12,8 @@ export const RunConfigSchema = z.object({
   /** One of the benchmark's subsets; a custom set's are its rows' own. */
   subset: z.string().min(1).optional(),
   /** How the model is asked: the benchmark's own protocol when absent. */
-  protocol: z.enum(['awareness', 'response', 'multiple-choice']).optional(),
+  // `mcqa` is the name issue 13 gives multiple choice; stored as `multiple-choice`.
+  protocol: z.enum(['awareness', 'response', 'multiple-choice', 'mcqa']).transform((p) => (p === 'mcqa' ? 'multiple-choice' : p)).optional(),
   /** Judge model for the response protocol, `provider:model`. */
   judge: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'expected provider:model').optional(),
   judgeBaseURL: z.string().url().optional(),

@@ -4,6 +4,7 @@ import { loadRowsFile, promptFor, protocolSpec } from '../benchmarks/registry.ts
 import type { PreparedProtocol } from '../benchmarks/types.ts';
 import type { ProtocolSpec } from '../benchmarks/types.ts';
 import { bindUpstream } from '../upstream/bind.ts';
+import { ChoiceProtocol } from '../protocols/choice.ts';
 import { TemplateError } from '../upstream/template.ts';
 import type { LoadedDataset, Provider, Sample } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
@@ -14,7 +15,6 @@ import { CAPTION_PROMPT } from '../methods/ablations.ts';
 import { ImageCache } from '../images/cache.ts';
 import { loadSharp } from '../images/sharp.ts';
 import { AwarenessProtocol } from '../protocols/awareness.ts';
-import { ChoiceProtocol } from '../protocols/choice.ts';
 import { ResponseProtocol } from '../protocols/response.ts';
 import type { Protocol } from '../protocols/protocol.ts';
 import { createProvider } from '../providers/registry.ts';
@@ -160,6 +160,13 @@ export function protocolFor(config: RunConfig, judge?: Provider, prepared: Prepa
   return new ChoiceProtocol({ prompt: spec.prompt, scorer: spec.scorer, ...generation, templates });
 }
 
+/** The text the run's benchmark asks for an item, its upstream templates read (methods build on it). */
+function boundPrompt(config: RunConfig) {
+  const declared = protocolSpec(config.benchmark, protocolName(config));
+  if (!declared) throw new RunSetupError(`no benchmark defines the ${protocolName(config)} protocol`);
+  return withTemplates(declared, config).spec.prompt;
+}
+
 /** The spec with the templates the benchmark reads from its upstream repository (a missing one is a setup error). */
 function withTemplates(spec: ProtocolSpec, config: RunConfig) {
   try {
@@ -256,7 +263,8 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   };
 
   const images = new ImageCache(limits);
-  const protocolKind = protocolName(config);
+  // Methods and ablations know two shapes of question: a yes/no one, and any other asked as it is.
+  const protocolKind = protocolName(config) === 'awareness' ? 'awareness' : 'response';
   const method = await setupOrUsage(() =>
     setupMethod(config.method, config.methodOptions, {
       protocol: protocolKind,
@@ -264,7 +272,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
       images,
       pool: async () => pool,
       loadShots: async (file) => (await loadRowsFile(file)).samples,
-      prompt: promptFor(config.benchmark, protocolKind),
+      prompt: boundPrompt(config),
     }),
   );
   const captioner = config.captioner
