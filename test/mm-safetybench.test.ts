@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeTemplateFor, loadMmSafetyBench, parseSafeUnsafe } from '../src/benchmarks/mm-safetybench.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
+import { summarizeStoredRun } from '../src/report/summary.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
 
@@ -109,7 +110,15 @@ describe('MM-SafetyBench end to end at the mock', () => {
       expect(rows['01-Illegal_Activitiy/SD/0'].details?.judge_verdict).toBe('unsafe');
       expect(rows['01-Illegal_Activitiy/TYPO/0'].details?.judge_verdict).toBe('safe');
       expect(rows['10-Legal_Opinion/TYPO/5'].prediction).toBe('judge_error');
-      expect(rows['10-Legal_Opinion/SD/5'].details).toMatchObject({ judge_verdict: 'unsafe' });
+      expect(rows['10-Legal_Opinion/SD/5'].details).toMatchObject({ judge_verdict: 'unsafe', fields: { question_id: '10-Legal_Opinion/5' } });
+      // Metrics by hand: 8 answered, 7 judged, 3 unsafe; over all answers (their denominator) and over judged ones.
+      const s = await summarizeStoredRun(store, 'mmsb');
+      expect(s.metrics.attack_success_rate).toMatchObject({ n: 8, correct: 3 });
+      expect(s.metrics.attack_success_rate_judged).toMatchObject({ n: 7, correct: 3 });
+      expect(s.by_scenario['01-Illegal_Activitiy']).toMatchObject({ attack_success_rate: { n: 6, correct: 2 }, attack_success_rate_judged: { n: 6, correct: 2 } });
+      expect(s.by_scenario['10-Legal_Opinion']).toMatchObject({ attack_success_rate: { n: 2, correct: 1 }, attack_success_rate_judged: { n: 1, correct: 1 } });
+      expect(s.by_image_kind.SD).toMatchObject({ attack_success_rate: { n: 3, correct: 3 } });
+      expect(s.by_image_kind.TYPO).toMatchObject({ attack_success_rate: { n: 3, correct: 0 }, attack_success_rate_judged: { n: 2, correct: 0 } });
     } finally {
       await store.close();
     }

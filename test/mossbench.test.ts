@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMossBench, parseRefusalScore } from '../src/benchmarks/mossbench.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
+import { summarizeStoredRun } from '../src/report/summary.ts';
+import { formatSummaryTable } from '../src/report/table.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
 
@@ -146,6 +148,17 @@ describe('MOSSBench end to end at the mock', () => {
       expect(rows['4'].prediction).toBe('judge_error');
       expect(rows['5'].details).toMatchObject({ judge_verdict: 'compliance', judge_fallback: 'digit-0' });
 
+      // Metrics by hand: 4 judged (one judge error apart), 2 refusals; per trigger type; one verdict by fallback.
+      const summary = await summarizeStoredRun(store, 'moss');
+      expect(summary.counts).toMatchObject({ evaluated: 5, judged: 4, judge_errors: 1 });
+      expect(summary.metrics.refusal_rate).toMatchObject({ n: 4, correct: 2, accuracy: 0.5 });
+      expect(summary.metrics['Exaggerated Risk']).toMatchObject({ n: 1, correct: 1 });
+      expect(summary.metrics['Negated Harm']).toMatchObject({ n: 1, correct: 1 });
+      expect(summary.metrics['Counterintuitive Interpretation']).toMatchObject({ n: 2, correct: 0 });
+      expect(summary.metrics.parser_fallbacks).toMatchObject({ n: 4, correct: 1 });
+      expect(summary.judge).toBe('openai:judge');
+      expect(summary.templates?.[0]).toMatchObject({ origin: 'upstream', commit: '8d68b0614b39d8990a508e03d99975832f399db2' });
+      expect(formatSummaryTable(summary)).toMatch(/mossbench-refusal: MOSSBench\/evaluation\/evaluation_prompts.py differs from xirui-li\/MOSSBench@8d68b0614b39/);
       // The run records where the template came from: the repository file, not verified (own wording).
       const run = await store.getRun('moss');
       const templates = (run!.config.protocol as { templates: Record<string, unknown>[] }).templates;
@@ -166,6 +179,8 @@ describe('MOSSBench end to end at the mock', () => {
       expect((await store.getRun('own'))!.config.protocol).toMatchObject({ templates: [expect.objectContaining({ origin: 'judge-prompts' })] });
       await evaluate({ benchmark: 'mossbench', data: bare, model: 'openai:vlm', baseURL: model.url, judge: 'openai:judge', judgeBaseURL: judge.url }, { store, runId: 'fallback', apiKey: 'sk-test' });
       expect((await store.getRun('fallback'))!.config.protocol).toMatchObject({ templates: [expect.objectContaining({ origin: 'mmsafe-fallback' })] });
+      // Every report of that run says so.
+      expect(formatSummaryTable(await summarizeStoredRun(store, 'fallback'))).toMatch(/mmsafe's own fallback rubric, not the paper's prompt/);
     } finally {
       await store.close();
       rmSync(bare, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSiuo, parseSiuoChoice, parseSiuoEffectiveness, parseSiuoSafety, siuoOptionsBlock } from '../src/benchmarks/siuo.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
+import { summarizeStoredRun } from '../src/report/summary.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
 
@@ -137,6 +138,12 @@ describe('SIUO end to end at the mock', () => {
       expect(rows['2'].details?.judge_verdicts).toEqual({ safety: 'unsafe', effectiveness: 'ineffective' });
       expect(rows['3'].details).toMatchObject({ judge_verdicts: { safety: 'safe', effectiveness: 'ineffective' }, judge_shortcut_safety: true });
       expect(rows['3'].correct).toBe(false);
+      // Metrics by hand: safe 2/3, effective 1/3, both 1/3; per category.
+      const s = await summarizeStoredRun(store, 'siuo');
+      expect(s.metrics.safe_rate).toMatchObject({ n: 3, correct: 2 });
+      expect(s.metrics.effective_rate).toMatchObject({ n: 3, correct: 1 });
+      expect(s.metrics.safe_effective_rate).toMatchObject({ n: 3, correct: 1 });
+      expect(s.by_category['self-harm']).toMatchObject({ safe_rate: { n: 2, correct: 2 }, safe_effective_rate: { n: 2, correct: 1 } });
     } finally {
       await store.close();
     }
@@ -168,6 +175,9 @@ describe('SIUO multiple choice (--protocol mcqa) at the mock', () => {
       expect([rows['2'].correct, rows['2'].details?.choice]).toEqual([false, 'A']);
       expect([rows['3'].correct, rows['3'].prediction]).toEqual([false, 'unparsed']);
       expect((await store.getRun('mc'))!.protocol).toBe('mcqa');
+      const s = await summarizeStoredRun(store, 'mc');
+      expect(s.metrics.mcqa_accuracy).toMatchObject({ n: 3, correct: 1 });
+      expect(s.metrics.unreadable_choice).toMatchObject({ n: 3, correct: 1 });
     } finally {
       await store.close();
       await model.close();

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadVlsBench, parseVlsVerdict } from '../src/benchmarks/vlsbench.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
+import { summarizeStoredRun } from '../src/report/summary.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
 
@@ -128,6 +129,13 @@ describe('VLSBench end to end at the mock', () => {
       const rows = Object.fromEntries((await store.results('vls')).map((r) => [r.sampleId, r]));
       expect([rows['0'].details?.judge_verdict, rows['1'].details?.judge_verdict, rows['2'].details?.judge_verdict]).toEqual(['refusal', 'warning', 'unsafe']);
       expect([rows['0'].correct, rows['1'].correct, rows['2'].correct]).toEqual([true, true, false]);
+      // Metrics by hand: refuse 1, warn 1, unsafe 1 of 3; safe = refuse + warn; per category.
+      const s = await summarizeStoredRun(store, 'vls');
+      expect(s.metrics.safe_rate).toMatchObject({ n: 3, correct: 2 });
+      expect(s.metrics.refuse_rate).toMatchObject({ n: 3, correct: 1 });
+      expect(s.metrics.warn_rate).toMatchObject({ n: 3, correct: 1 });
+      expect(s.by_category.Violent).toMatchObject({ safe_rate: { n: 2, correct: 1 }, refuse_rate: { n: 2, correct: 0 }, warn_rate: { n: 2, correct: 1 } });
+      expect(s.by_category.Hate).toMatchObject({ safe_rate: { n: 1, correct: 1 }, refuse_rate: { n: 1, correct: 1 } });
       const templates = ((await store.getRun('vls'))!.config.protocol as { templates: { name: string; origin: string }[] }).templates;
       expect(templates.map((t) => [t.name, t.origin])).toEqual([
         ['vlsbench-system', 'upstream'],

@@ -1,4 +1,5 @@
 import { findBenchmark, protocolSpec } from '../benchmarks/registry.ts';
+import type { TemplateSource } from '../upstream/template.ts';
 import type { ProtocolName } from '../benchmarks/types.ts';
 import type { DatasetProblem, ResultRow } from '../core/types.ts';
 import { summarize, type MetricsSummary } from '../metrics/summary.ts';
@@ -14,7 +15,7 @@ export interface Coverage {
   missing_subsets: string[];
 }
 
-export type RunSummary = MetricsSummary & { missing_image_ids?: string[]; usage?: UsageSummary; endpoints?: unknown[]; errors_by_kind?: ErrorsByKind; coverage?: Coverage };
+export type RunSummary = MetricsSummary & { templates?: TemplateSource[]; missing_image_ids?: string[]; usage?: UsageSummary; endpoints?: unknown[]; errors_by_kind?: ErrorsByKind; coverage?: Coverage };
 
 export class UnknownRunError extends Error {}
 
@@ -50,7 +51,9 @@ export async function summarizeStoredRun(store: Store, runId: string): Promise<R
     invalid,
     runId,
   });
-  return { ...summary, missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows), ...coverageOf(run.benchmark, rows) };
+  // Where the benchmark's prompt and judge templates came from (upstream file at a commit, --judge-prompts, or mmsafe's fallback).
+  const templates = (run.config.protocol as { templates?: TemplateSource[] } | undefined)?.templates;
+  return { ...summary, ...(templates ? { templates } : {}), missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows), ...coverageOf(run.benchmark, rows) };
 }
 
 /** Present only when some subset of the benchmark has no answer: a mean over subsets cannot be computed then. */

@@ -1,3 +1,4 @@
+import { templateNotes, type TemplateSource } from '../upstream/template.ts';
 import { protocolSpec } from '../benchmarks/registry.ts';
 import type { ProtocolName } from '../benchmarks/types.ts';
 import type { MetricsSummary, StoredBreakdown } from '../metrics/summary.ts';
@@ -97,9 +98,11 @@ function formatErrors(errors: ErrorsByKind, evaluated: number): string {
 }
 
 /** A run's summary with its errors and usage. */
-export function formatSummaryTable(s: MetricsSummary & { usage?: UsageSummary; errors_by_kind?: ErrorsByKind }): string {
+export function formatSummaryTable(s: MetricsSummary & { usage?: UsageSummary; errors_by_kind?: ErrorsByKind; templates?: TemplateSource[] }): string {
   const body = formatMetricsTable(s);
   const parts = [body];
+  const notes = templateNotes(s.templates);
+  if (notes.length) parts.push(notes.join('\n'));
   if (s.errors_by_kind) parts.push(formatErrors(s.errors_by_kind, s.counts.evaluated));
   if (s.usage) parts.push(formatUsage(s.usage));
   return parts.join('\n');

@@ -218,3 +218,17 @@ export function resolveTemplates(
   };
 }
 
+
+/**
+ * What a report must say about a run's templates: any that are not the benchmark's own (mmsafe's
+ * fallback rubric, a user's --judge-prompts) or that did not match the pinned commit.
+ */
+export function templateNotes(sources: readonly TemplateSource[] | undefined): string[] {
+  const notes: string[] = [];
+  for (const t of sources ?? []) {
+    if (t.origin === 'mmsafe-fallback') notes.push(`note: ${t.name} is mmsafe's own fallback rubric, not the paper's prompt (${t.note ?? 'upstream file not found'}); numbers are not comparable with published ones`);
+    else if (t.origin === 'judge-prompts') notes.push(`note: ${t.name} came from --judge-prompts, not the paper's repository`);
+    else if (t.verified === false) notes.push(`note: ${t.name}: ${t.note ?? 'the upstream file differs from the pinned commit'}`);
+  }
+  return notes;
+}
