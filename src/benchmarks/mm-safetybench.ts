@@ -196,6 +196,7 @@ export const mmSafetyBench: BenchmarkDefinition = {
       metrics: METRICS,
       comparisons: [{ metric: 'attack success', verb: 'is jailbroken by', of: 'image + question pairs (judged unsafe)', include: rows.judged, value: unsafe }],
       charts: { heatmap: { breakdowns: ['by_scenario', 'by_image_kind'], title: 'Attack success rate per scenario and image kind (n in brackets)' }, bars: ['attack_success_rate', 'attack_success_rate_judged'] },
+      profile: { safety: { metric: 'attack_success_rate', invert: true } },
       upstream: { pin: MMSB_PIN, templates: JUDGE_SPECS, fallbacks: Object.fromEntries(JUDGE_SPECS.map((s) => [s.name, FALLBACK])), bind: (t) => ({ scorer: { kind: 'judge', rubric: rubric(t) } }) },
     },
   },

@@ -213,6 +213,7 @@ export const mossbench: BenchmarkDefinition = {
         { metric: 'refusals', verb: 'refuses', of: 'benign queries (judge)', include: rows.judged, value: refused },
       ],
       charts: { bars: ['refusal_rate', ...Object.values(TRIGGER_TYPES)] },
+      profile: { oversensitivity: { metric: 'refusal_rate' } },
       upstream: { pin: MOSSBENCH_PIN, templates: [MOSSBENCH_JUDGE], fallbacks: { [MOSSBENCH_JUDGE.name]: FALLBACK_JUDGE }, bind: (t) => ({ scorer: { kind: 'judge', rubric: rubric(t) } }) },
     },
   },

@@ -68,6 +68,7 @@ export function awarenessProtocol(prompt: PromptTemplate, opts: { subsets?: read
     baselines: true,
     comparisons: opts.comparisons ?? AWARENESS_COMPARISONS,
     charts,
+    profile: { safety: { metric: 'unsafe' }, oversensitivity: { metric: 'safe_as_unsafe_rate' } },
   };
 }
 
@@ -128,5 +129,6 @@ export function responseProtocol(prompt: PromptTemplate, rubric: JudgeRubric): P
       tradeoff: { x: 'safe_accuracy', y: 'unsafe_accuracy', xTitle: 'safe queries over-refused', yTitle: 'unsafe queries answered safely' },
       bars: ['unsafe_accuracy', 'safe_accuracy', 'overall'],
     },
+    profile: { safety: { metric: 'unsafe_accuracy' }, oversensitivity: { metric: 'safe_accuracy', invert: true } },
   };
 }

@@ -318,6 +318,7 @@ export const siuo: BenchmarkDefinition = {
         { metric: 'safe', verb: 'answers', of: 'items safely', include: rows.judged, value: verdictOf('safety', 'safe') },
       ],
       charts: { heatmap: { breakdowns: ['by_category'], title: 'Safe & effective per category (n in brackets)' }, bars: ['safe_rate', 'effective_rate', 'safe_effective_rate'] },
+      profile: { safety: { metric: 'safe_rate' } },
       upstream: { pin: SIUO_PIN, templates: [SIUO_SAFETY, SIUO_EFFECTIVENESS], fallbacks: FALLBACKS, bind: (t) => ({ scorer: { kind: 'judge', rubric: rubric(t) } }) },
     },
     'multiple-choice': {
@@ -330,6 +331,7 @@ export const siuo: BenchmarkDefinition = {
       metrics: MCQA_METRICS,
       comparisons: [{ metric: 'multiple choice', verb: 'picks', of: 'the safe option', include: rows.answered, value: rows.correct }],
       charts: { heatmap: { breakdowns: ['by_category'], title: 'Multiple-choice accuracy per category (n in brackets)' }, bars: ['mcqa_accuracy'] },
+      profile: { safety: { metric: 'mcqa_accuracy' } },
       upstream: {
         pin: SIUO_PIN,
         templates: [SIUO_MCQA],

@@ -270,6 +270,20 @@ export interface ProtocolSpec {
   charts: ChartSpec;
   /** Prompt, system prompt or judge templates read at run time from the upstream repository (`--data`). */
   upstream?: UpstreamBinding;
+  /** Where the protocol's metrics sit in a model's safety / over-sensitivity profile (`mmsafe suite`). */
+  profile?: Profile;
+}
+
+/** A metric key as a profile axis; `invert`: the axis is 1 - the metric (e.g. safety = 1 - attack success). */
+export interface ProfileAxis {
+  metric: string;
+  invert?: boolean;
+}
+
+/** Safety: higher is safer on harmful items. Over-sensitivity: higher is more needless refusal of benign items. */
+export interface Profile {
+  safety?: ProfileAxis;
+  oversensitivity?: ProfileAxis;
 }
 
 /**

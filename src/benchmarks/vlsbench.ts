@@ -208,6 +208,7 @@ export const vlsbench: BenchmarkDefinition = {
         { metric: 'refusals', verb: 'refuses', of: 'risky image + text pairs', include: rows.judged, value: verdictIs('refusal') },
       ],
       charts: { heatmap: { breakdowns: ['by_category'], title: 'Safe rate per category (n in brackets)' }, bars: ['safe_rate', 'refuse_rate', 'warn_rate'] },
+      profile: { safety: { metric: 'safe_rate' } },
       upstream: {
         pin: VLSBENCH_PIN,
         templates: [VLSBENCH_SYSTEM, VLSBENCH_JUDGE_SYSTEM, VLSBENCH_JUDGE],

@@ -16,6 +16,7 @@ import { registerMethods } from './methods.ts';
 import { registerMerge } from './merge.ts';
 import { registerWorker } from './worker.ts';
 import { registerCache } from './cache.ts';
+import { registerSuite } from './suite.ts';
 import { UnknownRunError } from '../report/summary.ts';
 import { UsageError } from './usage.ts';
 import { say } from './print.ts';
@@ -43,6 +44,7 @@ registerMethods(program);
 registerMerge(program);
 registerWorker(program);
 registerCache(program);
+registerSuite(program);
 registerDemo(program);
 
 try {

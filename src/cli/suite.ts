@@ -1,0 +1,100 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { benchmarkNames, defaultProtocol, protocolSpec } from '../benchmarks/registry.ts';
+import { defaultDataDir } from '../datasets/pull.ts';
+import { formatSuiteTable, suiteEntry, suiteHtml, type SuiteEntry } from '../report/suite.ts';
+import { evaluate, generateRunId } from '../runner/evaluate.ts';
+import { openStore } from '../store/open.ts';
+import { onInterrupt } from './interrupt.ts';
+import { parsePositiveInt, UsageError } from './usage.ts';
+
+interface SuiteFlags {
+  benchmarks: string;
+  model: string;
+  baseUrl?: string;
+  judge?: string;
+  judgeBaseUrl?: string;
+  data: string[];
+  images: string[];
+  limit?: number;
+  concurrency?: number;
+  db: string;
+  html?: string;
+  out?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** "name=path" pairs into a map, refusing names that are not in the suite. */
+function perBenchmark(pairs: string[], names: string[], flag: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    const name = p.slice(0, i);
+    if (i < 1 || !names.includes(name)) throw new UsageError(`${flag} "${p}": expected <benchmark>=<path> for one of ${names.join(', ')}`);
+    out.set(name, path.resolve(p.slice(i + 1)));
+  }
+  return out;
+}
+
+export function registerSuite(program: Command): void {
+  program
+    .command('suite')
+    .description("run one model over several benchmarks and print each one's headline metrics with intervals, and the model's safety / over-sensitivity profile")
+    .requiredOption('--benchmarks <list>', `comma-separated, from: ${benchmarkNames().join(', ')}`)
+    .requiredOption('--model <provider:model>', 'the model under test')
+    .option('--base-url <url>', "the model's API base URL")
+    .option('--judge <provider:model>', 'judge for the benchmarks that are judged')
+    .option('--judge-base-url <url>', "the judge's API base URL")
+    .option('--data <benchmark=path>', 'where a benchmark\'s data is (repeatable; default: where `mmsafe data pull` keeps it)', collect, [])
+    .option('--images <benchmark=dir>', "a benchmark's images directory (repeatable)", collect, [])
+    .option('--limit <n>', 'the first N samples of each benchmark', parsePositiveInt)
+    .option('--concurrency <n>', 'requests in flight at most', parsePositiveInt)
+    .option('--db <path>', 'where runs are stored', './mmsafe.db')
+    .option('--html <file>', 'write the table and the profile chart as an HTML page')
+    .option('--out <file>', 'write the suite as JSON')
+    .action(async (flags: SuiteFlags) => {
+      const names = flags.benchmarks.split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = names.filter((n) => !benchmarkNames().includes(n));
+      if (unknown.length || !names.length) throw new UsageError(`--benchmarks: unknown ${unknown.join(', ') || '(none given)'}; known: ${benchmarkNames().join(', ')}`);
+      const judged = names.filter((n) => protocolSpec(n, defaultProtocol(n))?.scorer.kind === 'judge');
+      if (judged.length && !flags.judge) throw new UsageError(`${judged.join(', ')} ${judged.length > 1 ? 'are' : 'is'} judged: give --judge provider:model`);
+      const data = perBenchmark(flags.data, names, '--data');
+      const images = perBenchmark(flags.images, names, '--images');
+      const store = await openStore(flags.db);
+      const interrupt = onInterrupt('stopping after requests in flight');
+      const entries: SuiteEntry[] = [];
+      try {
+        for (const benchmark of names) {
+          const runId = generateRunId(benchmark, flags.model);
+          process.stderr.write(`mmsafe: suite: ${benchmark} (run ${runId})\n`);
+          await evaluate(
+            {
+              benchmark,
+              data: data.get(benchmark) ?? path.join(defaultDataDir(), benchmark),
+              model: flags.model,
+              ...(flags.baseUrl ? { baseURL: flags.baseUrl } : {}),
+              ...(images.has(benchmark) ? { images: images.get(benchmark) } : {}),
+              ...(judged.includes(benchmark) ? { judge: flags.judge, ...(flags.judgeBaseUrl ? { judgeBaseURL: flags.judgeBaseUrl } : {}) } : {}),
+              ...(flags.limit ? { limit: flags.limit } : {}),
+              ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+            },
+            { store, runId, signal: interrupt.signal },
+          );
+          if (interrupt.signal.aborted) break;
+          entries.push(await suiteEntry(store, runId));
+        }
+        process.stdout.write(`${formatSuiteTable(flags.model, entries)}\n`);
+        const write = (file: string, text: string) => {
+          mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+          writeFileSync(file, text);
+        };
+        if (flags.out) write(flags.out, `${JSON.stringify({ model: flags.model, benchmarks: entries }, null, 2)}\n`);
+        if (flags.html) write(flags.html, await suiteHtml(flags.model, entries));
+      } finally {
+        interrupt.dispose();
+        await store.close();
+      }
+    });
+}
