@@ -7,6 +7,8 @@ import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
 import { formatSummaryTable } from '../src/report/table.ts';
+import { buildLeaderboard } from '../src/report/leaderboard.ts';
+import { leaderboardMarkdown } from '../src/report/formats.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
 
@@ -181,6 +183,9 @@ describe('MOSSBench end to end at the mock', () => {
       expect((await store.getRun('fallback'))!.config.protocol).toMatchObject({ templates: [expect.objectContaining({ origin: 'mmsafe-fallback' })] });
       // Every report of that run says so.
       expect(formatSummaryTable(await summarizeStoredRun(store, 'fallback'))).toMatch(/mmsafe's own fallback rubric, not the paper's prompt/);
+      const md = leaderboardMarkdown(await buildLeaderboard(store, ['fallback', 'own']));
+      expect(md).toMatch(/fallback: mossbench-refusal is mmsafe's own fallback rubric/);
+      expect(md).toMatch(/own: mossbench-refusal came from --judge-prompts/);
     } finally {
       await store.close();
       rmSync(bare, { recursive: true, force: true });

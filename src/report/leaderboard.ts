@@ -1,3 +1,4 @@
+import { templateNotes } from '../upstream/template.ts';
 import { findBenchmark, protocolSpec } from '../benchmarks/registry.ts';
 import type { ChartSpec, ComparisonSpec, ProtocolName, ProtocolSpec } from '../benchmarks/types.ts';
 import type { ResultRow } from '../core/types.ts';
@@ -152,7 +153,9 @@ export async function buildLeaderboard(store: Store, runIds: string[]): Promise<
     const results = await store.results(run.id);
     rowsOf.set(run.id, results);
     const summary = await summarizeStoredRun(store, run.id);
-    rows.push({ name: run.id, kind: 'run', model: run.model, settings: settingsOf(run), cells: cellsOf(results, spec), summary });
+    // A run judged with mmsafe's fallback rubric or a user's templates is marked wherever it is shown.
+    const notes = templateNotes(summary.templates).map((n) => `${run.id}: ${n.replace(/^note: /, '')}`);
+    rows.push({ name: run.id, kind: 'run', model: run.model, settings: settingsOf(run), cells: cellsOf(results, spec), summary, ...(notes.length ? { caveat: notes.join('; ') } : {}) });
   }
   if (spec.baselines) rows.push(...baselineRows(rowsOf.get(runs[0].id)!, spec));
   for (const p of findBenchmark(benchmark)?.published ?? []) {
