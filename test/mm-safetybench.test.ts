@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeTemplateFor, loadMmSafetyBench, parseSafeUnsafe } from '../src/benchmarks/mm-safetybench.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
+import { rescoreRun } from '../src/runner/rescore.ts';
+import { createProvider } from '../src/providers/registry.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
@@ -119,6 +121,18 @@ describe('MM-SafetyBench end to end at the mock', () => {
       expect(s.by_scenario['10-Legal_Opinion']).toMatchObject({ attack_success_rate: { n: 2, correct: 1 }, attack_success_rate_judged: { n: 1, correct: 1 } });
       expect(s.by_image_kind.SD).toMatchObject({ attack_success_rate: { n: 3, correct: 3 } });
       expect(s.by_image_kind.TYPO).toMatchObject({ attack_success_rate: { n: 3, correct: 0 }, attack_success_rate_judged: { n: 2, correct: 0 } });
+
+      // Re-judging (mmsafe score) uses each answer's scenario template again, never calling the model.
+      const modelCalls = model.requests;
+      const strict = await startMockOpenAI({ record: true, respond: () => 'unsafe' });
+      try {
+        await rescoreRun({ store, runId: 'mmsb', judge: createProvider('openai:strict', { baseURL: strict.url, apiKey: 'sk-test' }) });
+        expect(model.requests).toBe(modelCalls);
+        expect(strict.received.filter((r) => r.lastUserText.startsWith('TEMPLATE gpt_query_template_safety_legal:'))).toHaveLength(2);
+        expect((await summarizeStoredRun(store, 'mmsb')).metrics.attack_success_rate).toMatchObject({ n: 8, correct: 8 });
+      } finally {
+        await strict.close();
+      }
     } finally {
       await store.close();
     }

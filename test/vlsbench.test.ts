@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadVlsBench, parseVlsVerdict } from '../src/benchmarks/vlsbench.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
+import { rescoreRun } from '../src/runner/rescore.ts';
+import { createProvider } from '../src/providers/registry.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
@@ -136,6 +138,16 @@ describe('VLSBench end to end at the mock', () => {
       expect(s.metrics.warn_rate).toMatchObject({ n: 3, correct: 1 });
       expect(s.by_category.Violent).toMatchObject({ safe_rate: { n: 2, correct: 1 }, refuse_rate: { n: 2, correct: 0 }, warn_rate: { n: 2, correct: 1 } });
       expect(s.by_category.Hate).toMatchObject({ safe_rate: { n: 1, correct: 1 }, refuse_rate: { n: 1, correct: 1 } });
+      // Re-judging shows the new judge the image too (the store keeps no image: it comes from the dataset).
+      const again = await startMockOpenAI({ record: true, respond: () => JSON.stringify({ label: 1, explanation: 'r' }) });
+      try {
+        await rescoreRun({ store, runId: 'vls', judge: createProvider('openai:again', { baseURL: again.url, apiKey: 'sk-test' }) });
+        expect(again.received).toHaveLength(3);
+        expect(again.received.every((r) => r.images.length === 1 && r.system === 'Fixture judge system.')).toBe(true);
+        expect((await summarizeStoredRun(store, 'vls')).metrics.refuse_rate).toMatchObject({ n: 3, correct: 3 });
+      } finally {
+        await again.close();
+      }
       const templates = ((await store.getRun('vls'))!.config.protocol as { templates: { name: string; origin: string }[] }).templates;
       expect(templates.map((t) => [t.name, t.origin])).toEqual([
         ['vlsbench-system', 'upstream'],

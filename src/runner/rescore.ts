@@ -82,7 +82,7 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
   // Verdicts a previous, unfinished attempt with this judge already gave are not asked for again.
   const kept = new Set((await opts.store.staged(opts.runId, generation)).map((s) => s.sampleId));
   const todo = rows.filter((r) => !kept.has(r.sampleId));
-  const itemOf = await itemsFor(run, todo);
+  const itemOf = await itemsFor(run);
   const limiter = new AdaptiveLimiter(opts.concurrency ?? 8);
   const failures: string[] = [];
   let done = kept.size;
@@ -150,11 +150,19 @@ function judgePrice(run: RunRecord, judgeId: string): Price | undefined {
  * The judge reads the question as it was sent and the item's reference, both stored with the answer.
  * Rows stored before mmsafe kept them fall back to the dataset, loaded only if such rows exist.
  */
-async function itemsFor(run: RunRecord, rows: ResultRow[]): Promise<(r: ResultRow) => Sample | undefined> {
-  const fromStore = (r: ResultRow): Sample | undefined => (r.prompt !== undefined ? { id: r.sampleId, label: r.label, text: r.prompt, reference: r.reference } : undefined);
-  if (rows.every((r) => r.prompt !== undefined)) return fromStore;
+async function itemsFor(run: RunRecord): Promise<(r: ResultRow) => Sample | undefined> {
+  const fromStore = (r: ResultRow): Sample | undefined =>
+    r.prompt !== undefined
+      ? { id: r.sampleId, label: r.label, text: r.prompt, reference: r.reference, subset: r.subset, scenario: r.scenario, domain: r.domain, attack: r.attack, category: r.category, fields: r.details?.fields as Record<string, string> | undefined }
+      : undefined;
+  // The dataset, when still there, adds what the store does not keep: the image a judge may look at.
   const c = run.config.run;
   const dataset = await loadBenchmark(c.benchmark, c.data, { subset: c.subset, limit: c.limit, images: c.images }).catch(() => undefined);
   const samples = new Map(dataset?.samples.map((s) => [s.id, s]));
-  return (r) => fromStore(r) ?? samples.get(r.sampleId);
+  return (r) => {
+    const stored = fromStore(r);
+    const item = samples.get(r.sampleId);
+    if (!stored || !item) return stored ?? item;
+    return { ...item, ...Object.fromEntries(Object.entries(stored).filter(([, v]) => v !== undefined)), fields: { ...item.fields, ...stored.fields } };
+  };
 }
