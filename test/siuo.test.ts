@@ -166,6 +166,10 @@ describe('SIUO multiple choice (--protocol mcqa) at the mock', () => {
         'data/images/S-2.png': await tinyPng(2),
         'data/images/S-3.png': await tinyPng(3),
       });
+      // A dry run counts the prompt read from the repository, sending nothing.
+      const dry = await evaluate({ benchmark: 'siuo', protocol: 'mcqa', data: repo, model: 'openai:vlm', baseURL: model.url }, { store, runId: 'dry', apiKey: 'sk-test', dryRun: true });
+      expect(dry.estimate?.samples).toBe(3);
+      expect(model.requests).toBe(0);
       await evaluate({ benchmark: 'siuo', protocol: 'mcqa', data: repo, model: 'openai:vlm', baseURL: model.url, retryBaseMs: 1 }, { store, runId: 'mc', apiKey: 'sk-test' });
       const first = model.received.find((r) => r.lastUserText.includes('Ask 1'))!;
       expect(first.lastUserText).toBe('PICK for Ask 1:\n(A) first 1\n(B) second 1\n(C) third 1\n(D) fourth 1\nLetter?');

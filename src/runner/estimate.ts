@@ -1,3 +1,4 @@
+import type { PromptTemplate } from '../benchmarks/types.ts';
 import { createHash } from 'node:crypto';
 import { readRegularFileSync } from '../images/read.ts';
 import type { LoadedDataset } from '../core/types.ts';
@@ -39,11 +40,11 @@ const IMAGE_TOKENS: Record<string, number> = { openai: 765, ollama: 765, anthrop
  * a per-provider figure per image, and typical answer lengths (short for yes/no, longer for free
  * answers). An estimate to decide with, not a quote.
  */
-export function estimateRun(config: RunConfig, dataset: LoadedDataset): RunEstimate {
+export function estimateRun(config: RunConfig, dataset: LoadedDataset, asked?: PromptTemplate): RunEstimate {
   const kind = config.model.split(':')[0];
   const response = protocolName(config) === 'response';
   const perImage = IMAGE_TOKENS[kind] ?? 765;
-  const prompt = promptFor(config.benchmark, protocolName(config));
+  const prompt = asked ?? promptFor(config.benchmark, protocolName(config));
   let input = 0;
   for (const s of dataset.samples) {
     const text = prompt(s);

@@ -253,7 +253,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   if (config.split) dataset = applySplit(dataset, config.split);
   if (config.shard) dataset = applyShard(dataset, config.shard);
   dataset = selectSamples(dataset, config);
-  if (opts.dryRun) return { dryRun: { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset) } };
+  if (opts.dryRun) return { dryRun: { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset, boundPrompt(config)) } };
   await warm;
   const limits = {
     ...provider.imageLimits,
