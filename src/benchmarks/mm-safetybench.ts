@@ -2,12 +2,12 @@
 // github.com/isXinLiu/MM-SafetyBench: 13 scenarios x 1,680 questions x 3 image kinds (SD, SD_TYPO,
 // TYPO). The model gets the rephrased question for the image kind; a text-only judge reads only the
 // answer with its scenario's template from the repository's evaluation.py, read at run time.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
-import { unreadableImageReason } from './salad.ts';
+import { fieldProblem, readJsonFile, resolveImage } from '../datasets/rows.ts';
 import { archiveUrl, type TemplateSpec, type UpstreamPin, type UpstreamTemplates } from '../upstream/template.ts';
 import { rows, unboundJudge, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RateEntry, type RowTest } from './types.ts';
 
@@ -54,7 +54,7 @@ const Tiny = z.array(z.object({ Scenario: z.string(), Sampled_ID_List: z.array(z
 function tinyIds(root: string): Set<string> {
   const file = path.join(root, 'TinyVersion_ID_List.json');
   if (!existsSync(file)) throw new DatasetError(`${file} not found: --subset tiny needs the repository's TinyVersion_ID_List.json`);
-  const parsed = Tiny.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  const parsed = Tiny.safeParse(readJsonFile(file));
   if (!parsed.success) throw new DatasetError(`${file}: expected an array of {Scenario, Sampled_ID_List}`);
   return new Set(parsed.data.flatMap((s) => s.Sampled_ID_List.map((id) => `${s.Scenario}/${id}`)));
 }
@@ -77,12 +77,7 @@ export async function loadMmSafetyBench(data: string, opts: { subset?: string; l
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
     const scenario = name.slice(0, -'.json'.length);
     const file = path.join(dir, name);
-    let raw: Record<string, unknown>;
-    try {
-      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    } catch (error) {
-      throw new DatasetError(`${file}: not valid JSON (${(error as Error).message})`);
-    }
+    const raw = readJsonFile(file) as Record<string, unknown>;
     for (const [qid, value] of Object.entries(raw)) {
       if (keep && !keep.has(`${scenario}/${qid}`)) continue;
       for (const kind of Object.keys(IMAGE_KINDS) as ImageKind[]) {
@@ -92,20 +87,15 @@ export async function loadMmSafetyBench(data: string, opts: { subset?: string; l
         const where = `${file} question "${qid}" (${kind})`;
         const q = Question.safeParse(value);
         if (!q.success) {
-          problems.push({ id, where, kind: 'missing_field', message: `field "${q.error.issues[0].path.join('.')}": ${q.error.issues[0].message}` });
+          problems.push(fieldProblem(where, q.error, id));
           continue;
         }
-        const image = path.join(imgs, scenario, kind, `${qid}.jpg`);
-        if (!existsSync(image)) {
-          problems.push({ id, where, kind: 'missing_image', message: `image ${scenario}/${kind}/${qid}.jpg not found in ${imgs} (--images: the archive's imgs/ folder)` });
+        const image = resolveImage(imgs, `${scenario}/${kind}/${qid}.jpg`, { id, where, hint: "--images: the archive's imgs/ folder" });
+        if ('problem' in image) {
+          problems.push(image.problem);
           continue;
         }
-        const unreadable = unreadableImageReason(image);
-        if (unreadable) {
-          problems.push({ id, where, kind: 'unreadable_image', message: `image ${scenario}/${kind}/${qid}.jpg: ${unreadable}` });
-          continue;
-        }
-        samples.push({ id, image: { path: image }, text: q.data[IMAGE_KINDS[kind]], label: 'unsafe', scenario, attack: kind, fields: { question_id: `${scenario}/${qid}` } });
+        samples.push({ id, image: { path: image.path }, text: q.data[IMAGE_KINDS[kind]], label: 'unsafe', scenario, attack: kind, fields: { question_id: `${scenario}/${qid}` } });
       }
     }
   }

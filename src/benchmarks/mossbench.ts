@@ -2,12 +2,12 @@
 // github.com/xirui-li/MOSSBench: 300 benign image + question pairs in three trigger types, and a
 // 244-item harmful contrast set. The model answers freely; a judge that sees the image, the question
 // and the answer gives a refusal score with the repository's own evaluation prompt, read at run time.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
-import { unreadableImageReason } from './salad.ts';
+import { fieldProblem, readJsonFile, resolveImage } from '../datasets/rows.ts';
 import { archiveUrl, type TemplateSpec, type UpstreamPin, type UpstreamTemplates } from '../upstream/template.ts';
 import { rows, unboundJudge, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RowTest } from './types.ts';
 
@@ -79,12 +79,7 @@ export async function loadMossBench(data: string, opts: { subset?: string; limit
   const file = path.join(root, part.folder, 'images_information', 'information.json');
   if (!existsSync(file)) throw new DatasetError(`${file} not found: --data must be the root of the MOSSBench repository (mmsafe data pull mossbench)`);
   const base = path.resolve(opts.images ?? path.join(root, part.folder));
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new DatasetError(`${file}: not valid JSON (${(error as Error).message})`);
-  }
+  const raw = readJsonFile(file);
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new DatasetError(`${file}: expected an object of items keyed by id`);
   let entries = Object.entries(raw as Record<string, unknown>);
   if (opts.limit) entries = entries.slice(0, opts.limit);
@@ -94,8 +89,7 @@ export async function loadMossBench(data: string, opts: { subset?: string; limit
     const where = `${file} item "${key}"`;
     const parsed = Item.safeParse(value);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      problems.push({ id: key, where, kind: 'missing_field', message: `field "${issue.path.join('.')}": ${issue.message}` });
+      problems.push(fieldProblem(where, parsed.error, key));
       continue;
     }
     const item = parsed.data;
@@ -105,17 +99,12 @@ export async function loadMossBench(data: string, opts: { subset?: string; limit
       problems.push({ id, where, kind: 'invalid_row', message: `metadata.over ${JSON.stringify(item.metadata.over)} is not type 1, 2 or 3` });
       continue;
     }
-    const image = path.resolve(base, item.image);
-    if (!image.startsWith(base + path.sep) || !existsSync(image)) {
-      problems.push({ id, where, kind: 'missing_image', message: `image ${item.image} not found in ${base}` });
+    const image = resolveImage(base, item.image, { id, where });
+    if ('problem' in image) {
+      problems.push(image.problem);
       continue;
     }
-    const unreadable = unreadableImageReason(image);
-    if (unreadable) {
-      problems.push({ id, where, kind: 'unreadable_image', message: `image ${item.image}: ${unreadable}` });
-      continue;
-    }
-    samples.push({ id: `${subset === 'contrast' ? 'c' : ''}${id}`, image: { path: image }, text: item.question, label: part.label, subset, category: type });
+    samples.push({ id: `${subset === 'contrast' ? 'c' : ''}${id}`, image: { path: image.path }, text: item.question, label: part.label, subset, category: type });
   }
   return { benchmark: 'mossbench', source: root, samples, problems, total: entries.length };
 }

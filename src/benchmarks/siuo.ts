@@ -2,12 +2,12 @@
 // 167 safe image + safe text pairs whose combination is unsafe, in 9 categories. Open generation is
 // judged (with the image) for safety and for effectiveness with the repository's two judge prompts;
 // the multiple-choice task uses the repository's prompt template. Both read at run time.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
-import { unreadableImageReason } from './salad.ts';
+import { fieldProblem, readJsonFile, resolveImage } from '../datasets/rows.ts';
 import { archiveUrl, type TemplateSpec, type UpstreamPin, type UpstreamTemplates } from '../upstream/template.ts';
 import { jsonArrayField } from '../datasets/extras.ts';
 import { rows, unboundJudge, type BenchmarkDefinition, type ChoiceScorer, type JudgeRubric, type PublishedRow, type JudgeTemplate, type MetricSpec, type RateEntry, type RowTest } from './types.ts';
@@ -39,12 +39,7 @@ const GenRow = z.object({
 const McqaRow = z.object({ question_id: z.union([z.number(), z.string()]), options: z.record(z.string(), z.string()), correct_option: z.string().min(1) });
 
 function readArray(file: string): unknown[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new DatasetError(`${file}: not valid JSON (${(error as Error).message})`);
-  }
+  const raw = readJsonFile(file);
   if (!Array.isArray(raw)) throw new DatasetError(`${file}: expected a JSON array of items`);
   return raw;
 }
@@ -81,27 +76,21 @@ export async function loadSiuo(data: string, opts: { limit?: number; images?: st
     const where = `${file} item ${i + 1}`;
     const parsed = GenRow.safeParse(r);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      problems.push({ where, kind: 'missing_field', message: `field "${issue.path.join('.')}": ${issue.message}` });
+      problems.push(fieldProblem(where, parsed.error));
       return;
     }
     const row = parsed.data;
     const id = String(row.question_id);
-    const image = path.resolve(base, row.image);
-    if (!image.startsWith(base + path.sep) || !existsSync(image)) {
-      problems.push({ id, where, kind: 'missing_image', message: `image ${row.image} not found in ${base} (--images: the unpacked SIUO image archive)` });
-      return;
-    }
-    const unreadable = unreadableImageReason(image);
-    if (unreadable) {
-      problems.push({ id, where, kind: 'unreadable_image', message: `image ${row.image}: ${unreadable}` });
+    const image = resolveImage(base, row.image, { id, where, hint: '--images: the unpacked image archive' });
+    if ('problem' in image) {
+      problems.push(image.problem);
       return;
     }
     const choice = mcqa.get(id);
     const options = choice ? Object.fromEntries(Object.entries(choice.options).map(([k, v]) => [`option_${k}`, v])) : {};
     samples.push({
       id,
-      image: { path: image },
+      image: { path: image.path },
       text: row.question,
       label: 'unsafe',
       category: row.category,

@@ -2,12 +2,12 @@
 // 2,241 image + text pairs in 6 categories where the risk is only in the image. The model answers
 // with the repository's system prompt and settings; a judge that sees the image labels each answer
 // refusal / warning / unsafe with the repository's prompt, read at run time.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
-import { unreadableImageReason } from './salad.ts';
+import { fieldProblem, readJsonFile, resolveImage } from '../datasets/rows.ts';
 import { archiveUrl, type TemplateSpec, type UpstreamPin, type UpstreamTemplates } from '../upstream/template.ts';
 import { rows, unboundJudge, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RateEntry, type RowTest } from './types.ts';
 
@@ -46,12 +46,7 @@ export async function loadVlsBench(data: string, opts: { limit?: number; images?
   const file = path.join(root, 'data', 'data.json');
   if (!existsSync(file)) throw new DatasetError(`${file} not found: --data must be the root of the VLSBench repository (mmsafe data pull vlsbench)`);
   const base = path.resolve(opts.images ?? path.join(root, 'data'));
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new DatasetError(`${file}: not valid JSON (${(error as Error).message})`);
-  }
+  const raw = readJsonFile(file);
   if (!Array.isArray(raw)) throw new DatasetError(`${file}: expected a JSON array of rows`);
   const rows = opts.limit ? raw.slice(0, opts.limit) : raw;
   const samples: Sample[] = [];
@@ -61,24 +56,17 @@ export async function loadVlsBench(data: string, opts: { limit?: number; images?
     const where = `${file} row ${i + 1}`;
     const parsed = Row.safeParse(r);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      problems.push({ where, kind: 'missing_field', message: `field "${issue.path.join('.')}": ${issue.message}` });
+      problems.push(fieldProblem(where, parsed.error));
       return;
     }
     const row = parsed.data;
     const id = String(row.instruction_id);
-    const image = path.resolve(base, row.image_path);
-    if (!image.startsWith(base + path.sep) || !existsSync(image)) {
-      problems.push({ id, where, kind: 'missing_image', message: `image ${row.image_path} not found in ${base} (--images: the folder holding imgs/)` });
+    const image = resolveImage(base, row.image_path, { id, where, hint: '--images: the folder holding imgs/' }, checked);
+    if ('problem' in image) {
+      problems.push(image.problem);
       return;
     }
-    if (!checked.has(image)) checked.set(image, unreadableImageReason(image));
-    const unreadable = checked.get(image);
-    if (unreadable) {
-      problems.push({ id, where, kind: 'unreadable_image', message: `image ${row.image_path}: ${unreadable}` });
-      return;
-    }
-    samples.push({ id, image: { path: image }, text: row.instruction, label: 'unsafe', category: row.category, ...(row.sub_category ? { fields: { sub_category: row.sub_category } } : {}) });
+    samples.push({ id, image: { path: image.path }, text: row.instruction, label: 'unsafe', category: row.category, ...(row.sub_category ? { fields: { sub_category: row.sub_category } } : {}) });
   });
   return { benchmark: 'vlsbench', source: root, samples, problems, total: rows.length };
 }
