@@ -70,6 +70,8 @@ export async function loadMmSafetyBench(data: string, opts: { subset?: string; l
   const dir = path.join(root, 'data', 'processed_questions');
   if (!existsSync(dir)) throw new DatasetError(`${dir} not found: --data must be the root of the MM-SafetyBench repository (mmsafe data pull mm-safetybench)`);
   const imgs = path.resolve(opts.images ?? path.join(root, 'data', 'imgs'));
+  // The tiny version is a selection of questions, not a field of the items.
+  if (opts.subset !== undefined && opts.subset !== 'tiny') throw new DatasetError(`unknown subset "${opts.subset}" for mm-safetybench; the only one is tiny (the 168-question version)`);
   const keep = opts.subset === 'tiny' ? tinyIds(root) : undefined;
   const samples: Sample[] = [];
   const problems: DatasetProblem[] = [];
@@ -167,7 +169,6 @@ export const mmSafetyBench: BenchmarkDefinition = {
   title: 'MM-SafetyBench',
   dataHelp: "the root of the MM-SafetyBench repository (mmsafe data pull mm-safetybench, or a clone of isXinLiu/MM-SafetyBench); images: --images DIR, the archive's imgs/ folder",
   load: (data, opts) => loadMmSafetyBench(data, opts),
-  subsets: ['tiny'],
   missingImageHint: 'MM-SafetyBench: the images archive (Google Drive / Baidu link in the repository README) unpacked as <data>/data/imgs, or --images DIR (its imgs/ folder)',
   source: {
     urls: [archiveUrl(MMSB_PIN)],

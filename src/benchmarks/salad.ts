@@ -1,11 +1,11 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
+import { unreadableImageReason } from '../datasets/rows.ts';
 import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
 import { unpackNestedImages } from '../datasets/archive.ts';
-import { sniffImageType } from '../images/sniff.ts';
 import { responseProtocol } from './protocols.ts';
 import type { BenchmarkDefinition, JudgeRubric, JudgeTemplate } from './types.ts';
 
@@ -16,28 +16,6 @@ const CATEGORY_BY_KEY = new Map<string, string>([...SALAD_CATEGORIES.map((c) => 
 
 export function canonicalCategory(raw: string): string | undefined {
   return CATEGORY_BY_KEY.get(raw.trim().toLowerCase());
-}
-
-/**
- * Why an image cannot be used, from its first bytes; undefined when it looks like an image. A
- * full decode waits for the run (once per distinct image); this only catches what no decoder
- * could read (empty files, HTML error pages saved as .jpg, placeholders), so those rows are
- * reported with the dataset instead of counted as model errors.
- */
-export function unreadableImageReason(file: string): string | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const head = Buffer.alloc(32);
-    const n = readSync(fd, head, 0, head.length, 0);
-    if (n === 0) return 'the file is empty (0 bytes)';
-    if (!sniffImageType(head.subarray(0, n))) return `not a recognised image format (starts with ${JSON.stringify(head.subarray(0, Math.min(n, 8)).toString('latin1'))})`;
-    return undefined;
-  } catch (error) {
-    return `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 // Both release schemas: the public sample calls the query `query`; the full release `text` plus `id`.

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { ZodError } from 'zod';
 import type { DatasetProblem } from '../core/types.ts';
-import { unreadableImageReason } from '../benchmarks/salad.ts';
+import { sniffImageType } from '../images/sniff.ts';
 import { DatasetError } from './errors.ts';
 
 // What loaders of JSON releases share: reading the file, and turning a bad row or image into a problem.
@@ -33,4 +33,26 @@ export function resolveImage(base: string, rel: string, at: { id: string; where:
   if (seen && !seen.has(file)) seen.set(file, unreadableImageReason(file));
   const unreadable = seen ? seen.get(file) : unreadableImageReason(file);
   return unreadable ? { problem: { id: at.id, where: at.where, kind: 'unreadable_image', message: `image ${rel}: ${unreadable}` } } : { path: file };
+}
+
+/**
+ * Why an image cannot be used, from its first bytes; undefined when it looks like an image. A
+ * full decode waits for the run (once per distinct image); this only catches what no decoder
+ * could read (empty files, HTML error pages saved as .jpg, placeholders), so those rows are
+ * reported with the dataset instead of counted as model errors.
+ */
+export function unreadableImageReason(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(32);
+    const n = readSync(fd, head, 0, head.length, 0);
+    if (n === 0) return 'the file is empty (0 bytes)';
+    if (!sniffImageType(head.subarray(0, n))) return `not a recognised image format (starts with ${JSON.stringify(head.subarray(0, Math.min(n, 8)).toString('latin1'))})`;
+    return undefined;
+  } catch (error) {
+    return `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
