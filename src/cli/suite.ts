@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { benchmarkNames, defaultProtocol, protocolSpec } from '../benchmarks/registry.ts';
 import { defaultDataDir } from '../datasets/pull.ts';
 import { formatSuiteTable, suiteEntry, suiteHtml, type SuiteEntry } from '../report/suite.ts';
-import { evaluate, generateRunId } from '../runner/evaluate.ts';
+import { evaluate } from '../runner/evaluate.ts';
+import { defaultRunId } from '../store/run-names.ts';
 import { openStore } from '../store/open.ts';
 import { onInterrupt } from './interrupt.ts';
 import { parsePositiveInt, UsageError } from './usage.ts';
@@ -67,7 +68,8 @@ export function registerSuite(program: Command): void {
       const entries: SuiteEntry[] = [];
       try {
         for (const benchmark of names) {
-          const runId = generateRunId(benchmark, flags.model);
+          // The model's name and the benchmark's (gpt-4o-<benchmark>), numbered when taken.
+          const runId = await defaultRunId(store, { model: `${flags.model}-${benchmark}` });
           process.stderr.write(`mmsafe: suite: ${benchmark} (run ${runId})\n`);
           await evaluate(
             {
