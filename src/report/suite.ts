@@ -46,7 +46,7 @@ export function formatSuiteTable(model: string, entries: SuiteEntry[]): string {
   const rows: string[][] = [['benchmark', 'metric', 'value', 'better']];
   for (const e of entries) for (const h of e.headline) rows.push([e.title, h.label, cell(h), h.better]);
   rows.push(['', '', '', '']);
-  rows.push(['profile', 'axis', 'value', 'from']);
+  rows.push(['profile', 'axis', 'value', 'metric']);
   for (const e of entries) for (const p of e.profile) rows.push([e.title, p.axis, cell(p), p.metric]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   lines.push(...rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()));
