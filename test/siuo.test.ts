@@ -178,7 +178,7 @@ describe('SIUO multiple choice (--protocol mcqa) at the mock', () => {
       expect([rows['1'].correct, rows['1'].details?.choice]).toEqual([true, 'B']);
       expect([rows['2'].correct, rows['2'].details?.choice]).toEqual([false, 'A']);
       expect([rows['3'].correct, rows['3'].prediction]).toEqual([false, 'unparsed']);
-      expect((await store.getRun('mc'))!.protocol).toBe('mcqa');
+      expect((await store.getRun('mc'))!.protocol).toBe('multiple-choice');
       const s = await summarizeStoredRun(store, 'mc');
       expect(s.metrics.mcqa_accuracy).toMatchObject({ n: 3, correct: 1 });
       expect(s.metrics.unreadable_choice).toMatchObject({ n: 3, correct: 1 });
