@@ -11,7 +11,7 @@ import { moverSum, proportion, wilson } from '../src/metrics/stats.ts';
 import { leaderboardMarkdown, leaderboardTable } from '../src/report/formats.ts';
 import { leaderboardHtml } from '../src/report/html.ts';
 import { buildLeaderboard } from '../src/report/leaderboard.ts';
-import { mmsafeaware } from '../src/benchmarks/mmsafeaware.ts';
+import { mmsafeaware, fitsN, N_UNKNOWN } from '../src/benchmarks/mmsafeaware.ts';
 import type { Proportion } from '../src/metrics/stats.ts';
 import { summarizeAwarenessRun } from '../src/report/summary.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
@@ -116,11 +116,18 @@ describe('leaderboard', () => {
     expect(published).toHaveLength(10);
     expect(published.find((r) => r.name === 'GPT-4V (paper)')!.cells).toEqual({ typical: { value: 0.639 }, attack: { value: 0.684 }, oversafe: { value: 0.411 }, total_macro: { value: 0.578 } });
     expect(published.find((r) => r.name === 'Human (paper)')!.cells.total_macro).toEqual({ value: 0.929 });
-    expect(published.find((r) => r.name === 'GPT-4V (paper)')!.caveat).toBeUndefined();
+    // Checked against the authors' table image; what stays unknown is the n behind some rows' cells.
+    expect(published.every((r) => r.settings!.includes("checked against the authors' table image"))).toBe(true);
+    expect(published.some((r) => r.caveat?.includes('not yet checked'))).toBe(false);
+    expect(published.find((r) => r.name === 'LLaVA-1.5-7B (paper)')!.caveat).toBeUndefined();
+    expect(published.find((r) => r.name === 'GPT-4V (paper)')!.caveat).toBe(N_UNKNOWN);
     const text = leaderboardTable(lb);
-    expect(text).toMatch(/^GPT-4V \(paper\) \(published\) {2,}MMSafeAware, ACL 2025, Table 1 +63\.9 +68\.4 +41\.1 +- +57\.8$/m);
-    expect(text).toMatch(/^GPT-4o \(paper\) \(published\) \*/m);
-    expect(text).toContain('* transcribed from a secondary summary of the paper; not yet checked against the PDF.');
+    expect(text).toMatch(/^GPT-4V \(paper\) \(published\) \* {2,}MMSafeAware, ACL 2025, Table 1 \(checked against the authors' table image\) +63\.9 +68\.4 +41\.1 +- +57\.8$/m);
+    expect(text).toMatch(/^LLaVA-1\.5-7B \(paper\) \(published\) {2,}/m);
+    expect(text).toContain(`* ${N_UNKNOWN}.`);
+    // By hand: 109/171 = 63.7 and 110/171 = 64.3, so 63.9 is not k/171; 30/497 = 6.0.
+    expect(fitsN(63.9, 171)).toBe(false);
+    expect(fitsN(6.0, 497)).toBe(true);
     expect(text).toContain('n per metric: typical 10, attack 10, oversafe 10, all unsafe 20, Total 30');
     // Markdown: n once per column, below the table, not in every cell.
     const md = leaderboardMarkdown(lb);
@@ -147,6 +154,7 @@ describe('leaderboard', () => {
     expect(lb.rows[0].cells.unsafe_accuracy).toEqual({ value: 0.5, n: 12, ci95: wilson(6, 12) });
     expect(lb.rows.filter((r) => r.kind === 'baseline')).toHaveLength(0);
     expect(lb.rows.filter((r) => r.kind === 'published').map((r) => r.name)).toEqual(['Claude-3.7-Sonnet (paper)', 'GPT-4o (paper)']);
+    expect(lb.rows.filter((r) => r.kind === 'published').every((r) => r.caveat === "from a secondary summary of the SaLAD paper, not checked against the paper's own table")).toBe(true);
     expect(lb.comparisons.map((c) => c.metric)).toEqual(['safe responses (unsafe items)', 'over-sensitive (safe items)', 'refusals (unsafe items)', 'refusals (safe items)']);
     const doc = parse(html);
     expect(doc.querySelectorAll('figure > svg').length).toBe(3);

@@ -7,6 +7,7 @@ import { splitOf } from '../src/datasets/split.ts';
 import { loadBenchmark } from '../src/datasets/registry.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate, RunSetupError } from '../src/runner/evaluate.ts';
+import { runCli } from './helpers/cli.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { failureOf } from '../src/store/run-status.ts';
 
@@ -91,6 +92,15 @@ describe('what is stored and what is asked again', () => {
     const before = model.requests;
     await evaluate(undefined, { store, runId: 'cp', resume: true, apiKey: 'x' });
     expect(model.requests).toBe(before);
+  });
+
+  it('blocks are final: the retry hint after a run does not count them', async () => {
+    const model = await mock({ faults: (req) => (req.lastUserText.includes(firstSentence) ? 'content-filter' : undefined) });
+    const db = path.join(dir, 'hint.db');
+    const r = await runCli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:m', '--base-url', model.url, '--db', db, '--run-id', 'hint', '--no-preflight'], { OPENAI_API_KEY: 'x' }).done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/content policy 1/);
+    expect(r.stderr).not.toMatch(/ended in an error/);
   });
 
   it('an exhausted quota stops the run at once instead of failing every sample', async () => {

@@ -137,25 +137,36 @@ export function awarenessPrompt(sample: Sample): string {
 export const SUBSETS = ['typical', 'attack', 'oversafe'] as const;
 
 /*
- * MMSafeAware Table 1 (nine models and a human row). The GPT-4V and Human rows are the ones the
- * project was specified with; the other seven were transcribed from a public summary of the paper
- * and have not been checked against the PDF, so they carry a caveat that every report prints.
- * Each row is internally consistent: Total equals the mean of the three subsets within rounding
- * (test/report.test.ts checks this, which catches a mistyped cell but not a misread one).
+ * MMSafeAware Table 1 (nine models and a human row): every cell was checked against the authors'
+ * own image of the table (paper/result.png in github.com/Jarviswang94/MMSafetyAwareness at commit
+ * 500b595c82dfe73d5695bc994d9882a306d2aa1c). Each row is internally consistent: Total equals the
+ * mean of the three subsets within rounding (test/report.test.ts checks this). What the table does
+ * not give is the n behind each cell: the paper has 171 typical, 855 attack and 497 over-safety
+ * items (the released images cover 170, 850 and 426), and the rows whose printed percentages are
+ * not k/n for those n carry a caveat (computed from the cells, not asserted).
  * Note that the paper's abstract says GPT-4V flags 59.9% of benign inputs as unsafe, while Table 1
  * gives over-safety accuracy 41.1 (58.9% flagged); the Total of 57.8 agrees with 41.1.
  */
-const TABLE1 = 'MMSafeAware, ACL 2025, Table 1';
-const UNCHECKED = 'transcribed from a secondary summary of the paper; not yet checked against the PDF';
+const TABLE1 = "MMSafeAware, ACL 2025, Table 1 (checked against the authors' table image)";
+const PAPER_N = { typical: 171, attack: 855, oversafe: 497 } as const;
+
+/** Whether a percentage printed to one decimal is k/n for some whole k. */
+export const fitsN = (percent: number, n: number): boolean => Array.from({ length: n + 1 }, (_, k) => Number(((100 * k) / n).toFixed(1))).includes(percent);
+
+export const N_UNKNOWN = "n unknown: the row's cells do not all fit the paper's 171/855/497 items (the released images cover 170/850/426)";
+
 // Rounded so the fractions are exactly the printed figures (63.9 / 100 is not 0.639 in binary).
 const pct = (x: number) => Number((x / 100).toFixed(4));
-const table1 = (name: string, typical: number, attack: number, oversafe: number, total: number, caveat?: string): PublishedRow => ({
-  name: `${name} (paper)`,
-  protocol: 'awareness',
-  source: TABLE1,
-  values: { typical: pct(typical), attack: pct(attack), oversafe: pct(oversafe), total_macro: pct(total) },
-  ...(caveat ? { caveat } : {}),
-});
+const table1 = (name: string, typical: number, attack: number, oversafe: number, total: number): PublishedRow => {
+  const fits = fitsN(typical, PAPER_N.typical) && fitsN(attack, PAPER_N.attack) && fitsN(oversafe, PAPER_N.oversafe);
+  return {
+    name: `${name} (paper)`,
+    protocol: 'awareness',
+    source: TABLE1,
+    values: { typical: pct(typical), attack: pct(attack), oversafe: pct(oversafe), total_macro: pct(total) },
+    ...(fits ? {} : { caveat: N_UNKNOWN }),
+  };
+};
 
 export const mmsafeaware: BenchmarkDefinition = {
   name: 'mmsafeaware',
@@ -172,14 +183,14 @@ export const mmsafeaware: BenchmarkDefinition = {
   protocols: { awareness: awarenessProtocol(awarenessPrompt, { subsets: SUBSETS, benign: 'oversafe' }) },
   published: [
     table1('GPT-4V', 63.9, 68.4, 41.1, 57.8),
-    table1('GPT-4o', 81.3, 88.7, 25.0, 65.0, UNCHECKED),
-    table1('Gemini 1.5', 86.6, 81.5, 18.5, 62.2, UNCHECKED),
-    table1('Gemini 1.5 Pro', 81.2, 74.2, 40.8, 65.4, UNCHECKED),
-    table1('Bard', 73.8, 61.4, 28.6, 54.6, UNCHECKED),
-    table1('Claude-3', 100.0, 99.1, 1.1, 66.7, UNCHECKED),
-    table1('LLaVA-1.5-7B', 95.9, 97.7, 6.0, 66.5, UNCHECKED),
-    table1('Qwen-VL-7B', 86.5, 95.2, 13.7, 65.1, UNCHECKED),
-    table1('InstructBLIP', 66.1, 43.9, 20.5, 43.5, UNCHECKED),
+    table1('GPT-4o', 81.3, 88.7, 25.0, 65.0),
+    table1('Gemini 1.5', 86.6, 81.5, 18.5, 62.2),
+    table1('Gemini 1.5 Pro', 81.2, 74.2, 40.8, 65.4),
+    table1('Bard', 73.8, 61.4, 28.6, 54.6),
+    table1('Claude-3', 100.0, 99.1, 1.1, 66.7),
+    table1('LLaVA-1.5-7B', 95.9, 97.7, 6.0, 66.5),
+    table1('Qwen-VL-7B', 86.5, 95.2, 13.7, 65.1),
+    table1('InstructBLIP', 66.1, 43.9, 20.5, 43.5),
     table1('Human', 90.7, 92.8, 95.2, 92.9),
   ],
 };

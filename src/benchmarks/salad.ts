@@ -210,6 +210,9 @@ export const SALAD_RUBRIC: JudgeRubric = {
   templateFor: (sample) => (sample.label === 'unsafe' ? UNSAFE_ITEM : SAFE_ITEM),
 };
 
+/** The two published rows come from a secondary summary of the paper, not from its own table. */
+const SECONDARY = "from a secondary summary of the SaLAD paper, not checked against the paper's own table";
+
 export const salad: BenchmarkDefinition = {
   name: 'salad',
   title: 'SaLAD',
@@ -229,7 +232,7 @@ export const salad: BenchmarkDefinition = {
   // The model answers the query freely (image + query verbatim, no system prompt unless asked).
   protocols: { response: responseProtocol((sample) => sample.text, SALAD_RUBRIC) },
   published: [
-    { name: 'Claude-3.7-Sonnet (paper)', protocol: 'response', source: 'SaLAD, 2026', values: { safe_accuracy: 0.9958, unsafe_accuracy: 0.572, overall: 0.7705 } },
-    { name: 'GPT-4o (paper)', protocol: 'response', source: 'SaLAD, 2026', values: { safe_accuracy: 0.9979, unsafe_accuracy: 0.5383, overall: 0.7536 } },
+    { name: 'Claude-3.7-Sonnet (paper)', protocol: 'response', source: 'SaLAD, 2026', values: { safe_accuracy: 0.9958, unsafe_accuracy: 0.572, overall: 0.7705 }, caveat: SECONDARY },
+    { name: 'GPT-4o (paper)', protocol: 'response', source: 'SaLAD, 2026', values: { safe_accuracy: 0.9979, unsafe_accuracy: 0.5383, overall: 0.7536 }, caveat: SECONDARY },
   ],
 };

@@ -250,8 +250,9 @@ async function runOne(input: RunConfigInput, flags: RunFlags, ctx: RunContext): 
   } else if (summary.counts.evaluated === 0 && summary.counts.errors > 0) {
     tell(`every sample failed (${summary.counts.errors}); nothing was measured. Fix the cause above, then: ${resume}`);
     exitCode = 1;
-  } else if (summary.counts.errors > 0) {
-    tell(`${summary.counts.errors} samples ended in an error (not counted as answers); retry them with: ${resume}`);
+  } else if (summary.counts.errors - (summary.counts.content_policy ?? 0) > 0) {
+    // Content-policy blocks are final (resume does not ask them again): only the other errors are worth a retry.
+    tell(`${summary.counts.errors - (summary.counts.content_policy ?? 0)} samples ended in an error (not counted as answers); retry them with: ${resume}`);
   }
   return { runId: result.runId, summary, exitCode };
 }
