@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { samplesCsv, samplesJsonl } from '../report/formats.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { inIdOrder } from '../report/order.ts';
-import { openStore } from '../store/open.ts';
+import { openExistingStore } from '../store/open.ts';
 import { emit } from './print.ts';
 import { resolveRunName } from '../store/run-names.ts';
 
@@ -15,7 +15,7 @@ export function registerExport(program: Command): void {
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .action(async (flags: { run: string; format: 'upstream' | 'jsonl' | 'csv'; out?: string; db: string }) => {
-      const store = await openStore(flags.db, { readOnly: true });
+      const store = await openExistingStore(flags.db, { readOnly: true });
       try {
         const run = await resolveRunName(store, flags.run);
         const text =

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { agreement, type Agreement } from '../metrics/agreement.ts';
-import { openStore } from '../store/open.ts';
+import { openExistingStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError } from './usage.ts';
 import { say, show } from './print.ts';
@@ -83,7 +83,7 @@ export function registerJudgeAgreement(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (flags: { run: string; labels?: string; against?: string; db: string; json?: boolean }) => {
       if (!flags.labels && !flags.against) throw new UsageError('give --labels FILE (human labels) or --against RUN (another judge)');
-      const store = await openStore(flags.db);
+      const store = await openExistingStore(flags.db);
       try {
         flags.run = await resolveRunName(store, flags.run);
         if (flags.against) flags.against = await resolveRunName(store, flags.against);

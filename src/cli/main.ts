@@ -23,6 +23,7 @@ import { say } from './print.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { PreflightError } from '../runner/preflight.ts';
 import { RunNameError } from '../store/run-names.ts';
+import { MissingDatabaseError } from '../store/open.ts';
 
 const program = new Command()
   .name('mmsafe')
@@ -58,7 +59,7 @@ function exitCodeFor(error: unknown): number {
     // Commander already printed its message; help and --version are not errors.
     return error.exitCode === 0 ? 0 : 2;
   }
-  if (error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError || error instanceof UnknownRunError || error instanceof MethodError || error instanceof RunNameError) {
+  if (error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError || error instanceof UnknownRunError || error instanceof MethodError || error instanceof RunNameError || error instanceof MissingDatabaseError) {
     say(`mmsafe: ${error.message}\n`);
     return 2;
   }

@@ -5,7 +5,7 @@ import { buildLeaderboard } from '../report/leaderboard.ts';
 import { summarizeStoredRun } from '../report/summary.ts';
 import { formatSummaryTable } from '../report/table.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
-import { openStore } from '../store/open.ts';
+import { openExistingStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError } from './usage.ts';
 import { emit, say, show } from './print.ts';
@@ -39,7 +39,7 @@ export function registerReport(program: Command): void {
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .action(async (flags: { run?: string; runs?: string; format: Format; out?: string; db: string }) => {
       if (!flags.run && !flags.runs) throw new UsageError('give --run NAME or --runs A,B,... (see `mmsafe runs`)');
-      const store = await openStore(flags.db, { readOnly: true });
+      const store = await openExistingStore(flags.db, { readOnly: true });
       try {
         // Names as people type them: a unique prefix, latest (see `mmsafe runs`).
         const ids = await resolveRunNames(store, flags.runs ? flags.runs.split(',').map((x) => x.trim()).filter(Boolean) : [flags.run!]);

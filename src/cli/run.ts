@@ -217,6 +217,8 @@ async function runOne(input: RunConfigInput, flags: RunFlags, ctx: RunContext): 
       for (const p of dataset.problems.filter((p) => p.kind !== 'missing_image').slice(0, 20)) tell(`left out ${p.id ?? ''} (${p.where}): ${p.message}`);
     },
     onProgress: progress ? (p) => progress.update(p) : undefined,
+  }).catch((error: unknown) => {
+    throw withPullHint(error, flags.resume ? undefined : (input.benchmark ?? 'mmsafeaware').toLowerCase());
   });
   if (result.estimate) {
     const e = result.estimate;
@@ -410,6 +412,12 @@ function splitOption(spec: string, seed?: number) {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/** A --data folder that is not the benchmark's data: say how to get the data. */
+function withPullHint(error: unknown, benchmark: string | undefined): unknown {
+  if (!(error instanceof DatasetError) || !benchmark || ['custom', 'demo'].includes(benchmark) || !/not found|no such file|ENOENT/i.test(error.message)) return error;
+  return new DatasetError(`${error.message}; to download it: mmsafe data pull ${benchmark} (prints the path to give --data)`);
 }
 
 function abbreviate(ids: string[], max = 12): string {

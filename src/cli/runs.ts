@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { displayLocation, openStore } from '../store/open.ts';
+import { displayLocation, openExistingStore } from '../store/open.ts';
 import { renderTable } from '../report/text-table.ts';
 import { show } from './print.ts';
 import { evaluableOf, failureOf } from '../store/run-status.ts';
@@ -11,7 +11,7 @@ export function registerRuns(program: Command): void {
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .option('--json', 'machine-readable output')
     .action(async (flags: { db: string; json?: boolean }) => {
-      const store = await openStore(flags.db, { readOnly: true });
+      const store = await openExistingStore(flags.db, { readOnly: true });
       try {
         const runs = (await store.listRuns()).map(({ config, ...r }) => ({ ...r, evaluable: evaluableOf({ ...r, config }), ...(failureOf({ config }) ? { failure: failureOf({ config }) } : {}) }));
         if (flags.json) {

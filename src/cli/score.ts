@@ -4,7 +4,7 @@ import { summarizeStoredRun } from '../report/summary.ts';
 import { formatSummaryTable } from '../report/table.ts';
 import { copyRun } from '../runner/copy-run.ts';
 import { rescoreRun } from '../runner/rescore.ts';
-import { openStore } from '../store/open.ts';
+import { openExistingStore } from '../store/open.ts';
 import { parsePositiveInt, UsageError } from './usage.ts';
 import { say, show } from './print.ts';
 import { resolveRunName } from '../store/run-names.ts';
@@ -22,7 +22,7 @@ export function registerScore(program: Command): void {
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .action(async (flags: { run?: string; judge?: string; judgeBaseUrl?: string; extraction?: 'strict' | 'paper' | 'final'; concurrency: number; into?: string; db: string }) => {
       if (!flags.run) throw new UsageError('--run NAME is required (see `mmsafe runs`)');
-      const store = await openStore(flags.db);
+      const store = await openExistingStore(flags.db);
       try {
         flags.run = await resolveRunName(store, flags.run);
         const run = (await store.getRun(flags.run))!;

@@ -44,6 +44,20 @@ export function displayUrl(url: string): string {
   }
 }
 
+/** A download that never reached its server: the host and the socket's reason, and what to do. */
+export function unreachable(url: string, error: unknown, hint: string): DatasetError {
+  let e = error as { cause?: unknown; code?: unknown } | undefined;
+  let code: string | undefined;
+  for (let depth = 0; e && depth < 5 && !code; depth++, e = e.cause as typeof e) if (typeof e.code === 'string') code = e.code;
+  let host = url;
+  try {
+    host = new URL(url).host;
+  } catch {
+    // not a URL: name it as given
+  }
+  return new DatasetError(`cannot reach ${host} (${code ?? (error as Error).message}); ${hint}`);
+}
+
 export async function downloadResumable(url: string, file: string, opts: DownloadOptions = {}): Promise<Downloaded> {
   const log = opts.log ?? (() => undefined);
   mkdirSync(path.dirname(file), { recursive: true });
@@ -54,7 +68,9 @@ export async function downloadResumable(url: string, file: string, opts: Downloa
   const part = `${file}.part`;
   const have = existsSync(part) ? statSync(part).size : 0;
   const headers: Record<string, string> = { ...opts.headers, ...(have ? { range: `bytes=${have}-` } : {}) };
-  const res = await fetch(url, { headers, redirect: 'follow' });
+  const res = await fetch(url, { headers, redirect: 'follow' }).catch((error: unknown) => {
+    throw unreachable(url, error, 'no network here? the download resumes where it stopped when you run it again');
+  });
   if (res.status === 416 && have) {
     // The part file is already complete (or longer than the file): start over to be sure.
     rmSync(part, { force: true });

@@ -29,13 +29,21 @@ export const PROVIDER_KINDS = Object.keys(FACTORIES);
 /** `kind:model`, split at the first colon: `ollama:qwen2.5vl:7b` is model `qwen2.5vl:7b`. */
 export function parseModelSpec(spec: string): { kind: string; model: string } {
   const i = spec.indexOf(':');
-  if (i <= 0 || i === spec.length - 1) throw new Error(`model "${spec}" must be provider:model, e.g. openai:gpt-4o (providers: ${PROVIDER_KINDS.join(', ')})`);
+  if (i <= 0 || i === spec.length - 1) {
+    // `openai/gpt-4o` (the router spelling) is most likely meant as openai:gpt-4o.
+    const slash = spec.indexOf('/');
+    const guess = slash > 0 && PROVIDER_KINDS.includes(spec.slice(0, slash).toLowerCase()) ? `; did you mean ${spec.slice(0, slash).toLowerCase()}:${spec.slice(slash + 1)}?` : '';
+    throw new Error(`model "${spec}" must be provider:model, e.g. openai:gpt-4o (providers: ${PROVIDER_KINDS.join(', ')})${guess}`);
+  }
   return { kind: spec.slice(0, i), model: spec.slice(i + 1) };
 }
 
 export function createProvider(spec: string, opts: ProviderOptions = {}): Provider {
   const { kind, model } = parseModelSpec(spec);
   const factory = FACTORIES[kind];
-  if (!factory) throw new Error(`unknown provider "${kind}" in "${spec}"; known: ${PROVIDER_KINDS.join(', ')}`);
+  if (!factory) {
+    const near = PROVIDER_KINDS.find((k) => k === kind.toLowerCase() || k.startsWith(kind.toLowerCase()) || kind.toLowerCase().startsWith(k));
+    throw new Error(`unknown provider "${kind}" in "${spec}"; known: ${PROVIDER_KINDS.join(', ')}${near ? `; did you mean ${near}:${model}?` : ''}`);
+  }
   return factory(model, opts);
 }

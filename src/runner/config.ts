@@ -3,11 +3,23 @@ import { DEFAULT_BENCHMARK, defaultProtocol } from '../benchmarks/registry.ts';
 import type { ProtocolName } from '../benchmarks/types.ts';
 
 /**
+ * `provider:model`; a near miss (`openai/gpt-4o`, `OpenAI:gpt-4o`) is answered with the spelling meant.
+ */
+function modelSpec(expected: string) {
+  return z.string().superRefine((spec, ctx) => {
+    if (/^[a-z][a-z0-9-]*:.+$/.test(spec)) return;
+    const near = /^([A-Za-z][A-Za-z0-9-]*)[/:](.+)$/.exec(spec);
+    ctx.addIssue({ code: 'custom', message: `${expected}${near ? `; did you mean ${near[1].toLowerCase()}:${near[2]}?` : ''}` });
+  });
+}
+
+/**
  * Everything needed to run (and later resume) one evaluation. Stored with the run, so it must
  * never hold a secret: keys come from the environment at call time.
  */
 export const RunConfigSchema = z.object({
-  benchmark: z.string().min(1).default(DEFAULT_BENCHMARK),
+  /** Case-insensitive as typed (`MMSafeAware`); stored in lower case. */
+  benchmark: z.string().min(1).transform((s) => s.toLowerCase()).default(DEFAULT_BENCHMARK),
   data: z.string().min(1),
   /** One of the benchmark's subsets; a custom set's are its rows' own. */
   subset: z.string().min(1).optional(),
@@ -15,7 +27,7 @@ export const RunConfigSchema = z.object({
   // `mcqa` is the name issue 13 gives multiple choice; stored as `multiple-choice`.
   protocol: z.enum(['awareness', 'response', 'multiple-choice', 'mcqa']).transform((p) => (p === 'mcqa' ? 'multiple-choice' : p)).optional(),
   /** Judge model for the response protocol, `provider:model`. */
-  judge: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'expected provider:model').optional(),
+  judge: modelSpec('expected provider:model').optional(),
   judgeBaseURL: z.string().url().optional(),
   /** A JSON file of judge (or prompt) templates by name, used instead of the benchmark's upstream files. */
   judgePrompts: z.string().optional(),
@@ -26,7 +38,7 @@ export const RunConfigSchema = z.object({
   sample: z.number().int().positive().optional(),
   /** Exactly these sample ids. */
   ids: z.array(z.string().min(1)).min(1).optional(),
-  model: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'expected provider:model, e.g. openai:gpt-4o'),
+  model: modelSpec('expected provider:model, e.g. openai:gpt-4o'),
   baseURL: z.string().url().optional(),
   /** Several replicas of one model: requests go to the least busy healthy one. */
   endpoints: z.array(z.object({ url: z.string().url(), limit: z.number().int().positive().optional() })).optional(),
