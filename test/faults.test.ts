@@ -82,7 +82,12 @@ describe('fault tolerance against the mock', () => {
   it('a sample failing with 500 every time is recorded as an error after the bounded attempts', async () => {
     const server = await mock({ faults: (req) => (req.lastUserText.includes('number 9 ') ? '500' : undefined) });
     const r = await run(server, 'always-500', { maxAttempts: 3 });
-    expect(r.rows.find((x) => x.sampleId === 'f9')).toMatchObject({ status: 'error', errorKind: 'server', attempts: 3 });
+    const row = r.rows.find((x) => x.sampleId === 'f9')!;
+    expect(row).toMatchObject({ status: 'error', errorKind: 'server' });
+    // Whole passes of --max-attempts, more than one (others were answered meanwhile), and bounded.
+    expect(row.attempts % 3).toBe(0);
+    expect(row.attempts).toBeGreaterThan(3);
+    expect(row.attempts).toBeLessThanOrEqual(12);
     expect(r.summary.counts.errors).toBe(1);
   });
 

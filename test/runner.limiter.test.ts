@@ -37,6 +37,14 @@ describe('AdaptiveLimiter (AIMD)', () => {
     expect(limiter.current).toBe(16);
   });
 
+  it('a 429 that names its wait does not shrink the width (the request waits in its slot)', async () => {
+    const limiter = new AdaptiveLimiter(16);
+    for (let i = 0; i < 5; i++) limiter.onRateLimit(limiter.epoch, 1000);
+    expect(limiter.current).toBe(16);
+    limiter.onRateLimit(limiter.epoch, 0); // "come back at once" says nothing about the rate
+    expect(limiter.current).toBe(8);
+  });
+
   it('never goes below one', async () => {
     const limiter = new AdaptiveLimiter(2);
     for (let i = 0; i < 5; i++) limiter.onRateLimit(limiter.epoch);

@@ -3,7 +3,7 @@ import { readRegularFile } from '../images/read.ts';
 import { ProviderError, type ContentPart, type ImageLimits, type PreparedImage, type Provider, type Sample } from '../core/types.ts';
 import { DEFAULT_IMAGE_LIMITS } from '../images/limits.ts';
 import { readAndPrepare } from '../images/prepare.ts';
-import { DEFAULT_RETRY, isRetryable, retryDelayMs, sleep, type RetryPolicy } from '../runner/backoff.ts';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../runner/backoff.ts';
 import { loadSharp } from '../images/sharp.ts';
 import type { Store } from '../store/store.ts';
 import { gaussian } from './diffusion-noise.ts';
@@ -89,19 +89,17 @@ export function captionAblation(captioner: Provider, store: Store, retry: RetryP
   const inFlight = new Map<string, Promise<string>>();
 
   const write = async (image: PreparedImage, signal?: AbortSignal): Promise<string> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const res = await captioner.generate({ messages: [{ role: 'user', content: [{ type: 'image', image }, { type: 'text', text: CAPTION_PROMPT }] }], temperature: 0, maxTokens: 300 }, { signal });
-        const caption = res.text.trim();
-        if (!caption) throw new ProviderError('invalid_response', `${captioner.id} wrote an empty caption`);
-        return caption;
-      } catch (error) {
-        if (signal?.aborted || !isRetryable(error) || attempt >= retry.maxAttempts) {
-          if (error instanceof ProviderError) throw new ProviderError(error.kind, `captioner ${captioner.id}: ${error.message}`, { retryAfterMs: error.retryAfterMs });
-          throw error;
-        }
-        await sleep(retryDelayMs(error, attempt, retry), signal);
-      }
+    const ask = async () => {
+      const res = await captioner.generate({ messages: [{ role: 'user', content: [{ type: 'image', image }, { type: 'text', text: CAPTION_PROMPT }] }], temperature: 0, maxTokens: 300 }, { signal });
+      const caption = res.text.trim();
+      if (!caption) throw new ProviderError('invalid_response', `${captioner.id} wrote an empty caption`);
+      return caption;
+    };
+    try {
+      return await withRetry(ask, retry, { signal });
+    } catch (error) {
+      if (!signal?.aborted && error instanceof ProviderError) throw new ProviderError(error.kind, `captioner ${captioner.id}: ${error.message}`, { status: error.status, retryAfterMs: error.retryAfterMs });
+      throw error;
     }
   };
 

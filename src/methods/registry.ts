@@ -5,6 +5,7 @@ import type { ImageLimits, Provider, Sample } from '../core/types.ts';
 import type { ImageCache } from '../images/cache.ts';
 import type { ExtractionMode } from '../scoring/awareness.ts';
 import type { Store } from '../store/store.ts';
+import type { RetryPolicy } from '../runner/backoff.ts';
 import { blankImage, captionAblation, noiseImage, textOnly, typographic, type Ablation } from './ablations.ts';
 import { fewShot } from './few-shot.ts';
 import { loadMethodPrompts } from './prompts.ts';
@@ -85,7 +86,7 @@ export async function setupMethod(spec: string | undefined, options: MethodOptio
   throw new MethodError(`unknown method "${spec}"; known: ${METHOD_NAMES.join(', ')} (see \`mmsafe methods\`)`);
 }
 
-export function setupAblation(name: Ablation | undefined, ctx: { protocol: ProtocolName; store: Store; captioner?: Provider; limits?: Pick<ImageLimits, 'maxBytes' | 'accepts'> }): RequestTransform | undefined {
+export function setupAblation(name: Ablation | undefined, ctx: { protocol: ProtocolName; store: Store; captioner?: Provider; limits?: Pick<ImageLimits, 'maxBytes' | 'accepts'>; retry?: RetryPolicy }): RequestTransform | undefined {
   switch (name) {
     case undefined:
       return undefined;
@@ -97,7 +98,7 @@ export function setupAblation(name: Ablation | undefined, ctx: { protocol: Proto
       return noiseImage(ctx.limits);
     case 'caption':
       if (!ctx.captioner) throw new MethodError('--ablation caption needs --captioner provider:model (the model that writes the captions)');
-      return captionAblation(ctx.captioner, ctx.store);
+      return captionAblation(ctx.captioner, ctx.store, ctx.retry);
     case 'typographic':
       if (ctx.protocol === 'multiple-choice') throw new MethodError('the typographic ablation rewrites a yes/no or free-answer question, not a multiple-choice one');
       return typographic(ctx.protocol);

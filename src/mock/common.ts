@@ -95,6 +95,8 @@ export interface MockOptions {
   models?: string[];
   /** Keep every parsed request (and image bytes) in `received`; off by default to keep memory flat. */
   record?: boolean;
+  /** The Retry-After (seconds) an injected 429 asks for; 0 by default. */
+  retryAfterSeconds?: number;
 }
 
 export interface MockServer {
@@ -217,8 +219,9 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
         case undefined:
           return send(res, 200, format.success(req, respond(req), n));
         case '429': {
-          const e = format.error('rate_limit', 'Rate limit reached for requests', { retryAfterSeconds: 0 });
-          return sendError(res, { ...e, headers: { ...e.headers, 'retry-after': '0' } });
+          const wait = opts.retryAfterSeconds ?? 0;
+          const e = format.error('rate_limit', 'Rate limit reached for requests', { retryAfterSeconds: wait });
+          return sendError(res, { ...e, headers: { ...e.headers, 'retry-after': String(wait) } });
         }
         case '429-no-retry-after':
           return sendError(res, format.error('rate_limit', 'Rate limit reached for requests'));

@@ -6,7 +6,7 @@ import { startMockOpenAI } from './openai-server.ts';
 
 /**
  * `node bin/run-ts.js src/mock/main.ts [--api openai|anthropic|gemini] [--port N] [--latency MS]
- * [--fault-rate 0.2 --faults 429,500]`: a mock model API on loopback, for trying mmsafe without
+ * [--fault-rate 0.2 --faults 429,500 --retry-after S]`: a mock model API on loopback, for trying mmsafe without
  * a key and for benchmarks. Prints the base URL on stdout.
  */
 const { values } = parseArgs({
@@ -17,11 +17,13 @@ const { values } = parseArgs({
     'fault-rate': { type: 'string', default: '0' },
     faults: { type: 'string', default: '429,500' },
     seed: { type: 'string', default: '1' },
+    'retry-after': { type: 'string', default: '0' },
   },
 });
 const opts: MockOptions = {
   port: Number(values.port),
   latencyMs: Number(values.latency),
+  retryAfterSeconds: Number(values['retry-after']),
   faults: Number(values['fault-rate']) > 0 ? { rate: Number(values['fault-rate']), kinds: values.faults!.split(',') as FaultKind[], seed: Number(values.seed) } : undefined,
 };
 const start = { openai: startMockOpenAI, anthropic: startMockAnthropic, gemini: startMockGemini }[values.api as 'openai'];

@@ -1,6 +1,6 @@
 import type { JudgeRubric, JudgeTemplate } from '../benchmarks/types.ts';
 import { ProviderError, type ContentPart, type GenerateRequest, type PreparedImage, type Provider, type Sample, type Verdict } from '../core/types.ts';
-import { DEFAULT_RETRY, isRetryable, retryDelayMs, sleep, type RetryPolicy } from '../runner/backoff.ts';
+import { DEFAULT_RETRY, isFatal, withRetry, type RetryPolicy } from '../runner/backoff.ts';
 import { parseJudgeOutput } from '../scoring/judge.ts';
 import { classifyRefusal } from '../scoring/refusal.ts';
 
@@ -11,9 +11,6 @@ export interface JudgeOptions {
   /** The item's image as the judge may see it (only sent when the rubric's template says so). */
   image?: PreparedImage;
 }
-
-/** A judge failure that no later item can escape (rejected key, unknown judge model). */
-const FATAL_JUDGE_KINDS = new Set(['auth', 'not_found']);
 
 /**
  * Asks the judge about one answer with the benchmark's rubric. API failures are retried like model calls; an unusable verdict
@@ -49,7 +46,8 @@ export async function judgeAnswer(judge: Provider, rubric: JudgeRubric, sample: 
     return finish(combined, undefined, { judge_verdicts: verdicts, ...extras });
   } catch (error) {
     if (opts.signal?.aborted) throw error;
-    if (error instanceof ProviderError && FATAL_JUDGE_KINDS.has(error.kind)) {
+    // A fatal failure (rejected key, unknown judge model, spent quota) stops the run like the model's own.
+    if (isFatal(error)) {
       throw new ProviderError(error.kind, `judge ${judge.id}: ${error.message}`, { status: error.status, cause: error });
     }
     const kind = error instanceof ProviderError ? error.kind : 'internal';
@@ -107,14 +105,6 @@ async function callStructured(judge: Provider, request: GenerateRequest, opts: J
   }
 }
 
-async function callWithRetry(judge: Provider, request: GenerateRequest, opts: JudgeOptions) {
-  const retry = opts.retry ?? DEFAULT_RETRY;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await judge.generate(request, { signal: opts.signal });
-    } catch (error) {
-      if (!isRetryable(error) || attempt >= retry.maxAttempts || opts.signal?.aborted) throw error;
-      await sleep(retryDelayMs(error, attempt, retry), opts.signal);
-    }
-  }
+function callWithRetry(judge: Provider, request: GenerateRequest, opts: JudgeOptions) {
+  return withRetry(() => judge.generate(request, { signal: opts.signal }), opts.retry ?? DEFAULT_RETRY, { signal: opts.signal });
 }

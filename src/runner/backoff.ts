@@ -1,4 +1,4 @@
-import { ProviderError } from '../core/types.ts';
+import { ProviderError, type ProviderErrorKind } from '../core/types.ts';
 
 export interface RetryPolicy {
   /** Attempts in all, first included. */
@@ -10,6 +10,17 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
 
 /**
+ * Failures every later request would share, whoever sends it (the model, the judge, the captioner):
+ * a rejected key, an unknown model, a spent quota. The run stops on the first; the user fixes it and
+ * resumes.
+ */
+export const FATAL_KINDS: ReadonlySet<ProviderErrorKind> = new Set(['auth', 'not_found', 'quota']);
+
+export function isFatal(error: unknown): error is ProviderError {
+  return error instanceof ProviderError && FATAL_KINDS.has(error.kind);
+}
+
+/**
  * Exponential back-off with full jitter, so many workers hit by the same 429 burst do not retry in
  * lockstep. A server's Retry-After wins over our own guess (capped, so a hostile value cannot stall).
  */
@@ -17,12 +28,42 @@ export function retryDelayMs(error: unknown, attempt: number, policy: RetryPolic
   if (error instanceof ProviderError && error.retryAfterMs !== undefined) {
     return Math.min(policy.maxDelayMs, Math.max(0, error.retryAfterMs));
   }
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
   return Math.round(ceiling * (0.5 + random() * 0.5));
 }
 
 export function isRetryable(error: unknown): boolean {
   return error instanceof ProviderError ? error.retryable : false;
+}
+
+export interface RetryOptions {
+  signal?: AbortSignal;
+  /** The number of the first attempt: a sample asked again later continues its back-off. */
+  firstAttempt?: number;
+  /** Called on every failed attempt, retried or not (counting rate limits, say). */
+  onFailure?: (error: unknown, attempt: number) => void;
+  /** Called before waiting for the next attempt. */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+}
+
+/**
+ * The one retry loop: calls `call` (with the attempt's number) until it succeeds, fails with an
+ * error that is not retryable, runs out of the policy's attempts, or the signal aborts. Throws the
+ * last error. `policy.maxAttempts` counts from `firstAttempt`.
+ */
+export async function withRetry<T>(call: (attempt: number) => Promise<T>, policy: RetryPolicy, opts: RetryOptions = {}): Promise<T> {
+  const first = opts.firstAttempt ?? 1;
+  for (let attempt = first; ; attempt++) {
+    try {
+      return await call(attempt);
+    } catch (error) {
+      opts.onFailure?.(error, attempt);
+      if (opts.signal?.aborted || !isRetryable(error) || attempt - first + 1 >= policy.maxAttempts) throw error;
+      const delay = retryDelayMs(error, attempt, policy);
+      opts.onRetry?.(error, attempt, delay);
+      await sleep(delay, opts.signal);
+    }
+  }
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -38,4 +79,21 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * Runs `fn` with a signal of its own that follows `parent`, and unlinks it afterwards. SDKs add an
+ * abort listener to the signal they are given and never remove it; given the run's own signal, one
+ * listener per request piles up for the whole run (time and memory growing with every request).
+ */
+export async function withChildSignal<T>(parent: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const child = new AbortController();
+  if (parent.aborted) child.abort(parent.reason);
+  const onAbort = () => child.abort(parent.reason);
+  parent.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await fn(child.signal);
+  } finally {
+    parent.removeEventListener('abort', onAbort);
+  }
 }

@@ -1,7 +1,9 @@
 /**
- * A concurrency gate whose width adapts (AIMD, as TCP does): halve on a rate limit, grow by one
- * after a window of successes, never above the user's --concurrency. Sustained 429s thus shrink the
- * load on the API instead of burning retries, and the width recovers once the API does.
+ * A concurrency gate whose width adapts to rate limits only (AIMD, as TCP does): a 429 that says
+ * nothing about when to come back halves the width, a window of successes grows it by one, never
+ * above the user's --concurrency. A 429 that names its wait (Retry-After, a rate-limit reset) does
+ * not shrink the width: that request waits what the server asked, in its slot, which slows the
+ * sender by exactly that. Server errors and resets never change the width: they are retried.
  *
  * As in TCP, one burst is one signal: a 429 answering a request sent before the last decrease says
  * nothing new, so only requests sent at the current width (the current `epoch`) can halve it.
@@ -52,7 +54,9 @@ export class AdaptiveLimiter {
     }
   }
 
-  onRateLimit(sentInEpoch: number = this.epochValue): void {
+  /** A 429 on a request sent in `sentInEpoch`; `retryAfterMs` is the wait the server asked for, if any. */
+  onRateLimit(sentInEpoch: number = this.epochValue, retryAfterMs?: number): void {
+    if (retryAfterMs !== undefined && retryAfterMs > 0) return;
     if (sentInEpoch < this.epochValue) return;
     this.epochValue++;
     this.successes = 0;

@@ -1,10 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import { ProviderError, type GenerateResponse, type PreparedImage, type Provider, type ResultRow, type Sample } from '../core/types.ts';
+import { ProviderError, type GenerateRequest, type GenerateResponse, type PreparedImage, type Provider, type ResultRow, type Sample } from '../core/types.ts';
 import type { ImageCache } from '../images/cache.ts';
 import type { Protocol } from '../protocols/protocol.ts';
 import type { RequestTransform } from '../methods/transform.ts';
 import type { Store } from '../store/store.ts';
-import { DEFAULT_RETRY, isRetryable, retryDelayMs, sleep, type RetryPolicy } from './backoff.ts';
+import { DEFAULT_RETRY, isFatal, isRetryable, withChildSignal, withRetry, type RetryPolicy } from './backoff.ts';
 import { AdaptiveLimiter } from './limiter.ts';
 import { sentImage, type SentImage } from '../images/sent.ts';
 import { questionOf } from '../methods/transform.ts';
@@ -29,6 +29,8 @@ export interface RunProgress {
   concurrency: number;
   startedAt: number;
 }
+
+type JudgeUsage = { input: number; output: number };
 
 export interface ExecuteOptions {
   runId: string;
@@ -71,87 +73,190 @@ export interface ExecuteResult {
 /** A failure that makes every further request pointless (bad key, unknown model). */
 export class FatalRunError extends Error {}
 
-// Every later request would fail the same way: stop, and let the user fix it and resume.
-const FATAL_KINDS = new Set(['auth', 'not_found', 'quota']);
+/**
+ * How often a sample whose retries ran out goes round again (at the end of the queue, its back-off
+ * continuing), as long as other samples are answered meanwhile: a flaky API then costs time, not
+ * samples. A server that answers nothing ends samples as errors, without further passes.
+ */
+const MAX_PASSES = 4;
+
+/** Where a sample stands between passes. */
+interface Pass {
+  number: number;
+  /** Attempts made in earlier passes. */
+  attempts: number;
+  /**
+   * The sample goes round again only once the run has more answers than this: the server works for
+   * others. The count when the pass before the failed one began (for a failed first pass: when it
+   * began), so the last sample of a run, alone in flight, gets more than one further pass.
+   */
+  answeredAt: number;
+}
+
+/** A sample whose pass failed with a retryable error, waiting for its next pass. */
+interface Waiting {
+  sample: Sample;
+  next: Pass;
+  failure: Failure;
+}
+
+/** What a failed sample's error row records. */
+interface Failure {
+  error: unknown;
+  columns: Pick<ResultRow, 'prompt' | 'system' | 'reference'>;
+  attempts: number;
+  imageSha256?: string;
+  latencyMs: number;
+}
 
 /**
  * Streams samples through protocol and provider, storing each result as soon as it arrives.
  * Samples already answered in the store are skipped, so calling this again resumes a run.
  */
 export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
-  const retry = opts.retry ?? DEFAULT_RETRY;
-  let pending: Iterable<Sample> | AsyncIterable<Sample>;
-  let total: number;
-  let already: number;
-  if (Array.isArray(opts.samples)) {
-    const completed = await opts.store.completedIds(opts.runId);
-    const list = opts.samples.filter((s) => !completed.has(s.id));
-    pending = list;
-    total = opts.samples.length;
-    already = total - list.length;
-  } else {
-    pending = opts.samples;
-    total = opts.streamProgress?.total ?? 0;
-    already = opts.streamProgress?.done ?? 0;
+  const { pending, total, already } = await pendingSamples(opts);
+  const run = new RunControl(opts, total, already);
+  try {
+    await dispatch(pending, run, (sample, pass) => answerSample(run, sample, pass));
+  } finally {
+    run.close();
   }
-  const limiter = new AdaptiveLimiter(Math.max(1, opts.concurrency));
-  const internal = new AbortController();
-  const onOuterAbort = () => internal.abort(opts.signal?.reason ?? new Error('stopped'));
-  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  if (opts.signal?.aborted) onOuterAbort();
-  const signal = internal.signal;
-  // Every request in flight listens on this signal; hundreds at once are expected, not a leak.
-  setMaxListeners(0, signal);
+  return run.result();
+}
 
-  const progress: RunProgress = {
-    total,
-    done: already,
-    skipped: already,
-    errors: 0,
-    retries: 0,
-    rateLimits: 0,
-    inFlight: 0,
-    concurrency: limiter.current,
-    startedAt: Date.now(),
-    costUsd: opts.pricing ? (opts.spentUsd ?? 0) : undefined,
+async function pendingSamples(opts: ExecuteOptions): Promise<{ pending: Iterable<Sample> | AsyncIterable<Sample>; total: number; already: number }> {
+  if (!Array.isArray(opts.samples)) {
+    return { pending: opts.samples, total: opts.streamProgress?.total ?? 0, already: opts.streamProgress?.done ?? 0 };
+  }
+  const completed = await opts.store.completedIds(opts.runId);
+  const list = opts.samples.filter((s) => !completed.has(s.id));
+  return { pending: list, total: opts.samples.length, already: opts.samples.length - list.length };
+}
+
+/**
+ * Sends samples as the limiter admits them; a sample that asks for another pass goes to the end of
+ * the queue, after every sample not yet sent.
+ */
+async function dispatch(
+  pending: Iterable<Sample> | AsyncIterable<Sample>,
+  run: RunControl,
+  answer: (sample: Sample, pass: Pass) => Promise<Waiting | undefined>,
+): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  const waiting: Waiting[] = [];
+  const launch = async (sample: Sample, pass: Pass): Promise<boolean> => {
+    await run.limiter.acquire();
+    if (run.signal.aborted) {
+      run.limiter.release();
+      return false;
+    }
+    const task: Promise<void> = answer(sample, pass)
+      .then((w) => void (w && waiting.push(w)))
+      // answer() records its own failures; anything reaching here is a bug worth surfacing.
+      .catch((error) => run.stop(new FatalRunError(`internal error on sample ${sample.id}: ${String(error)}`)))
+      .finally(() => {
+        run.limiter.release();
+        inFlight.delete(task);
+        run.report();
+      });
+    inFlight.add(task);
+    return true;
   };
-  let budgetStop = false;
-  const stopForBudget = () => {
-    if (budgetStop) return;
-    budgetStop = true;
-    internal.abort(new Error('max cost reached'));
-  };
-  // A resumed run whose budget is already spent sends nothing.
-  if (opts.budget && (opts.spentUsd ?? 0) >= opts.budget.limitUsd) stopForBudget();
-  let fatal: FatalRunError | undefined;
-  let firstRequestSeen = false;
+  for await (const sample of pending) if (!(await launch(sample, { number: 1, attempts: 0, answeredAt: run.answered }))) break;
+  while (!run.signal.aborted) {
+    const i = waiting.findIndex((w) => run.answered > w.next.answeredAt);
+    if (i >= 0) {
+      const [w] = waiting.splice(i, 1);
+      if (!(await launch(w.sample, w.next))) break;
+    } else if (inFlight.size > 0) await Promise.race(inFlight);
+    else {
+      // Nothing answered since these samples last went round, and nothing left in flight that
+      // could be: the server is not answering. They end as errors (resume asks them again).
+      for (const w of waiting.splice(0)) await run.fail(w.sample, w.failure);
+      break;
+    }
+  }
+  // Samples still waiting when the run stops stay unstored: resume asks them again.
+  await Promise.all(inFlight);
+}
+
+/**
+ * The state of one run in this process: progress, the concurrency limiter, and the reasons to stop
+ * (a fatal error, the budget, the caller's abort, an unreachable server).
+ */
+class RunControl {
+  readonly retry: RetryPolicy;
+  readonly limiter: AdaptiveLimiter;
+  readonly progress: RunProgress;
+  /** Answers stored by this process: a sample may go round again only while this grows. */
+  answered = 0;
+  unreachable?: string;
+  private readonly internal = new AbortController();
+  private fatal?: FatalRunError;
+  private budgetStop = false;
+  private firstRequestSeen = false;
   // A server that is down would otherwise cost every remaining sample its full retry schedule
   // (minutes each). After this many samples in a row fail to connect with no answer between them,
   // the rest are stored as errors at once, unsent; resume asks them when the server is back.
-  const unreachableAfter = Math.max(8, 2 * opts.concurrency);
-  let connectFailuresInARow = 0;
-  let unreachable: string | undefined;
-  const report = () => {
-    progress.inFlight = limiter.active;
-    progress.concurrency = limiter.current;
-    opts.onProgress?.(progress);
-  };
+  private readonly unreachableAfter: number;
+  private connectFailuresInARow = 0;
+  private readonly onOuterAbort = () => this.internal.abort(this.opts.signal?.reason ?? new Error('stopped'));
 
-  const base = (sample: Sample): Omit<ResultRow, 'status' | 'attempts'> => ({
-    runId: opts.runId,
-    sampleId: sample.id,
-    label: sample.label,
-    subset: sample.subset,
-    scenario: sample.scenario,
-    domain: sample.domain,
-    attack: sample.attack,
-    category: sample.category,
-  });
+  constructor(
+    readonly opts: ExecuteOptions,
+    total: number,
+    already: number,
+  ) {
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.limiter = new AdaptiveLimiter(Math.max(1, opts.concurrency));
+    this.unreachableAfter = Math.max(8, 2 * opts.concurrency);
+    opts.signal?.addEventListener('abort', this.onOuterAbort, { once: true });
+    if (opts.signal?.aborted) this.onOuterAbort();
+    // Every sample in flight links its own signal to this one: dozens at once are expected, not a leak.
+    setMaxListeners(0, this.internal.signal);
+    this.progress = {
+      total,
+      done: already,
+      skipped: already,
+      errors: 0,
+      retries: 0,
+      rateLimits: 0,
+      inFlight: 0,
+      concurrency: this.limiter.current,
+      startedAt: Date.now(),
+      costUsd: opts.pricing ? (opts.spentUsd ?? 0) : undefined,
+    };
+    // A resumed run whose budget is already spent sends nothing.
+    if (opts.budget && (opts.spentUsd ?? 0) >= opts.budget.limitUsd) this.stopForBudget();
+  }
+
+  get signal(): AbortSignal {
+    return this.internal.signal;
+  }
+
+  report(): void {
+    this.progress.inFlight = this.limiter.active;
+    this.progress.concurrency = this.limiter.current;
+    this.opts.onProgress?.(this.progress);
+  }
+
+  firstRequest(): void {
+    if (this.firstRequestSeen) return;
+    this.firstRequestSeen = true;
+    this.opts.onFirstRequest?.();
+  }
+
+  stop(error: FatalRunError): void {
+    if (!this.fatal) this.fatal = error;
+    this.internal.abort(this.fatal);
+  }
 
   /** Tokens and dollars of an answer, as the row's columns; adds the dollars to the progress. */
-  function charge(usage: GenerateResponse['usage'], judgeUsage?: { input: number; output: number }) {
-    const costUsd = opts.pricing ? costOf(opts.pricing.model ?? undefined, usage ?? {}) : undefined;
-    const judgeCostUsd = judgeUsage && opts.pricing ? judgementCost(opts.pricing.judge, judgeUsage) : undefined;
+  charge(usage: GenerateResponse['usage'], judgeUsage?: JudgeUsage) {
+    const { pricing } = this.opts;
+    const costUsd = pricing ? costOf(pricing.model ?? undefined, usage ?? {}) : undefined;
+    const judgeCostUsd = judgeUsage && pricing ? judgementCost(pricing.judge, judgeUsage) : undefined;
+    const { progress } = this;
     if (progress.costUsd !== undefined) progress.costUsd = costUsd === undefined || (judgeUsage && judgeCostUsd === undefined) ? undefined : progress.costUsd + costUsd + (judgeCostUsd ?? 0);
     return {
       inputTokens: usage?.inputTokens, outputTokens: usage?.outputTokens, cachedTokens: usage?.cachedTokens, reasoningTokens: usage?.reasoningTokens, costUsd,
@@ -159,151 +264,191 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     };
   }
 
-  async function prepare(sample: Sample): Promise<PreparedImage | undefined> {
-    if (!opts.provider.needsImages || !sample.image) return undefined;
+  stopForBudget(): void {
+    if (this.budgetStop) return;
+    this.budgetStop = true;
+    this.internal.abort(new Error('max cost reached'));
+  }
+
+  onAnswered(): void {
+    this.limiter.onSuccess();
+    this.connectFailuresInARow = 0;
+    this.answered++;
+    this.progress.done++;
+  }
+
+  /** A pass of a sample failed: connection failures in a row mean the server is down. */
+  onPassFailed(error: unknown, attempts: number): void {
+    if (!(error instanceof ProviderError) || error.kind !== 'network' || attempts === 0 || this.unreachable) return;
+    if (++this.connectFailuresInARow >= this.unreachableAfter) {
+      this.unreachable = `not sent: ${this.connectFailuresInARow} samples in a row could not reach the API (last: ${error.message}); resume the run when it is up`;
+    }
+  }
+
+  /** Stores a sample's failure as its result. */
+  async fail(sample: Sample, failure: Failure): Promise<void> {
+    this.progress.errors++;
+    this.progress.done++;
+    const { error } = failure;
+    await this.opts.store.putResult({
+      ...rowBase(this.opts.runId, sample),
+      ...failure.columns,
+      status: 'error',
+      errorKind: error instanceof ProviderError ? error.kind : 'internal',
+      errorMessage: error instanceof Error ? error.message : String(error),
+      latencyMs: failure.latencyMs,
+      imageSha256: failure.imageSha256,
+      attempts: failure.attempts,
+    });
+  }
+
+  close(): void {
+    this.opts.signal?.removeEventListener('abort', this.onOuterAbort);
+    this.report();
+  }
+
+  result(): ExecuteResult {
+    const { progress } = this;
+    const images = { ...this.opts.images.stats };
+    if (this.fatal) return { progress, images, stopped: { reason: this.fatal.message, fatal: true } };
+    if (this.budgetStop) return { progress, images, stopped: { reason: `--max-cost reached ($${progress.costUsd?.toFixed(4)} spent)`, fatal: false, budget: true } };
+    if (this.signal.aborted) return { progress, images, stopped: { reason: 'interrupted', fatal: false } };
+    return { progress, images };
+  }
+}
+
+/** What one sample's request became, for the stored row. */
+interface Asked {
+  image?: PreparedImage;
+  sent?: SentImage;
+  /** What was asked, as the row stores it. */
+  columns: Pick<ResultRow, 'prompt' | 'system' | 'reference'>;
+  attempts: number;
+  /** The budget held for this pass (--max-cost), and what it turned out to cost. */
+  hold?: string;
+  paid: number;
+}
+
+/**
+ * Answers, scores and stores one sample. A sample whose retries ran out on a retryable error is
+ * returned, to wait for another pass; anything else ends here (stored, or left to resume).
+ */
+async function answerSample(run: RunControl, sample: Sample, pass: Pass): Promise<Waiting | undefined> {
+  const started = performance.now();
+  const answeredAtStart = run.answered;
+  const asked: Asked = { attempts: pass.attempts, columns: {}, paid: 0 };
+  try {
+    if (run.unreachable) throw new ProviderError('network', run.unreachable);
+    // A signal of the sample's own: the SDKs' listeners on it go away with the sample.
+    if (await withChildSignal(run.signal, (signal) => askAndStore(run, sample, pass, asked, signal))) run.onAnswered();
+    return undefined;
+  } catch (error) {
+    // A cancelled request is left unstored: resume asks it again.
+    if (run.signal.aborted) return undefined;
+    if (isFatal(error)) {
+      run.stop(new FatalRunError(error.message));
+      return undefined;
+    }
+    run.onPassFailed(error, asked.attempts - pass.attempts);
+    const failure: Failure = { error, attempts: asked.attempts, imageSha256: asked.sent?.sha256 ?? asked.image?.sha256, latencyMs: Math.round(performance.now() - started), columns: asked.columns };
+    if (isRetryable(error) && pass.number < MAX_PASSES) {
+      return { sample, failure, next: { number: pass.number + 1, attempts: asked.attempts, answeredAt: pass.number === 1 ? answeredAtStart : pass.answeredAt } };
+    }
+    await run.fail(sample, failure);
+    return undefined;
+  } finally {
+    // After the row is stored: what it cost now counts for every process sharing the budget
+    // (and for a later --max-cost, when this run has none).
+    if (asked.hold) await run.opts.budget!.settle(asked.hold, asked.paid);
+    else if (asked.paid > 0) await run.opts.store.settleBudget(run.opts.runId, 'unreserved', asked.paid);
+  }
+}
+
+/** Asks until answered, scores and stores the answer; false when the run stopped it (budget, abort). */
+async function askAndStore(run: RunControl, sample: Sample, pass: Pass, asked: Asked, signal: AbortSignal): Promise<boolean> {
+  const { opts } = run;
+  const request = await buildRequest(opts, sample, asked, signal);
+  if (opts.budget && !(asked.hold = await opts.budget.reserve(request))) {
+    run.stopForBudget();
+    return false;
+  }
+  const { response, latencyMs } = await withRetry(
+    async (attempt) => {
+      asked.attempts = attempt;
+      return send(run, request, signal);
+    },
+    run.retry,
+    { signal, firstAttempt: pass.attempts + 1, onRetry: () => (run.progress.retries++, run.report()) },
+  );
+  // An answer from the cache took no time to think: its latency would skew every latency figure.
+  const base = { ...rowBase(opts.runId, sample), ...asked.columns, response: response.text, latencyMs: response.details?.[CACHED_ANSWER] ? undefined : latencyMs, imageSha256: asked.sent?.sha256 ?? asked.image?.sha256, attempts: asked.attempts };
+  let verdict;
+  try {
+    verdict = await opts.protocol.score(sample, response, signal, asked.image);
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    // Paid for, but the run stopped while it was judged: keep the answer and count its cost.
+    const usage = run.charge(response.usage);
+    asked.paid += usage.costUsd ?? 0;
+    await opts.store.putResult({ ...base, ...usage, status: 'error', errorKind: 'cancelled', errorMessage: 'answered but not judged: the run stopped first (resume asks it again)' });
+    return false;
+  }
+  const { judge_usage: judgeUsage, ...verdictDetails } = verdict.details ?? {};
+  const usage = run.charge(response.usage, judgeUsage as JudgeUsage | undefined);
+  asked.paid += (usage.costUsd ?? 0) + (usage.judgeCostUsd ?? 0);
+  await opts.store.putResult({
+    ...base,
+    ...usage,
+    status: 'ok',
+    prediction: verdict.prediction,
+    correct: verdict.correct,
+    details: detailsOf(verdict.rationale, { ...(sample.fields ? { fields: sample.fields } : {}), ...request.meta, ...response.details, ...verdictDetails, ...(asked.sent ? { image_bytes: asked.sent.bytes } : {}) }, response.finishReason),
+  });
+  return true;
+}
+
+/** The protocol's request for the sample, after methods and ablations. */
+async function buildRequest(opts: ExecuteOptions, sample: Sample, asked: Asked, signal: AbortSignal): Promise<GenerateRequest> {
+  if (opts.provider.needsImages && sample.image) {
     if (!sample.image.path) throw new ProviderError('image', `sample ${sample.id}: image has no local path`);
-    return opts.images.get(sample.image.path);
+    asked.image = await opts.images.get(sample.image.path);
   }
+  let request = opts.protocol.buildRequest(sample, asked.image);
+  for (const transform of opts.transforms ?? []) request = await transform(request, sample, signal);
+  // Ablations may replace the prepared image: the store records what actually went out.
+  asked.sent = sentImage(request);
+  asked.columns = { prompt: questionOf(request), system: request.system, reference: sample.reference };
+  return request;
+}
 
-  async function answer(sample: Sample): Promise<void> {
-    const spend: { hold?: string; paid: number } = { paid: 0 };
-    try {
-      await answerAndStore(sample, spend);
-    } finally {
-      // After the row is stored: what it cost now counts for every process sharing the budget
-      // (and for a later --max-cost, when this run has none).
-      if (spend.hold) await opts.budget!.settle(spend.hold, spend.paid);
-      else if (spend.paid > 0) await opts.store.settleBudget(opts.runId, 'unreserved', spend.paid);
+/** One attempt at the model; rate limits are counted and reported to the limiter. */
+async function send(run: RunControl, request: GenerateRequest, signal: AbortSignal): Promise<{ response: GenerateResponse; latencyMs: number }> {
+  run.firstRequest();
+  const epoch = run.limiter.epoch;
+  const callStart = performance.now();
+  try {
+    const response = await run.opts.provider.generate(request, { signal });
+    return { response, latencyMs: Math.round(performance.now() - callStart) };
+  } catch (error) {
+    if (error instanceof ProviderError && error.kind === 'rate_limit' && !signal.aborted) {
+      run.progress.rateLimits++;
+      run.limiter.onRateLimit(epoch, error.retryAfterMs);
     }
+    throw error;
   }
+}
 
-  async function answerAndStore(sample: Sample, spend: { hold?: string; paid: number }): Promise<void> {
-    let attempts = 0;
-    let epoch = limiter.epoch;
-    let image: PreparedImage | undefined;
-    let sent: SentImage | undefined;
-    let asked: Pick<ResultRow, 'prompt' | 'system' | 'reference'> = {};
-    const started = performance.now();
-    try {
-      if (unreachable) throw new ProviderError('network', unreachable);
-      image = await prepare(sample);
-      let request = opts.protocol.buildRequest(sample, image);
-      for (const transform of opts.transforms ?? []) request = await transform(request, sample, signal);
-      // Ablations may replace the prepared image: the store records what actually went out.
-      sent = sentImage(request);
-      asked = { prompt: questionOf(request), system: request.system, reference: sample.reference };
-      if (opts.budget && !(spend.hold = await opts.budget.reserve(request))) return stopForBudget();
-      for (;;) {
-        attempts++;
-        try {
-          if (!firstRequestSeen) {
-            firstRequestSeen = true;
-            opts.onFirstRequest?.();
-          }
-          const callStart = performance.now();
-          epoch = limiter.epoch;
-          const response = await opts.provider.generate(request, { signal });
-          const latencyMs = Math.round(performance.now() - callStart);
-          let verdict;
-          try {
-            verdict = await opts.protocol.score(sample, response, signal, image);
-          } catch (error) {
-            if (!signal.aborted) throw error;
-            // Paid for, but the run stopped while it was judged: keep the answer and count its cost.
-            const usage = charge(response.usage);
-            spend.paid += usage.costUsd ?? 0;
-            await opts.store.putResult({ ...base(sample), ...asked, status: 'error', errorKind: 'cancelled', errorMessage: 'answered but not judged: the run stopped first (resume asks it again)', response: response.text, latencyMs, ...usage, imageSha256: sent?.sha256 ?? image?.sha256, attempts });
-            return;
-          }
-          const { judge_usage: judgeUsage, ...verdictDetails } = verdict.details ?? {};
-          const usage = charge(response.usage, judgeUsage as { input: number; output: number } | undefined);
-          spend.paid += (usage.costUsd ?? 0) + (usage.judgeCostUsd ?? 0);
-          await opts.store.putResult({
-            ...base(sample),
-            ...asked,
-            status: 'ok',
-            response: response.text,
-            prediction: verdict.prediction,
-            correct: verdict.correct,
-            // An answer from the cache took no time to think: its latency would skew every latency figure.
-            latencyMs: response.details?.[CACHED_ANSWER] ? undefined : latencyMs,
-            ...usage,
-            imageSha256: sent?.sha256 ?? image?.sha256,
-            attempts,
-            details: detailsOf(verdict.rationale, { ...(sample.fields ? { fields: sample.fields } : {}), ...request.meta, ...response.details, ...verdictDetails, ...(sent ? { image_bytes: sent.bytes } : {}) }, response.finishReason),
-          });
-          limiter.onSuccess();
-          connectFailuresInARow = 0;
-          progress.done++;
-          return;
-        } catch (error) {
-          if (signal.aborted) throw error;
-          if (error instanceof ProviderError && error.kind === 'rate_limit') {
-            progress.rateLimits++;
-            limiter.onRateLimit(epoch);
-          }
-          if (!isRetryable(error) || attempts >= retry.maxAttempts) throw error;
-          progress.retries++;
-          report();
-          await sleep(retryDelayMs(error, attempts, retry), signal);
-        }
-      }
-    } catch (error) {
-      // A cancelled request is left unstored: resume asks it again.
-      if (signal.aborted) return;
-      const e = error instanceof ProviderError ? error : undefined;
-      if (e && FATAL_KINDS.has(e.kind) && !fatal) {
-        fatal = new FatalRunError(e.message);
-        internal.abort(fatal);
-        return;
-      }
-      progress.errors++;
-      if (e?.kind === 'network' && attempts > 0 && !unreachable && ++connectFailuresInARow >= unreachableAfter) {
-        unreachable = `not sent: ${connectFailuresInARow} samples in a row could not reach the API (last: ${e.message}); resume the run when it is up`;
-      }
-      await opts.store.putResult({
-        ...base(sample),
-        ...asked,
-        status: 'error',
-        errorKind: e?.kind ?? 'internal',
-        errorMessage: error instanceof Error ? error.message : String(error),
-        latencyMs: Math.round(performance.now() - started),
-        imageSha256: sent?.sha256 ?? image?.sha256,
-        attempts,
-      });
-    }
-    progress.done++;
-  }
-
-  const inFlight = new Set<Promise<void>>();
-  for await (const sample of pending) {
-    await limiter.acquire();
-    if (signal.aborted) {
-      limiter.release();
-      break;
-    }
-    const task = answer(sample)
-      .catch((error) => {
-          // answer() records its own failures; anything reaching here is a bug worth surfacing.
-          if (!fatal) fatal = new FatalRunError(`internal error on sample ${sample.id}: ${String(error)}`);
-          internal.abort(fatal);
-      })
-      .finally(() => {
-        limiter.release();
-        inFlight.delete(task);
-        report();
-      });
-    inFlight.add(task);
-  }
-  await Promise.all(inFlight);
-  opts.signal?.removeEventListener('abort', onOuterAbort);
-  report();
-
-  const images = { ...opts.images.stats };
-  if (fatal) return { progress, images, stopped: { reason: fatal.message, fatal: true } };
-  if (budgetStop) return { progress, images, stopped: { reason: `--max-cost reached ($${progress.costUsd?.toFixed(4)} spent)`, fatal: false, budget: true } };
-  if (signal.aborted) return { progress, images, stopped: { reason: 'interrupted', fatal: false } };
-  return { progress, images };
+function rowBase(runId: string, sample: Sample): Omit<ResultRow, 'status' | 'attempts'> {
+  return {
+    runId,
+    sampleId: sample.id,
+    label: sample.label,
+    subset: sample.subset,
+    scenario: sample.scenario,
+    domain: sample.domain,
+    attack: sample.attack,
+    category: sample.category,
+  };
 }
 
 const NORMAL_FINISH = new Set(['stop', 'end_turn', 'STOP', 'tool_use']);

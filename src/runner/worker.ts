@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Sample } from '../core/types.ts';
 import type { WorkQueue } from '../store/queue.ts';
 import type { RunConfigInput } from './config.ts';
-import { openRun, type RunSession } from './evaluate.ts';
+import { openRun, type RunSession } from './session.ts';
 import { sleep } from './backoff.ts';
 import type { ExecuteOptions, ExecuteResult, RunProgress } from './run.ts';
 import { everySampleFailed, markFailed } from '../store/run-status.ts';
