@@ -8,21 +8,29 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /**
  * Prepares each distinct image once per run, however many samples or file names share it
  * (one benchmark has 444 distinct images behind 1,446 samples, each attack item has its own copy of its
- * typical item's picture). Files are read per sample (cheap), keyed by content, and prepared once;
- * memory stays bounded by dropping least recently used results past `maxCacheBytes`. Failures are
- * remembered too, so a corrupt file is decoded once and reported on every sample that uses it.
+ * typical item's picture). Files are keyed by content and prepared once; a file name seen before
+ * is not read again while its image is cached (large runs reuse a few thousand pictures). Memory
+ * stays bounded by dropping least recently used results past `maxCacheBytes` (and names past
+ * `maxNames`). Failures are remembered too, so a corrupt file is decoded once and reported on every
+ * sample that uses it.
  */
 export class ImageCache {
   private readonly byContent = new Map<string, { promise: Promise<PreparedImage>; bytes: number }>();
+  /** File name to content key, for names read before. */
+  private readonly byName = new Map<string, string>();
   private total = 0;
   readonly stats = { prepared: 0, hits: 0 };
 
   constructor(
     private readonly limits: ImageLimits,
     private readonly maxCacheBytes = 64 * 1024 * 1024,
+    private readonly maxNames = 10_000,
   ) {}
 
   async get(file: string): Promise<PreparedImage> {
+    const known = this.byName.get(file);
+    const cached = known === undefined ? undefined : this.byContent.get(known);
+    if (cached) return this.hit(known!, cached);
     let raw: Buffer;
     try {
       raw = await readRegularFile(file);
@@ -30,13 +38,11 @@ export class ImageCache {
       throw new ProviderError('image', `cannot read image ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
     const key = sha256(raw);
+    this.byName.delete(file);
+    this.byName.set(file, key);
+    if (this.byName.size > this.maxNames) this.byName.delete(this.byName.keys().next().value!);
     const hit = this.byContent.get(key);
-    if (hit) {
-      this.stats.hits++;
-      this.byContent.delete(key);
-      this.byContent.set(key, hit);
-      return hit.promise;
-    }
+    if (hit) return this.hit(key, hit);
     this.stats.prepared++;
     const entry = { promise: prepareImage(raw, this.limits, file), bytes: 0 };
     this.byContent.set(key, entry);
@@ -49,6 +55,13 @@ export class ImageCache {
       },
       () => undefined,
     );
+    return entry.promise;
+  }
+
+  private hit(key: string, entry: { promise: Promise<PreparedImage>; bytes: number }): Promise<PreparedImage> {
+    this.stats.hits++;
+    this.byContent.delete(key);
+    this.byContent.set(key, entry);
     return entry.promise;
   }
 

@@ -78,10 +78,18 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
     const status = result.stopped ? 'stopped' : finished ? 'done' : 'running';
     if (stats && !queue) await opts.store.updateRunConfig(runId, (c) => ({ ...c, endpoint_stats: stats }));
     await opts.store.updateRun(runId, { status });
-    const failure = result.stopped?.fatal ? result.stopped.reason : finished ? await everySampleFailed(opts.store, runId) : undefined;
+    // Only a run where this process answered nothing can have failed every sample: no reading back
+    // every stored row after each run (memory would grow with the run).
+    const failure = result.stopped?.fatal ? result.stopped.reason : finished && answeredHere(result) === 0 ? await everySampleFailed(opts.store, runId) : undefined;
     if (failure) await markFailed(opts.store, runId, failure);
     return { ...result, runId, dataset };
   } finally {
     await lease?.release();
   }
+}
+
+/** Samples this process stored as answers. */
+function answeredHere(result: ExecuteResult): number {
+  const p = result.progress;
+  return p.done - p.skipped - p.errors;
 }
