@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { loadRowsFile, promptFor, protocolSpec } from '../benchmarks/registry.ts';
+import { loadRowsFile, protocolSpec } from '../benchmarks/registry.ts';
 import type { PreparedProtocol, ProtocolSpec } from '../benchmarks/types.ts';
 import { bindUpstream } from '../upstream/bind.ts';
 import { TemplateError } from '../upstream/template.ts';
