@@ -324,6 +324,8 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in a real browser (headless Chrom
       const id = await first.textContent();
       await first.click();
       await page.waitForSelector('#sample-image');
+      // Wait for the decode to finish (or fail) instead of racing it: a loaded image has a width.
+      await page.waitForFunction(() => (document.querySelector('#sample-image') as HTMLImageElement | null)?.complete === true);
       const loaded = await page.$eval('#sample-image', (img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0);
       expect(loaded).toBe(true);
       const response = await page.textContent('#response');
