@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { BENCHMARKS, DEFAULT_BENCHMARK } from '../benchmarks/registry.ts';
+import { BENCHMARKS, benchmarkNames, DEFAULT_BENCHMARK } from '../benchmarks/registry.ts';
 import { formatSummaryTable } from '../report/table.ts';
 import { summarizeStoredRun, type RunSummary } from '../report/summary.ts';
 import type { RunConfigInput } from '../runner/config.ts';
@@ -218,7 +218,7 @@ async function runOne(input: RunConfigInput, flags: RunFlags, ctx: RunContext): 
     },
     onProgress: progress ? (p) => progress.update(p) : undefined,
   }).catch((error: unknown) => {
-    throw withPullHint(error, flags.resume ? undefined : (input.benchmark ?? 'mmsafeaware').toLowerCase());
+    throw withPullHint(error, flags.resume ? undefined : (input.benchmark ?? DEFAULT_BENCHMARK).toLowerCase());
   });
   if (result.estimate) {
     const e = result.estimate;
@@ -416,7 +416,7 @@ function splitOption(spec: string, seed?: number) {
 
 /** A --data folder that is not the benchmark's data: say how to get the data. */
 function withPullHint(error: unknown, benchmark: string | undefined): unknown {
-  if (!(error instanceof DatasetError) || !benchmark || ['custom', 'demo'].includes(benchmark) || !/not found|no such file|ENOENT/i.test(error.message)) return error;
+  if (!(error instanceof DatasetError) || !benchmark || !benchmarkNames({ pullable: true }).includes(benchmark) || !/not found|no such file|ENOENT/i.test(error.message)) return error;
   return new DatasetError(`${error.message}; to download it: mmsafe data pull ${benchmark} (prints the path to give --data)`);
 }
 

@@ -6,10 +6,11 @@ import type { ProtocolName } from '../benchmarks/types.ts';
  * `provider:model`; a near miss (`openai/gpt-4o`, `OpenAI:gpt-4o`) is answered with the spelling meant.
  */
 function modelSpec(expected: string) {
-  return z.string().superRefine((spec, ctx) => {
-    if (/^[a-z][a-z0-9-]*:.+$/.test(spec)) return;
-    const near = /^([A-Za-z][A-Za-z0-9-]*)[/:](.+)$/.exec(spec);
-    ctx.addIssue({ code: 'custom', message: `${expected}${near ? `; did you mean ${near[1].toLowerCase()}:${near[2]}?` : ''}` });
+  return z.string().refine((spec) => /^[a-z][a-z0-9-]*:.+$/.test(spec), {
+    error: (issue) => {
+      const near = /^([A-Za-z][A-Za-z0-9-]*)[/:](.+)$/.exec(String(issue.input));
+      return `${expected}${near ? `; did you mean ${near[1].toLowerCase()}:${near[2]}?` : ''}`;
+    },
   });
 }
 
@@ -18,7 +19,7 @@ function modelSpec(expected: string) {
  * never hold a secret: keys come from the environment at call time.
  */
 export const RunConfigSchema = z.object({
-  /** Case-insensitive as typed (`MMSafeAware`); stored in lower case. */
+  /** Case-insensitive as typed (any capitalisation of a registered name); stored in lower case. */
   benchmark: z.string().min(1).transform((s) => s.toLowerCase()).default(DEFAULT_BENCHMARK),
   data: z.string().min(1),
   /** One of the benchmark's subsets; a custom set's are its rows' own. */
