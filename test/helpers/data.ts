@@ -6,6 +6,8 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const sharedData = path.resolve(repoRoot, '../shared/data');
 export const mmsafeawareDir = path.join(sharedData, 'mmsafeaware');
 export const saladSampleDir = path.join(sharedData, 'salad-sample');
+/** The sinwang20/SIUO repository as `mmsafe data pull siuo` leaves it (images in data/images, when fetched). */
+export const siuoDir = path.join(sharedData, 'siuo');
 
 /** True when the real data sits beside the repo; otherwise says loudly which tests are skipped. */
 export function hasData(dir: string, what: string): boolean {
