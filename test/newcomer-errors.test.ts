@@ -1,11 +1,11 @@
 // Small mistakes a newcomer makes get an answer that names the fix.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBenchmark } from '../src/demo/dataset.ts';
 import { runCli } from './helpers/cli.ts';
+import { closedPort } from './helpers/net.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -13,14 +13,6 @@ beforeAll(async () => {
   await writeDemoBenchmark(path.join(dir, 'demo'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 describe('small errors', () => {
   it('a --db that does not exist is a usage error for commands that read, and no database is created', async () => {

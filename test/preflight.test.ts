@@ -1,7 +1,6 @@
 // Before a run, one short request proves key, endpoint and model, so a wrong setting fails in a
 // second with its real cause instead of after every sample's retries.
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { writeDemoBenchmark } from '../src/demo/dataset.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { startMockAnthropic } from '../src/mock/anthropic-server.ts';
 import { runCli } from './helpers/cli.ts';
+import { closedPort } from './helpers/net.ts';
 
 let dir: string;
 const servers: { close(): Promise<void> }[] = [];
@@ -32,14 +32,6 @@ async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 /** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
-
 async function mock(opts: Parameters<typeof startMockOpenAI>[0]): Promise<MockServer> {
   const s = await startMockOpenAI(opts);
   servers.push(s);

@@ -1,6 +1,5 @@
 // Run names people can type, the next steps printed after a run, and runs that failed looking failed.
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { writeDemoBenchmark } from '../src/demo/dataset.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { startViewer } from '../src/viewer/serve.ts';
 import { runCli } from './helpers/cli.ts';
+import { closedPort } from './helpers/net.ts';
 
 let dir: string;
 let db: string;
@@ -20,14 +20,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const cli = (args: string[]) => runCli([...args, '--db', db]).done;
 const run = (...args: string[]) => cli(['run', '--benchmark', 'demo', '--data', dir, '--quiet', ...args]);
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 describe('run names', () => {
   it('a run is named after its model, -2 when taken, and the next steps name it', async () => {
