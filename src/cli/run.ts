@@ -40,7 +40,7 @@ interface RunFlags {
   judge?: string;
   judgeBaseUrl?: string;
   images?: string;
-  extraction?: 'strict' | 'paper';
+  extraction?: string;
   maxTokens?: number;
   temperature?: number;
   seed?: number;
@@ -99,7 +99,7 @@ export function registerRun(program: Command): void {
     .option('--sample <n>', 'a random sample of N, stratified over the subsets (every subset present); drawn with --seed', parsePositiveInt)
     .option('--ids <file|a,b,c>', 'only these sample ids: a file (one per line) or a comma-separated list')
     .option('--subset <name>', `only one subset (${BENCHMARKS.filter((b) => b.subsets).map((b) => `${b.name}: ${b.subsets!.join('|')}`).join('; ')}; custom: the rows' own)`)
-    .addOption(new Option('--extraction <mode>', 'answer extraction: strict (leading Yes/No), paper (upstream script) or final (a reasoning answer\'s final Yes/No)').choices(['strict', 'paper', 'final']))
+    .option('--extraction <mode>', 'answer extraction: strict (leading Yes/No), paper (upstream script; default --max-tokens 1024), final (a reasoning answer\'s final Yes/No), or judge:provider:model (the rule, then that model reads what the rule cannot)')
     .option('--max-tokens <n>', 'max output tokens per answer', parsePositiveInt)
     .option('--temperature <t>', 'sampling temperature (default 0)', parseNumber)
     .option('--seed <n>', 'seed of the --sample draw, and the sampling seed where the API supports it', parseNumber)
@@ -352,7 +352,7 @@ function toConfig(flags: RunFlags): RunConfigInput {
     judgeBaseURL: flags.judgeBaseUrl,
     judgePrompts: flags.judgePrompts ? path.resolve(flags.judgePrompts) : undefined,
     images: flags.images ? path.resolve(flags.images) : undefined,
-    extraction: flags.extraction,
+    extraction: flags.extraction as RunConfigInput['extraction'],
     maxTokens: flags.maxTokens,
     temperature: flags.temperature,
     seed: flags.seed,

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ImageLimits, Provider, Sample } from '../core/types.ts';
 import type { ImageCache } from '../images/cache.ts';
-import type { ExtractionMode } from '../scoring/awareness.ts';
+import type { ExtractionRule } from '../scoring/awareness.ts';
 import type { Store } from '../store/store.ts';
 import type { RetryPolicy } from '../runner/backoff.ts';
 import { blankImage, captionAblation, noiseImage, textOnly, typographic, type Ablation } from './ablations.ts';
@@ -32,7 +32,7 @@ export interface MethodSetup {
   transforms: RequestTransform[];
   provider: Provider;
   /** CoT answers end with their verdict: score the final Yes/No. */
-  extraction?: ExtractionMode;
+  extraction?: ExtractionRule;
   /** Everything that defines the method, stored with the run. */
   describe: Record<string, unknown>;
 }

@@ -1,4 +1,5 @@
-import type { ExtractionMode, ProtocolName, ProtocolSpec } from '../benchmarks/types.ts';
+import type { ProtocolName, ProtocolSpec } from '../benchmarks/types.ts';
+import { extractorOf, type ExtractionMode } from '../scoring/awareness.ts';
 import type { ResultRow } from '../core/types.ts';
 import { breakdownsObject, evaluateMetrics, metricsObject } from './declared.ts';
 import type { Proportion } from './stats.ts';
@@ -62,7 +63,15 @@ function countsOf(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): Rec
     errors: errors.length,
     unparsed: answered.filter((r) => r.prediction === 'unparsed').length,
     content_policy: contentPolicy,
+    ...extractedBy(answered, info.extraction),
   };
+}
+
+/** `--extraction judge:provider:model`: how many answers the rule read, and how many the extractor model read for it. */
+function extractedBy(answered: ResultRow[], extraction: ExtractionMode | undefined): Record<string, number> {
+  if (!extractorOf(extraction)) return {};
+  const by = (who: string) => answered.filter((r) => r.details?.extracted_by === who).length;
+  return { extracted_by_rule: by('rule'), extracted_by_judge: by('judge') };
 }
 
 /**

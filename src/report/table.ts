@@ -46,7 +46,8 @@ function countsLine(c: Record<string, number>): string {
   if (c.judged !== undefined) {
     return `judged ${c.judged}/${c.samples}   model errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}   judge errors ${c.judge_errors}   missing images ${c.missing_image}   invalid rows ${c.invalid}`;
   }
-  return `evaluated ${c.evaluated}/${c.samples}   errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}${c.unparsed !== undefined ? `   unparsed ${c.unparsed}` : ''}   missing images ${c.missing_image}`;
+  const read = c.extracted_by_judge !== undefined ? `   read by rule ${c.extracted_by_rule}, by extractor ${c.extracted_by_judge}` : '';
+  return `evaluated ${c.evaluated}/${c.samples}   errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}${c.unparsed !== undefined ? `   unparsed ${c.unparsed}` : ''}${read}   missing images ${c.missing_image}`;
 }
 
 /**

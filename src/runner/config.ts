@@ -46,7 +46,12 @@ export const RunConfigSchema = z.object({
   /** This process's share of the run: samples whose id hashes to `index` modulo `count`. */
   shard: z.object({ index: z.number().int().nonnegative(), count: z.number().int().positive() }).refine((s) => s.index < s.count, 'shard index must be below the count').optional(),
   concurrency: z.number().int().positive().max(4096).default(8),
-  extraction: z.enum(['strict', 'paper', 'final']).default('strict'),
+  /** A rule (strict, paper, final), or `judge:provider:model`: the strict rule, then that model for answers the rule cannot read. */
+  extraction: z
+    .union([z.enum(['strict', 'paper', 'final']), z.templateLiteral(['judge:', z.string().regex(/^[a-z][a-z0-9-]*:.+$/)])], {
+      error: 'expected strict, paper, final or judge:provider:model (e.g. judge:openai:gpt-4o-mini)',
+    })
+    .default('strict'),
   /** Output tokens per answer; each protocol has its own default (awareness 256, response 1024). */
   maxTokens: z.number().int().positive().optional(),
   temperature: z.number().min(0).max(2).default(0),

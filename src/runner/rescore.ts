@@ -1,7 +1,7 @@
 import type { PreparedImage, Provider, ResultRow, Sample, Verdict } from '../core/types.ts';
 import { loadBenchmark } from '../datasets/registry.ts';
 import { judgementCost, loadPrices, priceFor, type Price } from '../providers/pricing.ts';
-import { scoreAwareness, type ExtractionMode } from '../scoring/awareness.ts';
+import { extractorOf, scoreAwareness, withExtractorReading, type ExtractionMode, type ExtractionRule } from '../scoring/awareness.ts';
 import { protocolSpec } from '../benchmarks/registry.ts';
 import type { JudgeRubric } from '../benchmarks/types.ts';
 import { readAndPrepare } from '../images/prepare.ts';
@@ -33,6 +33,22 @@ const JUDGE_KEYS = ['rationale', 'judge', 'judge_verdict', 'judge_error', 'judge
 /** Judge failures worth asking again later; an unparseable verdict or a refused request is an outcome. */
 const TRANSIENT = new Set(['rate_limit', 'overloaded', 'server', 'timeout', 'network', 'invalid_response', 'quota', 'internal']);
 
+/** What an extractor model left in a row's details; a rule-only re-reading drops all of it. */
+const EXTRACTOR_KEYS = ['rule_prediction', 'extractor', 'extracted_by', 'extractor_reading', 'extractor_raw', 'extractor_error'];
+
+/** One stored awareness answer read again with `rule`; with `keepExtractor`, the stored extractor reading of an answer the rule cannot read. */
+function rereadAwareness(r: ResultRow, rule: ExtractionRule, keepExtractor: boolean): Verdict {
+  const v = scoreAwareness(r.response!, r.label, rule);
+  const details = { ...r.details };
+  for (const k of EXTRACTOR_KEYS) delete details[k];
+  if (!keepExtractor) return { ...v, details: r.details && Object.keys(details).length ? details : undefined };
+  if (v.prediction !== 'unparsed') return { ...v, details: { ...details, extracted_by: 'rule' } };
+  const reading = r.details?.extractor_reading;
+  if (reading !== 'yes' && reading !== 'no' && reading !== 'unclear') return { ...v, details: { ...details, rule_prediction: v.prediction, extracted_by: 'none' } };
+  const read = withExtractorReading(v, r.label, reading);
+  return { ...read, details: { ...details, rule_prediction: v.prediction, extractor: r.details?.extractor, extracted_by: reading === 'unclear' ? 'none' : 'judge', extractor_reading: reading } };
+}
+
 function withoutJudgement(details: Record<string, unknown> | undefined): Record<string, unknown> {
   const out = { ...details };
   for (const k of JUDGE_KEYS) delete out[k];
@@ -61,10 +77,13 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
   if (run.protocol === 'awareness') {
     // Without a new mode, keep the one the answers were scored with (CoT runs read the final answer).
     const extraction = opts.extraction ?? config.run.extraction;
+    if (opts.extraction && extractorOf(opts.extraction)) throw new Error('mmsafe score re-reads answers with a rule (strict, paper, final); an extractor model reads them only during a run');
+    // A run read with an extractor keeps the extractor's stored readings: its rule reads again, the model is not asked.
+    const rule = extractorOf(extraction) ? ((config.protocol.extraction_rule as ExtractionRule | undefined) ?? 'strict') : (extraction as ExtractionRule);
     const generation = `extraction:${extraction}`;
     for (const r of rows) {
-      const v = scoreAwareness(r.response!, r.label, extraction);
-      await opts.store.stageScore(opts.runId, generation, { sampleId: r.sampleId, prediction: v.prediction, correct: v.correct, details: r.details });
+      const v = rereadAwareness(r, rule, Boolean(extractorOf(extraction)));
+      await opts.store.stageScore(opts.runId, generation, { sampleId: r.sampleId, prediction: v.prediction, correct: v.correct, details: v.details });
     }
     const rescored = await opts.store.switchScores(opts.runId, generation, { ...config, run: { ...config.run, extraction } });
     return { rescored };

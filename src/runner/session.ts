@@ -13,6 +13,7 @@ import { CAPTION_PROMPT } from '../methods/ablations.ts';
 import { ImageCache } from '../images/cache.ts';
 import { loadSharp } from '../images/sharp.ts';
 import { AwarenessProtocol } from '../protocols/awareness.ts';
+import { extractorOf, type ExtractionRule } from '../scoring/awareness.ts';
 import { ChoiceProtocol } from '../protocols/choice.ts';
 import { ResponseProtocol } from '../protocols/response.ts';
 import type { Protocol } from '../protocols/protocol.ts';
@@ -84,6 +85,12 @@ export function emptyProgress(dataset: LoadedDataset): RunProgress {
   return { total: dataset.samples.length, done: 0, skipped: 0, errors: 0, retries: 0, rateLimits: 0, inFlight: 0, concurrency: 0, startedAt: Date.now() };
 }
 
+/**
+ * `paper` extraction reads the whole answer (upstream's substring rule), so a cap cut short would
+ * change its verdict: that mode gets a larger default cap; an explicit --max-tokens still wins.
+ */
+export const PAPER_EXTRACTION_MAX_TOKENS = 1024;
+
 /** The retry policy a run's settings ask for; the model, the judge and the captioner share it. */
 export function retryPolicyOf(config: RunConfig): RetryPolicy {
   return { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: 30_000 };
@@ -97,7 +104,12 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   const { config, runId, existing } = await resolveRun(input, opts);
   checkSettings(config);
   const cache = answerCacheFor(config, opts.store);
-  const rawJudge = protocolName(config) === 'response' ? (opts.judge ?? setup(() => createJudge(config, opts.apiKey))) : undefined;
+  // The judge of a judged protocol, or the extractor model of `--extraction judge:provider:model`.
+  const extractor = protocolName(config) === 'awareness' ? extractorOf(config.extraction) : undefined;
+  const rawJudge =
+    protocolName(config) === 'response' ? (opts.judge ?? setup(() => createJudge(config, opts.apiKey)))
+    : extractor ? (opts.judge ?? setup(() => createProvider(extractor, { baseURL: config.judgeBaseURL ?? config.baseURL, apiKey: opts.apiKey, timeoutMs: config.timeoutMs })))
+    : undefined;
   const judge = rawJudge && cache(rawJudge);
   const { raw, replicas } = modelProvider(config, opts);
   const provider = cache(raw);
@@ -128,8 +140,10 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
     : undefined;
   const ablation = await setupOrUsage(async () => setupAblation(config.ablation, { protocol: protocolKind, store: opts.store, captioner, limits, retry: retryPolicyOf(config) }));
   // What the answers are scored with (CoT reads the final answer) is what the run stores.
-  const scoring = { ...config, extraction: method.extraction && config.extraction !== 'paper' ? method.extraction : config.extraction, judge: judge?.id ?? config.judge };
-  const protocol = protocolFor(scoring, judge, await prepareProtocol(config));
+  // An extractor model reads only what the rule cannot: under CoT that rule is the final answer's.
+  const rule = method.extraction && config.extraction !== 'paper' ? method.extraction : config.extraction;
+  const scoring = { ...config, extraction: extractor ? config.extraction : rule, judge: extractor ? config.judge : (judge?.id ?? config.judge) };
+  const protocol = protocolFor(scoring, judge, await prepareProtocol(config), extractor && method.extraction ? { rule: method.extraction } : {});
   const { extraction: _extraction, judge: _judge, ...protocolSettings } = protocol.describe();
   const pricing = resolvePricing(config.model, judge?.id, loadPrices(config.prices));
 
@@ -219,7 +233,8 @@ async function resolveRun(input: RunConfigInput | undefined, opts: SessionOption
 function checkSettings(config: RunConfig): void {
   if (config.maxCost !== undefined) {
     const prices = loadPrices(config.prices);
-    for (const m of [config.model, ...(protocolName(config) === 'response' && config.judge ? [config.judge] : [])]) {
+    const extractor = protocolName(config) === 'awareness' ? extractorOf(config.extraction) : undefined;
+    for (const m of [config.model, ...(protocolName(config) === 'response' && config.judge ? [config.judge] : []), ...(extractor ? [extractor] : [])]) {
       if (!priceFor(m, prices)) throw new RunSetupError(`--max-cost needs the price of ${m}, which is unknown: give it with --prices FILE ({"${m}": {"input": USD per 1M tokens, "output": ...}})`);
     }
   }
@@ -333,7 +348,7 @@ export async function prepareProtocol(config: Pick<RunConfig, 'benchmark' | 'pro
  * The run's protocol, as its benchmark declares it (with the templates `prepared` read at run
  * time); run flags override the benchmark's generation settings.
  */
-export function protocolFor(config: RunConfig, judge?: Provider, prepared: PreparedProtocol = {}): Protocol {
+export function protocolFor(config: RunConfig, judge?: Provider, prepared: PreparedProtocol = {}, reading: { rule?: ExtractionRule } = {}): Protocol {
   const name = protocolName(config);
   const declared = protocolSpec(config.benchmark, name);
   if (!declared) throw new RunSetupError(`no benchmark defines the ${name} protocol`);
@@ -342,7 +357,7 @@ export function protocolFor(config: RunConfig, judge?: Provider, prepared: Prepa
   // Where the run-time templates came from: the upstream files (and their provenance), or a prepare() hook's record.
   const templates = bound.templates ?? prepared.provenance;
   const generation = {
-    maxTokens: config.maxTokens ?? spec.generation?.maxTokens ?? 256,
+    maxTokens: config.maxTokens ?? (spec.scorer.kind === 'extraction' && config.extraction === 'paper' ? PAPER_EXTRACTION_MAX_TOKENS : undefined) ?? spec.generation?.maxTokens ?? 256,
     temperature: config.temperature,
     seed: config.seed,
     system: config.system ?? spec.generation?.system,
@@ -358,7 +373,10 @@ export function protocolFor(config: RunConfig, judge?: Provider, prepared: Prepa
       templates,
     });
   }
-  if (spec.scorer.kind === 'extraction') return new AwarenessProtocol({ prompt: spec.prompt, extraction: config.extraction, ...generation, templates });
+  if (spec.scorer.kind === 'extraction') {
+    const extractor = extractorOf(config.extraction) ? (judge ?? setup(() => createProvider(extractorOf(config.extraction)!, { baseURL: config.judgeBaseURL ?? config.baseURL, timeoutMs: config.timeoutMs }))) : undefined;
+    return new AwarenessProtocol({ prompt: spec.prompt, extraction: config.extraction, ...reading, extractor, retry: retryPolicyOf(config), ...generation, templates });
+  }
   return new ChoiceProtocol({ prompt: spec.prompt, scorer: spec.scorer, ...generation, templates });
 }
 
@@ -381,9 +399,11 @@ function withTemplates(spec: ProtocolSpec, config: RunConfig) {
 
 function preflightTargets(config: RunConfig, provider: Provider, judge: Provider | undefined): PreflightTarget[] {
   const modelURL = config.endpoints?.map((e) => e.url).join(',') ?? config.baseURL;
+  const judgeSpec = protocolName(config) === 'response' ? config.judge : extractorOf(config.extraction);
+  const role = protocolName(config) === 'response' ? '--judge' : '--extraction';
   return [
     { role: '--model', spec: config.model, provider, customURL: modelURL },
-    ...(judge && config.judge ? [{ role: '--judge', spec: config.judge, provider: judge, customURL: config.judgeBaseURL ?? config.baseURL }] : []),
+    ...(judge && judgeSpec ? [{ role, spec: judgeSpec, provider: judge, customURL: config.judgeBaseURL ?? config.baseURL }] : []),
   ];
 }
 
