@@ -117,6 +117,12 @@ export interface JudgeTemplate {
   parse?: (reply: string) => { verdict: string; rationale?: string; fallback?: string } | undefined;
   /** This template's structured-output schema; `null`: free text, as upstream asked (read by `parse`). */
   schema?: { name: string; schema: Record<string, unknown> } | null;
+  /**
+   * The judge's own refusal reading, stored beside the rule classifier's (`judge_refusal` beside
+   * `refusal`): the verdict words that mean the answer refused, where the rubric already says so,
+   * or a boolean field of the judge's JSON reply. Absent: the rubric does not tell refusal apart.
+   */
+  refusal?: { verdicts: readonly string[] } | { field: string };
   /** A verdict given without asking the judge (upstream scores e.g. an empty answer itself). */
   shortcut?: (answer: string) => string | undefined;
   /** Several judgements per answer (e.g. safety and effectiveness): each its own template; `pass` then tests the combined verdict. */

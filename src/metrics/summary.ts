@@ -54,6 +54,7 @@ function countsOf(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): Rec
       errors: errors.length,
       judge_errors: judgeErrors,
       content_policy: contentPolicy,
+      ...refusalReadings(answered),
     };
   }
   return {
@@ -64,6 +65,21 @@ function countsOf(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): Rec
     unparsed: answered.filter((r) => r.prediction === 'unparsed').length,
     content_policy: contentPolicy,
     ...extractedBy(answered, info.extraction),
+  };
+}
+
+/**
+ * Where the judge gives its own refusal reading: on the answers read both ways, how many each
+ * reading calls a refusal and on how many the two agree. Absent when the rubric gives none.
+ */
+function refusalReadings(answered: ResultRow[]): Record<string, number> {
+  const both = answered.filter((r) => typeof r.details?.judge_refusal === 'boolean' && typeof r.details?.refusal === 'boolean');
+  if (!both.length) return {};
+  return {
+    refusal_readings: both.length,
+    refused_by_rule: both.filter((r) => r.details!.refusal === true).length,
+    refused_by_judge: both.filter((r) => r.details!.judge_refusal === true).length,
+    refusal_readings_agree: both.filter((r) => r.details!.refusal === r.details!.judge_refusal).length,
   };
 }
 

@@ -55,12 +55,24 @@ export async function judgeAnswer(judge: Provider, rubric: JudgeRubric, sample: 
   }
 }
 
+/** The judge's refusal reading where its rubric gives one (a verdict word, or a boolean field of its reply). */
+function judgeRefusal(template: JudgeTemplate, verdict: string, reply: object): boolean | undefined {
+  const how = template.refusal;
+  if (!how) return undefined;
+  if ('verdicts' in how) return how.verdicts.includes(verdict);
+  const value = (reply as Record<string, unknown>)[how.field];
+  return typeof value === 'boolean' ? value : undefined;
+}
+
 type OneVerdict = { verdict: string; rationale?: string; extra: Record<string, unknown> } | { error: Record<string, unknown> };
 
 /** One template's verdict: a shortcut, or the judge asked (and re-asked once when its reply is unusable). */
 async function askOne(judge: Provider, rubric: JudgeRubric, template: JudgeTemplate, sample: Sample, answer: string, opts: JudgeOptions, usage: { input: number; output: number }, details: Record<string, unknown>): Promise<OneVerdict> {
   const short = template.shortcut?.(answer);
-  if (short !== undefined) return { verdict: short, extra: { judge_shortcut: true } };
+  if (short !== undefined) {
+    const refusal = judgeRefusal(template, short, {});
+    return { verdict: short, extra: { judge_shortcut: true, ...(refusal !== undefined ? { judge_refusal: refusal } : {}) } };
+  }
   const content: ContentPart[] = [{ type: 'text', text: template.prompt(sample, answer) }];
   if (template.seesImage && opts.image) content[template.textFirst ? 'push' : 'unshift']({ type: 'image', image: opts.image });
   const schema = template.schema !== undefined ? template.schema : rubric.schema;
@@ -82,7 +94,12 @@ async function askOne(judge: Provider, rubric: JudgeRubric, template: JudgeTempl
     const out = read(response.text);
     if (out && allowed.has(out.verdict)) {
       const fallback = (out as { fallback?: string }).fallback;
-      return { verdict: out.verdict, rationale: out.rationale, extra: { judge_rounds: round + 1, ...(fallback ? { judge_fallback: fallback } : {}), ...(template.parse ? { judge_raw: response.text.slice(0, 2000) } : {}) } };
+      const refusal = judgeRefusal(template, out.verdict, out);
+      return {
+        verdict: out.verdict,
+        rationale: out.rationale,
+        extra: { judge_rounds: round + 1, ...(fallback ? { judge_fallback: fallback } : {}), ...(template.parse ? { judge_raw: response.text.slice(0, 2000) } : {}), ...(refusal !== undefined ? { judge_refusal: refusal } : {}) },
+      };
     }
     const again = template.parse ? 'That reply did not follow the format asked for. Reply again, exactly in that format.' : 'That reply was not the JSON object requested. Reply again with only the JSON object.';
     request.messages = [...request.messages, { role: 'assistant', content: [{ type: 'text', text: response.text }] }, { role: 'user', content: [{ type: 'text', text: again }] }];

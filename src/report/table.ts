@@ -41,10 +41,17 @@ function blockTable(name: string, breakdown: StoredBreakdown, labels: Map<string
   return ['', renderTable([name.replace(/^by_/, ''), 'n', ...keys.map((k) => `${labels.get(k) ?? k} %`)], rows)];
 }
 
+/** The rule classifier's and the judge's refusal readings side by side, with their agreement. */
+export function refusalLine(c: Record<string, number>): string {
+  const agree = c.refusal_readings_agree / c.refusal_readings;
+  return `refusals: rule ${c.refused_by_rule}, judge ${c.refused_by_judge} of ${c.refusal_readings} answers read both ways; they agree on ${c.refusal_readings_agree} (${pct(agree)}%)`;
+}
+
 /** What `counts` says, in the order a person checks it. */
 function countsLine(c: Record<string, number>): string {
   if (c.judged !== undefined) {
-    return `judged ${c.judged}/${c.samples}   model errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}   judge errors ${c.judge_errors}   missing images ${c.missing_image}   invalid rows ${c.invalid}`;
+    const line = `judged ${c.judged}/${c.samples}   model errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}   judge errors ${c.judge_errors}   missing images ${c.missing_image}   invalid rows ${c.invalid}`;
+    return c.refusal_readings ? `${line}\n${refusalLine(c)}` : line;
   }
   const read = c.extracted_by_judge !== undefined ? `   read by rule ${c.extracted_by_rule}, by extractor ${c.extracted_by_judge}` : '';
   return `evaluated ${c.evaluated}/${c.samples}   errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}${c.unparsed !== undefined ? `   unparsed ${c.unparsed}` : ''}${read}   missing images ${c.missing_image}`;

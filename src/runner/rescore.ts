@@ -28,7 +28,7 @@ export interface RescoreOptions {
 export class RescoreIncompleteError extends Error {}
 
 /** What a previous judgement left in a row's details; a new judgement replaces all of it. */
-const JUDGE_KEYS = ['rationale', 'judge', 'judge_verdict', 'judge_error', 'judge_raw', 'judge_rounds', 'judge_usage', 'judge_structured_output'];
+const JUDGE_KEYS = ['rationale', 'judge', 'judge_verdict', 'judge_refusal', 'judge_error', 'judge_raw', 'judge_rounds', 'judge_usage', 'judge_structured_output'];
 
 /** Judge failures worth asking again later; an unparseable verdict or a refused request is an outcome. */
 const TRANSIENT = new Set(['rate_limit', 'overloaded', 'server', 'timeout', 'network', 'invalid_response', 'quota', 'internal']);

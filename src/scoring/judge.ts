@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-const JudgeOutput = z.object({
+// Other fields a rubric asks for (e.g. a refusal flag) are kept.
+const JudgeOutput = z.looseObject({
   verdict: z.string(),
   rationale: z.string().default(''),
 });
