@@ -208,7 +208,7 @@ describe('leaderboard', () => {
     expect(md.stdout).not.toContain('<script>');
     const csv = await runCli(['report', '--db', db, '--runs', 'hostile,unsafe', '--format', 'csv']).done;
     const lines = csv.stdout.trim().split('\n');
-    expect(lines[0]).toBe('run,model,id,subset,scenario,category,label,verdict,correct,response,error,latency_ms,input_tokens,output_tokens,prompt,system,cost_usd,judge_cost_usd');
+    expect(lines[0]).toBe('run,model,id,subset,scenario,category,label,verdict,correct,response,error,latency_ms,input_tokens,output_tokens,prompt,system,cost_usd,judge_cost_usd,repeat');
     // A response with commas, quotes and markup survives the round trip field for field.
     const { parse: parseCsv } = await import('csv-parse/sync');
     const records = parseCsv(csv.stdout, { columns: true }) as Record<string, string>[];

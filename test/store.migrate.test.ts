@@ -2,13 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, type TestContext } from 'vitest';
+import type { Client } from 'pg';
 import { runCli } from './helpers/cli.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { POSTGRES_SKIP_MESSAGE, testDatabase } from './helpers/postgres.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
-import type { Store } from '../src/store/store.ts';
+import { SCHEMA_VERSION } from '../src/store/migrate.ts';
+import { answerKey, type Store } from '../src/store/store.ts';
 
 // The schema mmsafe 0.1 creates (SQLite user_version 2; PostgreSQL the same tables with its types),
 // captured here so the test writes an old database itself.
@@ -123,7 +125,7 @@ describe('a database written by mmsafe 0.1 opens and reports the same numbers', 
     await expectSameNumbers(again);
     await again.close();
     const raw = new Database(file, { readonly: true });
-    expect(raw.pragma('user_version', { simple: true })).toBe(3);
+    expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     raw.close();
     const listed = await runCli(['runs', '--db', file, '--json']).done;
     expect(listed.code, listed.stderr).toBe(0);
@@ -131,15 +133,7 @@ describe('a database written by mmsafe 0.1 opens and reports the same numbers', 
   });
 
   it('PostgreSQL: migrated once on connect', async (ctx) => {
-    const db = await testDatabase();
-    if (!db) {
-      process.stderr.write(`${POSTGRES_SKIP_MESSAGE}\n`);
-      return ctx.skip();
-    }
-    try {
-      const { default: pg } = await import('pg');
-      const client = new pg.Client({ connectionString: db.url });
-      await client.connect();
+    await withOldPostgres(ctx, async (client) => {
       await client.query(POSTGRES_V1);
       for (const r of RUNS) await client.query('INSERT INTO runs VALUES ($1,$2,$3,$4,$5,$6,$7,$8)', [r.id, r.benchmark, r.protocol, r.model, JSON.stringify(r.config), r.total, '2026-01-01T00:00:00.000Z', 'done']);
       for (const r of ROWS) {
@@ -149,17 +143,143 @@ describe('a database written by mmsafe 0.1 opens and reports the same numbers', 
           [x.run_id, x.sample_id, x.status, x.label, x.subset, x.category, x.response, x.prediction, x.correct, x.error_kind, x.error_message, x.input_tokens, x.output_tokens, r.details ? JSON.stringify(r.details) : null],
         );
       }
-      await client.end();
-      for (let open = 0; open < 2; open++) {
-        const store = await PostgresStore.connect(db.url);
-        try {
-          await expectSameNumbers(store);
-        } finally {
-          await store.close();
-        }
-      }
+    }, (store) => expectSameNumbers(store));
+  });
+});
+
+/**
+ * A database written by `write` (an older version's schema and rows), then opened twice by this
+ * version, `check`ed each time. Skips, saying why, without PostgreSQL.
+ */
+async function withOldPostgres(ctx: TestContext, write: (client: Client) => Promise<void>, check: (store: PostgresStore, open: number) => Promise<void>): Promise<void> {
+  const db = await testDatabase();
+  if (!db) {
+    process.stderr.write(`${POSTGRES_SKIP_MESSAGE}\n`);
+    return ctx.skip();
+  }
+  try {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await write(client);
     } finally {
-      await db.drop();
+      await client.end();
     }
+    for (let open = 0; open < 2; open++) {
+      const store = await PostgresStore.connect(db.url);
+      try {
+        await check(store, open);
+      } finally {
+        await store.close();
+      }
+    }
+  } finally {
+    await db.drop();
+  }
+}
+
+// Schema 3 as the previous version created it: one row per (run, sample), before `--samples K`.
+const SQLITE_V3 = `
+CREATE TABLE runs (id TEXT PRIMARY KEY, benchmark TEXT NOT NULL, protocol TEXT NOT NULL, model TEXT NOT NULL, config TEXT NOT NULL,
+  total INTEGER NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL, spent_usd REAL NOT NULL DEFAULT 0);
+CREATE TABLE results (run_id TEXT NOT NULL, sample_id TEXT NOT NULL, status TEXT NOT NULL, label TEXT NOT NULL,
+  subset TEXT, scenario TEXT, domain TEXT, attack TEXT, category TEXT, response TEXT, prediction TEXT, correct INTEGER,
+  error_kind TEXT, error_message TEXT, latency_ms INTEGER, input_tokens INTEGER, output_tokens INTEGER, image_sha256 TEXT,
+  attempts INTEGER NOT NULL, details TEXT, updated_at TEXT NOT NULL, prompt TEXT, system TEXT, reference TEXT, cached_tokens INTEGER,
+  reasoning_tokens INTEGER, cost_usd REAL, judge_input_tokens INTEGER, judge_output_tokens INTEGER, judge_cost_usd REAL, PRIMARY KEY (run_id, sample_id));
+CREATE TABLE captions (captioner TEXT NOT NULL, image_sha256 TEXT NOT NULL, caption TEXT NOT NULL, PRIMARY KEY (captioner, image_sha256));
+CREATE TABLE answer_cache (key TEXT PRIMARY KEY, model TEXT NOT NULL, answer TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE labels (run_id TEXT NOT NULL, sample_id TEXT NOT NULL, verdict INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (run_id, sample_id));
+CREATE TABLE budget_holds (run_id TEXT NOT NULL, hold_id TEXT NOT NULL, amount_usd REAL NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (run_id, hold_id));
+CREATE TABLE staged_scores (run_id TEXT NOT NULL, generation TEXT NOT NULL, sample_id TEXT NOT NULL, prediction TEXT NOT NULL, correct INTEGER NOT NULL,
+  details TEXT, judge_input_tokens INTEGER, judge_output_tokens INTEGER, judge_cost_usd REAL, PRIMARY KEY (run_id, generation, sample_id));
+PRAGMA user_version = 3;
+`;
+const POSTGRES_V3 = `
+CREATE TABLE runs (id TEXT PRIMARY KEY, benchmark TEXT NOT NULL, protocol TEXT NOT NULL, model TEXT NOT NULL,
+  config JSONB NOT NULL, total INTEGER NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL, spent_usd DOUBLE PRECISION NOT NULL DEFAULT 0);
+CREATE TABLE results (run_id TEXT NOT NULL, sample_id TEXT NOT NULL, status TEXT NOT NULL, label TEXT NOT NULL,
+  subset TEXT, scenario TEXT, domain TEXT, attack TEXT, category TEXT, response TEXT, prediction TEXT,
+  correct BOOLEAN, error_kind TEXT, error_message TEXT, latency_ms INTEGER, input_tokens INTEGER,
+  output_tokens INTEGER, image_sha256 TEXT, attempts INTEGER NOT NULL, details JSONB,
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), seq BIGSERIAL, prompt TEXT, system TEXT, reference TEXT, cached_tokens INTEGER,
+  reasoning_tokens INTEGER, cost_usd DOUBLE PRECISION, judge_input_tokens INTEGER, judge_output_tokens INTEGER, judge_cost_usd DOUBLE PRECISION,
+  PRIMARY KEY (run_id, sample_id));
+CREATE TABLE labels (run_id TEXT NOT NULL, sample_id TEXT NOT NULL, verdict BOOLEAN NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (run_id, sample_id));
+CREATE TABLE captions (captioner TEXT NOT NULL, image_sha256 TEXT NOT NULL, caption TEXT NOT NULL, PRIMARY KEY (captioner, image_sha256));
+CREATE TABLE answer_cache (key TEXT PRIMARY KEY, model TEXT NOT NULL, answer JSONB NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now());
+CREATE TABLE queue (run_id TEXT NOT NULL, sample_id TEXT NOT NULL, lease_until TIMESTAMPTZ, worker TEXT, PRIMARY KEY (run_id, sample_id));
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (3);
+CREATE TABLE budget_holds (run_id TEXT NOT NULL, hold_id TEXT NOT NULL, amount_usd DOUBLE PRECISION NOT NULL, expires_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (run_id, hold_id));
+CREATE TABLE staged_scores (run_id TEXT NOT NULL, generation TEXT NOT NULL, sample_id TEXT NOT NULL, prediction TEXT NOT NULL, correct BOOLEAN NOT NULL,
+  details JSONB, judge_input_tokens INTEGER, judge_output_tokens INTEGER, judge_cost_usd DOUBLE PRECISION, seq BIGSERIAL, PRIMARY KEY (run_id, generation, sample_id));
+`;
+
+const V3_RUN = { ...RUNS[0], config: { version: 1, ...RUNS[0].config, run: { ...RUNS[0].config.run, extraction: 'final' } } };
+
+/** What schema 4 must keep of a schema 3 database, and what it must now allow: a second answer to one item. */
+async function expectRepeatKey(store: Store): Promise<void> {
+  // Rows keep their values (costs are not priced again) and become repeat 0, in their order.
+  expect((await store.results('aware')).map((r) => [r.sampleId, r.repeat, r.costUsd])).toEqual([['a2', undefined, 0.5], ['a1', undefined, 0.25]]);
+  expect(await store.staged('aware', 'extraction:paper')).toEqual([{ sampleId: 'a1', prediction: 'safe', correct: false, details: undefined, judgeInputTokens: undefined, judgeOutputTokens: undefined, judgeCostUsd: undefined }]);
+  await store.putResult({ runId: 'aware', sampleId: 'a1', repeat: 1, status: 'ok', label: 'unsafe', response: 'Yes.', attempts: 1 });
+  expect((await store.resultsOf('aware', 'a1')).map((r) => r.response)).toEqual(['No.', 'Yes.']);
+  expect(await store.completedIds('aware')).toEqual(new Set(['a1', 'a2', answerKey('a1', 1)]));
+  await store.stageScore('aware', 'extraction:paper', { sampleId: 'a1', repeat: 1, prediction: 'safe', correct: false });
+  expect(await store.switchScores('aware', 'extraction:paper', (await store.getRun('aware'))!.config)).toBe(2);
+  expect((await store.result('aware', 'a1', 1))?.prediction).toBe('safe');
+}
+
+describe('a database of schema 3 gains the repeat in the key of every answer (schema 4)', () => {
+  it('SQLite: tables rebuilt once, rows and their order kept', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-migrate-v4-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'v3.db');
+    const db = new Database(file);
+    db.exec(SQLITE_V3);
+    db.prepare('INSERT INTO runs (id, benchmark, protocol, model, config, total, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('aware', 'mmsafeaware', 'awareness', 'openai:gpt-4o', JSON.stringify(V3_RUN.config), 2, '2026-01-01T00:00:00.000Z', 'done');
+    const row = db.prepare("INSERT INTO results (run_id, sample_id, status, label, response, prediction, correct, input_tokens, output_tokens, cost_usd, attempts, updated_at) VALUES ('aware', ?, 'ok', 'unsafe', ?, 'unsafe', 1, 100, 10, ?, 1, 'now')");
+    row.run('a2', 'No.', 0.5);
+    row.run('a1', 'No.', 0.25);
+    db.prepare("INSERT INTO staged_scores (run_id, generation, sample_id, prediction, correct) VALUES ('aware', 'extraction:paper', 'a1', 'safe', 0)").run();
+    db.close();
+    const store = new SqliteStore(file);
+    try {
+      await expectRepeatKey(store);
+    } finally {
+      await store.close();
+    }
+    const raw = new Database(file, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect((raw.prepare("SELECT group_concat(name) AS k FROM pragma_table_info('results') WHERE pk > 0 ORDER BY pk").get() as { k: string }).k).toBe('run_id,sample_id,repeat');
+    raw.close();
+    // Opened again: nothing to do, nothing lost.
+    const again = new SqliteStore(file);
+    expect(await again.results('aware')).toHaveLength(3);
+    await again.close();
+  });
+
+  it('PostgreSQL: keys of results, queue and staged scores extended on connect', async (ctx) => {
+    await withOldPostgres(ctx, async (client) => {
+      await client.query(POSTGRES_V3);
+      await client.query('INSERT INTO runs (id, benchmark, protocol, model, config, total, created_at, status) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)', ['aware', 'mmsafeaware', 'awareness', 'openai:gpt-4o', JSON.stringify(V3_RUN.config), 3, '2026-01-01T00:00:00.000Z', 'running']);
+      for (const [id, cost] of [['a2', 0.5], ['a1', 0.25]] as const) {
+        await client.query("INSERT INTO results (run_id, sample_id, status, label, response, prediction, correct, input_tokens, output_tokens, cost_usd, attempts) VALUES ('aware', $1, 'ok', 'unsafe', 'No.', 'unsafe', true, 100, 10, $2, 1)", [id, cost]);
+      }
+      await client.query("INSERT INTO staged_scores (run_id, generation, sample_id, prediction, correct) VALUES ('aware', 'extraction:paper', 'a1', 'safe', false)");
+      await client.query("INSERT INTO queue (run_id, sample_id) VALUES ('aware', 'a3')");
+    }, async (store, open) => {
+      if (open > 0) {
+        expect(await store.results('aware')).toHaveLength(3);
+        return;
+      }
+      await expectRepeatKey(store);
+      expect((await store.claim('w', 5, 60_000, ['aware'])).map((c) => [c.sampleId, c.repeat])).toEqual([['a3', 0]]);
+      await store.release('w');
+      // a1 has both repeats stored, a2 one, a3 is queued already: asking for 2 each adds a2's second and a3's second.
+      expect(await store.enqueue('aware', ['a1', 'a2', 'a3'], 2)).toBe(2);
+    });
   });
 });

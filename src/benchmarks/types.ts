@@ -212,6 +212,13 @@ export type ContentPolicyRule =
 /** What the samples are clustered by for clustered intervals (items sharing an image are not independent). */
 export type ClusterKey = { by: 'image' } | { by: 'field'; field: string };
 
+/**
+ * How the headline metrics combine an item's `--samples K` answers: the majority verdict per item
+ * (`vote: 'aspects'` also takes each judged aspect's majority by itself), or every answer counted
+ * (`mean`: each metric the mean over repeats). Default: majority of verdicts.
+ */
+export type RepeatRule = { aggregate: 'majority'; vote: 'verdict' | 'aspects' } | { aggregate: 'mean' };
+
 export interface MetricSpec {
   /** In the order they appear under `metrics` in the summary JSON. */
   entries: MetricEntry[];
@@ -222,6 +229,8 @@ export interface MetricSpec {
   columns?: string[];
   cluster: ClusterKey;
   contentPolicy: ContentPolicyRule;
+  /** `--samples K`: how an item's answers make its verdict (default: the majority of verdicts). */
+  repeats?: RepeatRule;
 }
 
 /** A paired comparison between two runs on the samples both answered. */

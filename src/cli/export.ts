@@ -25,7 +25,7 @@ export function registerExport(program: Command): void {
               ? await samplesJsonl(store, run)
               : inIdOrder(await store.results(run))
                 .filter((r) => r.status === 'ok')
-                .map((r) => `${JSON.stringify({ id: /^\d+$/.test(r.sampleId) ? Number(r.sampleId) : r.sampleId, response: r.response ?? '' })}\n`)
+                .map((r) => `${JSON.stringify({ id: /^\d+$/.test(r.sampleId) ? Number(r.sampleId) : r.sampleId, response: r.response ?? '', ...(r.repeat ? { repeat: r.repeat } : {}) })}\n`)
                 .join('');
         if (flags.out) writeFileAtomic(flags.out, text);
         else emit(text);

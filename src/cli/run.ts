@@ -33,6 +33,7 @@ interface RunFlags {
   concurrency?: number;
   limit?: number;
   sample?: number;
+  samples?: number;
   ids?: string;
   subset?: string;
   protocol?: 'awareness' | 'response' | 'multiple-choice' | 'mcqa';
@@ -97,6 +98,7 @@ export function registerRun(program: Command): void {
     .option('--concurrency <n>', 'requests in flight at most', parsePositiveInt)
     .option('--limit <n>', 'run only the first N samples', parsePositiveInt)
     .option('--sample <n>', 'a random sample of N, stratified over the subsets (every subset present); drawn with --seed', parsePositiveInt)
+    .option('--samples <k>', 'ask each item K times (at --temperature) and store every answer; the summary scores the majority verdict per item, with the spread between repeats (default 1)', parsePositiveInt)
     .option('--ids <file|a,b,c>', 'only these sample ids: a file (one per line) or a comma-separated list')
     .option('--subset <name>', `only one subset (${BENCHMARKS.filter((b) => b.subsets).map((b) => `${b.name}: ${b.subsets!.join('|')}`).join('; ')}; custom: the rows' own)`)
     .option('--extraction <mode>', 'answer extraction: strict (leading Yes/No), paper (upstream script; default --max-tokens 1024), final (a reasoning answer\'s final Yes/No), or judge:provider:model (the rule, then that model reads what the rule cannot)')
@@ -208,10 +210,10 @@ async function runOne(input: RunConfigInput, flags: RunFlags, ctx: RunContext): 
     workerId: flags.workerId,
     preflight: flags.preflight !== false && !flags.enqueue,
     signal: ctx.signal,
-    onStart: ({ runId, dataset, pending, resumed }) => {
+    onStart: ({ runId, dataset, pending, resumed, repeats }) => {
       const missing = dataset.problems.filter((p) => p.kind === 'missing_image');
       tell(
-        `run ${runId}${resumed ? ' (resumed)' : ''}: ${dataset.samples.length} samples to evaluate, ${pending} pending` +
+        `run ${runId}${resumed ? ' (resumed)' : ''}: ${dataset.samples.length} samples to evaluate${repeats > 1 ? `, ${repeats} answers each` : ''}, ${pending} pending` +
           (missing.length ? `; ${missing.length} left out for a missing image (ids ${abbreviate(missing.map((p) => p.id ?? '?'))})` : ''),
       );
       for (const p of dataset.problems.filter((p) => p.kind !== 'missing_image').slice(0, 20)) tell(`left out ${p.id ?? ''} (${p.where}): ${p.message}`);
@@ -345,6 +347,7 @@ function toConfig(flags: RunFlags): RunConfigInput {
     concurrency: flags.concurrency,
     limit: flags.limit,
     sample: flags.sample,
+    samples: flags.samples,
     ids: flags.ids !== undefined ? idsOption(flags.ids) : undefined,
     subset: flags.subset,
     protocol: flags.protocol,

@@ -19,6 +19,7 @@ interface SuiteFlags {
   data: string[];
   images: string[];
   limit?: number;
+  samples?: number;
   concurrency?: number;
   db: string;
   html?: string;
@@ -51,6 +52,7 @@ export function registerSuite(program: Command): void {
     .option('--data <benchmark=path>', 'where a benchmark\'s data is (repeatable; default: where `mmsafe data pull` keeps it)', collect, [])
     .option('--images <benchmark=dir>', "a benchmark's images directory (repeatable)", collect, [])
     .option('--limit <n>', 'the first N samples of each benchmark', parsePositiveInt)
+    .option('--samples <k>', 'ask each item K times and score the majority verdict per item (see `mmsafe run --samples`)', parsePositiveInt)
     .option('--concurrency <n>', 'requests in flight at most', parsePositiveInt)
     .option('--db <path>', 'where runs are stored', './mmsafe.db')
     .option('--html <file>', 'write the table and the profile chart as an HTML page')
@@ -80,6 +82,7 @@ export function registerSuite(program: Command): void {
               ...(images.has(benchmark) ? { images: images.get(benchmark) } : {}),
               ...(judged.includes(benchmark) ? { judge: flags.judge, ...(flags.judgeBaseUrl ? { judgeBaseURL: flags.judgeBaseUrl } : {}) } : {}),
               ...(flags.limit ? { limit: flags.limit } : {}),
+              ...(flags.samples ? { samples: flags.samples } : {}),
               ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
             },
             { store, runId, signal: interrupt.signal },

@@ -85,6 +85,8 @@ export interface GenerateRequest {
   jsonSchema?: { name: string; schema: Record<string, unknown> };
   /** The item asked about; never sent (answer-blind baselines key their answers on it). */
   itemId?: string;
+  /** Which of the item's `--samples K` answers this request is (0 when absent); never sent, part of the answer-cache key from 1 on. */
+  repeat?: number;
   /** Facts about how the request was built (few-shot ids, caption used), stored with the answer; never sent. */
   meta?: Record<string, unknown>;
 }
@@ -207,6 +209,8 @@ export type ResultStatus = 'ok' | 'error';
 export interface ResultRow {
   runId: string;
   sampleId: string;
+  /** Which of the item's `--samples K` answers this is, from 0; absent means 0 (the only answer of a run with K = 1). */
+  repeat?: number;
   status: ResultStatus;
   label: Label;
   subset?: string;

@@ -3,6 +3,7 @@ import { extractorOf, type ExtractionMode } from '../scoring/awareness.ts';
 import type { ResultRow } from '../core/types.ts';
 import { breakdownsObject, evaluateMetrics, metricsObject } from './declared.ts';
 import type { Proportion } from './stats.ts';
+import { byItem, flipRate, headlineRows, repeatsSummary, type RepeatsSummary } from './repeats.ts';
 
 /** A metric as stored: a proportion (n, correct, accuracy, ci95) or a bare rate or mean. */
 export type StoredMetric = Proportion | number;
@@ -22,6 +23,8 @@ export interface MetricsSummary {
   run_id?: string;
   counts: Record<string, number>;
   metrics: Record<string, StoredMetric>;
+  /** `--samples K` (K > 1): each repeat's metrics and their spread; absent for one answer per item. */
+  repeats?: RepeatsSummary;
   [breakdown: `by_${string}`]: StoredBreakdown;
 }
 
@@ -37,6 +40,8 @@ export interface SummaryInfo {
   /** Rows left out of the dataset for other reasons (missing field, unreadable image). */
   invalid: number;
   runId?: string;
+  /** `--samples K`: answers per item (absent: 1). */
+  repeats?: number;
 }
 
 function countsOf(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): Record<string, number> {
@@ -96,6 +101,25 @@ function extractedBy(answered: ResultRow[], extraction: ExtractionMode | undefin
  * are counted apart and never taken as either verdict; unparsed answers are scored wrong.
  */
 export function summarize(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): MetricsSummary {
+  return (info.repeats ?? 1) > 1 ? summarizeRepeats(rows, spec, info) : summarizeRows(rows, spec, info);
+}
+
+/**
+ * `--samples K`: the summary of the items' majority verdicts (or of every answer, where the
+ * benchmark declares `mean`), with `counts.answers`, `metrics.flip_rate` and the `repeats` block.
+ */
+function summarizeRepeats(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): MetricsSummary {
+  const items = byItem(rows);
+  const summary = summarizeRows(headlineRows(items, spec.metrics), spec, info);
+  return {
+    ...summary,
+    counts: { ...summary.counts, answers: rows.length },
+    metrics: { ...summary.metrics, flip_rate: flipRate(items) },
+    repeats: repeatsSummary(rows, spec.metrics, info.repeats!),
+  };
+}
+
+function summarizeRows(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): MetricsSummary {
   const scorer = spec.scorer.kind;
   return {
     benchmark: info.benchmark,

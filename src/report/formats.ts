@@ -110,7 +110,10 @@ export function leaderboardJson(lb: Leaderboard): string {
   )}\n`;
 }
 
-/** One line per sample and run: what a spreadsheet or pandas user wants. */
+/**
+ * One line per answer and run (`repeat`: which of the item's `--samples K` answers, the last column
+ * so that columns read by position keep theirs): what a spreadsheet or pandas user wants.
+ */
 export async function samplesCsv(store: Store, runIds: string[]): Promise<string> {
   const { stringify } = await import('csv-stringify/sync');
   const records: unknown[][] = [];
@@ -120,14 +123,14 @@ export async function samplesCsv(store: Store, runIds: string[]): Promise<string
       records.push([
         id, run?.model ?? '', r.sampleId, r.subset ?? '', r.scenario ?? '', r.category ?? '', r.label, r.prediction ?? '',
         r.correct === undefined ? '' : r.correct ? 1 : 0, r.response ?? '', r.errorKind ? `${r.errorKind}: ${redactSecrets(r.errorMessage ?? '')}` : '',
-        r.latencyMs ?? '', r.inputTokens ?? '', r.outputTokens ?? '', r.prompt ?? '', r.system ?? '', r.costUsd ?? '', r.judgeCostUsd ?? '',
+        r.latencyMs ?? '', r.inputTokens ?? '', r.outputTokens ?? '', r.prompt ?? '', r.system ?? '', r.costUsd ?? '', r.judgeCostUsd ?? '', r.repeat ?? 0,
       ]);
     }
   }
   return stringify(records, {
     header: true,
     cast: { string: csvSafe },
-    columns: ['run', 'model', 'id', 'subset', 'scenario', 'category', 'label', 'verdict', 'correct', 'response', 'error', 'latency_ms', 'input_tokens', 'output_tokens', 'prompt', 'system', 'cost_usd', 'judge_cost_usd'],
+    columns: ['run', 'model', 'id', 'subset', 'scenario', 'category', 'label', 'verdict', 'correct', 'response', 'error', 'latency_ms', 'input_tokens', 'output_tokens', 'prompt', 'system', 'cost_usd', 'judge_cost_usd', 'repeat'],
   });
 }
 
@@ -136,7 +139,7 @@ export async function samplesJsonl(store: Store, runId: string): Promise<string>
   const lines: string[] = [];
   for (const r of inIdOrder(await store.results(runId))) {
     lines.push(JSON.stringify({
-      id: r.sampleId, status: r.status, label: r.label, subset: r.subset, scenario: r.scenario, domain: r.domain, attack: r.attack, category: r.category,
+      id: r.sampleId, repeat: r.repeat ?? 0, status: r.status, label: r.label, subset: r.subset, scenario: r.scenario, domain: r.domain, attack: r.attack, category: r.category,
       prompt: r.prompt ?? null, system: r.system ?? null, response: r.response ?? null, verdict: r.prediction ?? null, correct: r.correct ?? null,
       error: r.errorKind ? { kind: r.errorKind, message: redactSecrets(r.errorMessage ?? '') } : null, latency_ms: r.latencyMs ?? null, attempts: r.attempts,
       input_tokens: r.inputTokens ?? null, output_tokens: r.outputTokens ?? null, cached_tokens: r.cachedTokens ?? null, reasoning_tokens: r.reasoningTokens ?? null,

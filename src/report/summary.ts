@@ -5,6 +5,7 @@ import type { DatasetProblem, ResultRow } from '../core/types.ts';
 import { summarize, type MetricsSummary } from '../metrics/summary.ts';
 import { summarizeUsage, type UsageSummary } from '../metrics/usage.ts';
 import type { RunRecord, Store } from '../store/store.ts';
+import { repeatsOf } from '../runner/config.ts';
 
 /** Errored samples by kind, with one stored message as an example of each. */
 export type ErrorsByKind = Record<string, { count: number; example: string }>;
@@ -50,6 +51,7 @@ export async function summarizeStoredRun(store: Store, runId: string): Promise<R
     missingImage: missing.length,
     invalid,
     runId,
+    ...(repeatsOf(settings) > 1 ? { repeats: repeatsOf(settings) } : {}),
   });
   // Where the benchmark's prompt and judge templates came from (upstream file at a commit, --judge-prompts, or mmsafe's fallback).
   const templates = (run.config.protocol as { templates?: TemplateSource[] } | undefined)?.templates;

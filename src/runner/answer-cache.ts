@@ -13,7 +13,7 @@ export const CACHED_ANSWER = 'cached_answer';
 /**
  * The identity of a request: the model, every message exactly (images by the hash of the bytes
  * sent), the system prompt, the generation settings, the provider options and how the request
- * was built (few-shot ids, caption). Any difference is a different key, so a cached answer is
+ * was built (few-shot ids, caption), and which of an item's repeated answers it is. Any difference is a different key, so a cached answer is
  * only ever reused for the very request that produced it. The API address is not part of it:
  * the same model behind another URL (a replica) gives the same answer.
  */
@@ -32,6 +32,9 @@ export function answerCacheKey(model: string, request: GenerateRequest, scope: R
     extra: request.extra ?? null,
     jsonSchema: request.jsonSchema ?? null,
     meta: request.meta ?? null,
+    // `--samples K`: repeat r of a request reuses only an earlier repeat r, so K cached answers stay K
+    // answers. Absent for the first, so keys written before repeats existed still match.
+    ...(request.repeat ? { repeat: request.repeat } : {}),
   };
   return createHash('sha256').update(canonicalJson(identity)).digest('hex');
 }

@@ -39,6 +39,11 @@ export const RunConfigSchema = z.object({
   sample: z.number().int().positive().optional(),
   /** Exactly these sample ids. */
   ids: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * `--samples K`: ask each item K times (at the temperature given) and store every answer; the
+   * summary scores the majority verdict per item and reports the spread between repeats. Absent: 1.
+   */
+  samples: z.number().int().positive().max(100).optional(),
   model: modelSpec('expected provider:model, e.g. openai:gpt-4o'),
   baseURL: z.string().url().optional(),
   /** Several replicas of one model: requests go to the least busy healthy one. */
@@ -95,6 +100,11 @@ export const RunConfigSchema = z.object({
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
+
+/** `--samples K`: how many answers the run asks of each item. */
+export function repeatsOf(config: Pick<RunConfig, 'samples'>): number {
+  return config.samples ?? 1;
+}
 
 /** The protocol a run uses: --protocol, else the one its benchmark is meant to be run with. */
 export function protocolName(config: Pick<RunConfig, 'protocol' | 'benchmark'>): ProtocolName {

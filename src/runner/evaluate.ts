@@ -1,7 +1,7 @@
 import type { LoadedDataset, Provider } from '../core/types.ts';
 import type { Store } from '../store/store.ts';
 import { isWorkQueue } from '../store/queue.ts';
-import type { RunConfigInput } from './config.ts';
+import { repeatsOf, type RunConfigInput } from './config.ts';
 import type { RunEstimate } from './estimate.ts';
 import type { ExecuteResult, RunProgress } from './run.ts';
 import { countStored, emptyProgress, openRun, RunSetupError } from './session.ts';
@@ -18,7 +18,8 @@ export interface EvaluateOptions {
   resume?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: RunProgress) => void;
-  onStart?: (info: { runId: string; dataset: LoadedDataset; pending: number; resumed: boolean }) => void;
+  /** `pending` counts answers: `repeats` (`--samples`) per item. */
+  onStart?: (info: { runId: string; dataset: LoadedDataset; pending: number; resumed: boolean; repeats: number }) => void;
   onFirstRequest?: () => void;
   /** Tests and the demo inject providers (and keys) here instead of through the environment. */
   provider?: Provider;
@@ -61,11 +62,13 @@ export async function evaluate(input: RunConfigInput | undefined, opts: Evaluate
     throw error instanceof RunHeldError ? new RunSetupError(error.message) : error;
   });
   try {
-    if (queue) await queue.enqueue(runId, dataset.samples.map((s) => s.id));
-    const pending = dataset.samples.length - await countStored(opts.store, runId, dataset);
-    opts.onStart?.({ runId, dataset, pending, resumed: session.resumed });
+    const repeats = repeatsOf(session.config);
+    const answers = dataset.samples.length * repeats;
+    if (queue) await queue.enqueue(runId, dataset.samples.map((s) => s.id), repeats);
+    const pending = answers - await countStored(opts.store, runId, dataset, repeats);
+    opts.onStart?.({ runId, dataset, pending, resumed: session.resumed, repeats });
     if (opts.enqueueOnly) {
-      return { runId, dataset, progress: { ...emptyProgress(dataset), done: dataset.samples.length - pending, skipped: dataset.samples.length - pending }, enqueued: pending };
+      return { runId, dataset, progress: { ...emptyProgress(dataset), total: answers, done: answers - pending, skipped: answers - pending }, enqueued: pending };
     }
     const extra = { signal: opts.signal, onProgress: opts.onProgress, onFirstRequest: opts.onFirstRequest };
     const result = queue

@@ -7,7 +7,7 @@ import type { JudgeRubric } from '../benchmarks/types.ts';
 import { readAndPrepare } from '../images/prepare.ts';
 import { bindUpstream } from '../upstream/bind.ts';
 import { judgeAnswer } from '../protocols/judge.ts';
-import type { RunRecord, StagedScore, Store } from '../store/store.ts';
+import { answerKey, type RunRecord, type StagedScore, type Store } from '../store/store.ts';
 import type { RetryPolicy } from './backoff.ts';
 import { AdaptiveLimiter } from './limiter.ts';
 
@@ -83,7 +83,7 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
     const generation = `extraction:${extraction}`;
     for (const r of rows) {
       const v = rereadAwareness(r, rule, Boolean(extractorOf(extraction)));
-      await opts.store.stageScore(opts.runId, generation, { sampleId: r.sampleId, prediction: v.prediction, correct: v.correct, details: v.details });
+      await opts.store.stageScore(opts.runId, generation, { sampleId: r.sampleId, repeat: r.repeat, prediction: v.prediction, correct: v.correct, details: v.details });
     }
     const rescored = await opts.store.switchScores(opts.runId, generation, { ...config, run: { ...config.run, extraction } });
     return { rescored };
@@ -99,8 +99,8 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
   const generation = `judge:${judge.id}`;
   const price = judgePrice(run, judge.id);
   // Verdicts a previous, unfinished attempt with this judge already gave are not asked for again.
-  const kept = new Set((await opts.store.staged(opts.runId, generation)).map((s) => s.sampleId));
-  const todo = rows.filter((r) => !kept.has(r.sampleId));
+  const kept = new Set((await opts.store.staged(opts.runId, generation)).map((s) => answerKey(s.sampleId, s.repeat)));
+  const todo = rows.filter((r) => !kept.has(answerKey(r.sampleId, r.repeat)));
   const itemOf = await itemsFor(run);
   const limiter = new AdaptiveLimiter(opts.concurrency ?? 8);
   const failures: string[] = [];
@@ -148,6 +148,7 @@ function staged(r: ResultRow, v: Verdict, price: Price | undefined): StagedScore
   const u = usage as { input: number; output: number } | undefined;
   return {
     sampleId: r.sampleId,
+    repeat: r.repeat,
     prediction: v.prediction,
     correct: v.correct,
     details: { ...withoutJudgement(r.details), ...details, ...(v.rationale ? { rationale: v.rationale } : {}) },

@@ -11,6 +11,7 @@ import { questionOf } from '../methods/transform.ts';
 import { costOf, judgementCost, type RunPricing } from '../providers/pricing.ts';
 import type { RunBudget } from './budget.ts';
 import { CACHED_ANSWER } from './answer-cache.ts';
+import { answerKey } from '../store/store.ts';
 
 export interface RunProgress {
   total: number;
@@ -32,14 +33,23 @@ export interface RunProgress {
 
 type JudgeUsage = { input: number; output: number };
 
+/** One answer to ask for: an item, and which of its `--samples K` answers (0 for the first). */
+export interface Unit {
+  sample: Sample;
+  repeat: number;
+}
+
 export interface ExecuteOptions {
   runId: string;
   /**
-   * The samples to answer: a list (answered ones in the store are skipped), or a stream of
-   * samples known to be pending, pulled as capacity frees up (a work queue's claims).
+   * The samples to answer: a list, each asked `repeats` times (answers already in the store are
+   * skipped), or a stream of answers known to be pending, pulled as capacity frees up (a work
+   * queue's claims).
    */
-  samples: Sample[] | AsyncIterable<Sample>;
-  /** For a stream: the run's size and what was already stored, so progress shows the whole run. */
+  samples: Sample[] | AsyncIterable<Unit>;
+  /** `--samples K`: answers per item of a list (default 1). */
+  repeats?: number;
+  /** For a stream: the run's size and what was already stored (in answers), so progress shows the whole run. */
   streamProgress?: { total: number; done: number };
   store: Store;
   provider: Provider;
@@ -95,7 +105,7 @@ interface Pass {
 
 /** A sample whose pass failed with a retryable error, waiting for its next pass. */
 interface Waiting {
-  sample: Sample;
+  unit: Unit;
   next: Pass;
   failure: Failure;
 }
@@ -114,23 +124,29 @@ interface Failure {
  * Samples already answered in the store are skipped, so calling this again resumes a run.
  */
 export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
-  const { pending, total, already } = await pendingSamples(opts);
+  const { pending, total, already } = await pendingUnits(opts);
   const run = new RunControl(opts, total, already);
   try {
-    await dispatch(pending, run, (sample, pass) => answerSample(run, sample, pass));
+    await dispatch(pending, run, (unit, pass) => answerSample(run, unit, pass));
   } finally {
     run.close();
   }
   return run.result();
 }
 
-async function pendingSamples(opts: ExecuteOptions): Promise<{ pending: Iterable<Sample> | AsyncIterable<Sample>; total: number; already: number }> {
+async function pendingUnits(opts: ExecuteOptions): Promise<{ pending: Iterable<Unit> | AsyncIterable<Unit>; total: number; already: number }> {
   if (!Array.isArray(opts.samples)) {
     return { pending: opts.samples, total: opts.streamProgress?.total ?? 0, already: opts.streamProgress?.done ?? 0 };
   }
   const completed = await opts.store.completedIds(opts.runId);
-  const list = opts.samples.filter((s) => !completed.has(s.id));
-  return { pending: list, total: opts.samples.length, already: opts.samples.length - list.length };
+  const all = unitsOf(opts.samples, opts.repeats ?? 1);
+  const list = all.filter((u) => !completed.has(answerKey(u.sample.id, u.repeat)));
+  return { pending: list, total: all.length, already: all.length - list.length };
+}
+
+/** Every answer of the samples, item by item (an item's repeats one after another, so they finish close together). */
+export function unitsOf(samples: Sample[], repeats: number): Unit[] {
+  return samples.flatMap((sample) => Array.from({ length: repeats }, (_, repeat) => ({ sample, repeat })));
 }
 
 /**
@@ -138,22 +154,22 @@ async function pendingSamples(opts: ExecuteOptions): Promise<{ pending: Iterable
  * the queue, after every sample not yet sent.
  */
 async function dispatch(
-  pending: Iterable<Sample> | AsyncIterable<Sample>,
+  pending: Iterable<Unit> | AsyncIterable<Unit>,
   run: RunControl,
-  answer: (sample: Sample, pass: Pass) => Promise<Waiting | undefined>,
+  answer: (unit: Unit, pass: Pass) => Promise<Waiting | undefined>,
 ): Promise<void> {
   const inFlight = new Set<Promise<void>>();
   const waiting: Waiting[] = [];
-  const launch = async (sample: Sample, pass: Pass): Promise<boolean> => {
+  const launch = async (unit: Unit, pass: Pass): Promise<boolean> => {
     await run.limiter.acquire();
     if (run.signal.aborted) {
       run.limiter.release();
       return false;
     }
-    const task: Promise<void> = answer(sample, pass)
+    const task: Promise<void> = answer(unit, pass)
       .then((w) => void (w && waiting.push(w)))
       // answer() records its own failures; anything reaching here is a bug worth surfacing.
-      .catch((error) => run.stop(new FatalRunError(`internal error on sample ${sample.id}: ${String(error)}`)))
+      .catch((error) => run.stop(new FatalRunError(`internal error on sample ${unit.sample.id}: ${String(error)}`)))
       .finally(() => {
         run.limiter.release();
         inFlight.delete(task);
@@ -162,17 +178,17 @@ async function dispatch(
     inFlight.add(task);
     return true;
   };
-  for await (const sample of pending) if (!(await launch(sample, { number: 1, attempts: 0, answeredAt: run.answered }))) break;
+  for await (const unit of pending) if (!(await launch(unit, { number: 1, attempts: 0, answeredAt: run.answered }))) break;
   while (!run.signal.aborted) {
     const i = waiting.findIndex((w) => run.answered > w.next.answeredAt);
     if (i >= 0) {
       const [w] = waiting.splice(i, 1);
-      if (!(await launch(w.sample, w.next))) break;
+      if (!(await launch(w.unit, w.next))) break;
     } else if (inFlight.size > 0) await Promise.race(inFlight);
     else {
       // Nothing answered since these samples last went round, and nothing left in flight that
       // could be: the server is not answering. They end as errors (resume asks them again).
-      for (const w of waiting.splice(0)) await run.fail(w.sample, w.failure);
+      for (const w of waiting.splice(0)) await run.fail(w.unit, w.failure);
       break;
     }
   }
@@ -286,12 +302,12 @@ class RunControl {
   }
 
   /** Stores a sample's failure as its result. */
-  async fail(sample: Sample, failure: Failure): Promise<void> {
+  async fail(unit: Unit, failure: Failure): Promise<void> {
     this.progress.errors++;
     this.progress.done++;
     const { error } = failure;
     await this.opts.store.putResult({
-      ...rowBase(this.opts.runId, sample),
+      ...rowBase(this.opts.runId, unit),
       ...failure.columns,
       status: 'error',
       errorKind: error instanceof ProviderError ? error.kind : 'internal',
@@ -333,14 +349,14 @@ interface Asked {
  * Answers, scores and stores one sample. A sample whose retries ran out on a retryable error is
  * returned, to wait for another pass; anything else ends here (stored, or left to resume).
  */
-async function answerSample(run: RunControl, sample: Sample, pass: Pass): Promise<Waiting | undefined> {
+async function answerSample(run: RunControl, unit: Unit, pass: Pass): Promise<Waiting | undefined> {
   const started = performance.now();
   const answeredAtStart = run.answered;
   const asked: Asked = { attempts: pass.attempts, columns: {}, paid: 0 };
   try {
     if (run.unreachable) throw new ProviderError('network', run.unreachable);
     // A signal of the sample's own: the SDKs' listeners on it go away with the sample.
-    if (await withChildSignal(run.signal, (signal) => askAndStore(run, sample, pass, asked, signal))) run.onAnswered();
+    if (await withChildSignal(run.signal, (signal) => askAndStore(run, unit, pass, asked, signal))) run.onAnswered();
     return undefined;
   } catch (error) {
     // A cancelled request is left unstored: resume asks it again.
@@ -352,9 +368,9 @@ async function answerSample(run: RunControl, sample: Sample, pass: Pass): Promis
     run.onPassFailed(error, asked.attempts - pass.attempts);
     const failure: Failure = { error, attempts: asked.attempts, imageSha256: asked.sent?.sha256 ?? asked.image?.sha256, latencyMs: Math.round(performance.now() - started), columns: asked.columns };
     if (isRetryable(error) && pass.number < MAX_PASSES) {
-      return { sample, failure, next: { number: pass.number + 1, attempts: asked.attempts, answeredAt: pass.number === 1 ? answeredAtStart : pass.answeredAt } };
+      return { unit, failure, next: { number: pass.number + 1, attempts: asked.attempts, answeredAt: pass.number === 1 ? answeredAtStart : pass.answeredAt } };
     }
-    await run.fail(sample, failure);
+    await run.fail(unit, failure);
     return undefined;
   } finally {
     // After the row is stored: what it cost now counts for every process sharing the budget
@@ -365,9 +381,10 @@ async function answerSample(run: RunControl, sample: Sample, pass: Pass): Promis
 }
 
 /** Asks until answered, scores and stores the answer; false when the run stopped it (budget, abort). */
-async function askAndStore(run: RunControl, sample: Sample, pass: Pass, asked: Asked, signal: AbortSignal): Promise<boolean> {
+async function askAndStore(run: RunControl, unit: Unit, pass: Pass, asked: Asked, signal: AbortSignal): Promise<boolean> {
   const { opts } = run;
-  const request = await buildRequest(opts, sample, asked, signal);
+  const { sample } = unit;
+  const request = await buildRequest(opts, unit, asked, signal);
   if (opts.budget && !(asked.hold = await opts.budget.reserve(request))) {
     run.stopForBudget();
     return false;
@@ -381,7 +398,7 @@ async function askAndStore(run: RunControl, sample: Sample, pass: Pass, asked: A
     { signal, firstAttempt: pass.attempts + 1, onRetry: () => (run.progress.retries++, run.report()) },
   );
   // An answer from the cache took no time to think: its latency would skew every latency figure.
-  const base = { ...rowBase(opts.runId, sample), ...asked.columns, response: response.text, latencyMs: response.details?.[CACHED_ANSWER] ? undefined : latencyMs, imageSha256: asked.sent?.sha256 ?? asked.image?.sha256, attempts: asked.attempts };
+  const base = { ...rowBase(opts.runId, unit), ...asked.columns, response: response.text, latencyMs: response.details?.[CACHED_ANSWER] ? undefined : latencyMs, imageSha256: asked.sent?.sha256 ?? asked.image?.sha256, attempts: asked.attempts };
   let verdict;
   try {
     verdict = await opts.protocol.score(sample, response, signal, asked.image);
@@ -408,13 +425,15 @@ async function askAndStore(run: RunControl, sample: Sample, pass: Pass, asked: A
 }
 
 /** The protocol's request for the sample, after methods and ablations. */
-async function buildRequest(opts: ExecuteOptions, sample: Sample, asked: Asked, signal: AbortSignal): Promise<GenerateRequest> {
+async function buildRequest(opts: ExecuteOptions, { sample, repeat }: Unit, asked: Asked, signal: AbortSignal): Promise<GenerateRequest> {
   if (opts.provider.needsImages && sample.image) {
     if (!sample.image.path) throw new ProviderError('image', `sample ${sample.id}: image has no local path`);
     asked.image = await opts.images.get(sample.image.path);
   }
   let request = opts.protocol.buildRequest(sample, asked.image);
   for (const transform of opts.transforms ?? []) request = await transform(request, sample, signal);
+  // Which answer of the item this is: never sent, but an answer cache keys on it (repeat r reuses only repeat r).
+  if (repeat) request = { ...request, repeat };
   // Ablations may replace the prepared image: the store records what actually went out.
   asked.sent = sentImage(request);
   asked.columns = { prompt: questionOf(request), system: request.system, reference: sample.reference };
@@ -438,10 +457,11 @@ async function send(run: RunControl, request: GenerateRequest, signal: AbortSign
   }
 }
 
-function rowBase(runId: string, sample: Sample): Omit<ResultRow, 'status' | 'attempts'> {
+function rowBase(runId: string, { sample, repeat }: Unit): Omit<ResultRow, 'status' | 'attempts'> {
   return {
     runId,
     sampleId: sample.id,
+    ...(repeat ? { repeat } : {}),
     label: sample.label,
     subset: sample.subset,
     scenario: sample.scenario,

@@ -23,12 +23,13 @@ import { loadPrices, priceFor, resolvePricing } from '../providers/pricing.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { defaultRunId } from '../store/run-names.ts';
 import type { RetryPolicy } from './backoff.ts';
-import { protocolName, RunConfigSchema, STORED_CONFIG_VERSION, type RunConfig, type RunConfigInput } from './config.ts';
+import { protocolName, repeatsOf, RunConfigSchema, STORED_CONFIG_VERSION, type RunConfig, type RunConfigInput } from './config.ts';
 import { RunBudget } from './budget.ts';
 import { withAnswerCache } from './answer-cache.ts';
 import { checkKeys, preflight, type PreflightTarget } from './preflight.ts';
 import { estimateRun, type RunEstimate } from './estimate.ts';
-import { executeRun, type ExecuteOptions, type ExecuteResult, type RunProgress } from './run.ts';
+import { executeRun, type ExecuteOptions, type ExecuteResult, type RunProgress, type Unit } from './run.ts';
+import { answerKey } from '../store/store.ts';
 
 /*
  * A run session: everything a stored run needs to answer samples in this process (settings, data,
@@ -45,8 +46,8 @@ export interface RunSession {
   dataset: LoadedDataset;
   record: RunRecord;
   resumed: boolean;
-  /** Answers these samples (a list, or a stream of known-pending ones) and stores each result. */
-  execute(samples: Sample[] | AsyncIterable<Sample>, extra?: Pick<ExecuteOptions, 'signal' | 'onProgress' | 'onFirstRequest' | 'streamProgress'>): Promise<ExecuteResult>;
+  /** Answers these samples (a list, each asked `--samples` times, or a stream of known-pending answers) and stores each result. */
+  execute(samples: Sample[] | AsyncIterable<Unit>, extra?: Pick<ExecuteOptions, 'signal' | 'onProgress' | 'onFirstRequest' | 'streamProgress'>): Promise<ExecuteResult>;
   /** Per-endpoint counts of this process, when the model has several replicas. */
   endpointStats(): EndpointStats[] | undefined;
 }
@@ -149,7 +150,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
 
   // After every local check (data, method, ablation), so a mistake there still sends nothing.
   // A resume under --max-cost sends only what the budget allows, so not even the check.
-  if (checks.length && !(existing && config.maxCost !== undefined) && (await countStored(opts.store, runId, dataset)) < dataset.samples.length) {
+  if (checks.length && !(existing && config.maxCost !== undefined) && (await countStored(opts.store, runId, dataset, repeatsOf(config))) < dataset.samples.length * repeatsOf(config)) {
     await preflight(checks, { timeoutMs: config.timeoutMs });
   }
 
@@ -192,6 +193,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
       executeRun({
         runId,
         samples,
+        repeats: repeatsOf(config),
         streamProgress: extra.streamProgress,
         store: opts.store,
         provider: method.provider,
@@ -218,6 +220,9 @@ async function resolveRun(input: RunConfigInput | undefined, opts: SessionOption
     if (!existing) throw new RunSetupError(`no run named "${opts.runId}" in this database (see \`mmsafe runs\`)`);
     const stored = existing.config.run;
     const config = RunConfigSchema.parse({ ...stored, ...(input ? pickOverrides(input) : {}) });
+    if (repeatsOf(config) < repeatsOf(stored)) {
+      throw new RunSetupError(`run ${existing.id} asks each item ${repeatsOf(stored)} times; --samples may only grow on resume (got ${repeatsOf(config)})`);
+    }
     return { config, runId: existing.id, existing };
   }
   const config = RunConfigSchema.parse(input);
@@ -407,10 +412,12 @@ function preflightTargets(config: RunConfig, provider: Provider, judge: Provider
   ];
 }
 
-/** Samples of the dataset already stored for the run (answered or failed for good). */
-export async function countStored(store: Store, runId: string, dataset: LoadedDataset): Promise<number> {
+/** Answers of the dataset's items already stored for the run (answered or failed for good), of `repeats` per item. */
+export async function countStored(store: Store, runId: string, dataset: LoadedDataset, repeats = 1): Promise<number> {
   const done = await store.completedIds(runId);
-  return dataset.samples.reduce((n, s) => n + (done.has(s.id) ? 1 : 0), 0);
+  let n = 0;
+  for (const s of dataset.samples) for (let r = 0; r < repeats; r++) if (done.has(answerKey(s.id, r))) n++;
+  return n;
 }
 
 /** On resume only operational settings may change; what is measured stays as first stored. */
@@ -425,5 +432,7 @@ function pickOverrides(input: RunConfigInput): Partial<RunConfigInput> {
   if (input.prices !== undefined) out.prices = input.prices;
   if (input.data !== undefined) out.data = path.resolve(input.data);
   if (input.cache !== undefined) out.cache = input.cache;
+  // More answers per item may be asked of a run later (resume asks only the new repeats); fewer would orphan stored ones.
+  if (input.samples !== undefined) out.samples = input.samples;
   return out;
 }

@@ -1,11 +1,11 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Sample } from '../core/types.ts';
 import type { WorkQueue } from '../store/queue.ts';
 import type { RunConfigInput } from './config.ts';
-import { openRun, type RunSession } from './session.ts';
+import { countStored, openRun, type RunSession } from './session.ts';
+import { repeatsOf } from './config.ts';
 import { sleep } from './backoff.ts';
-import type { ExecuteOptions, ExecuteResult, RunProgress } from './run.ts';
+import type { ExecuteOptions, ExecuteResult, RunProgress, Unit } from './run.ts';
 import { everySampleFailed, markFailed } from '../store/run-status.ts';
 
 /** How a process takes part in a shared queue. */
@@ -41,10 +41,10 @@ export async function workOnQueuedRun(
   const byId = new Map(dataset.samples.map((s) => [s.id, s]));
   const batch = Math.max(1, session.config.concurrency);
   const untilEmpty = opts.untilEmpty ?? true;
-  const stored = await queue.completedIds(runId);
-  const done = dataset.samples.reduce((n, s) => n + (stored.has(s.id) ? 1 : 0), 0);
+  const repeats = repeatsOf(session.config);
+  const done = await countStored(queue, runId, dataset, repeats);
 
-  async function* claims(): AsyncGenerator<Sample> {
+  async function* claims(): AsyncGenerator<Unit> {
     for (;;) {
       if (opts.signal?.aborted) return;
       const got = await queue.claim(worker, batch, leaseMs, [runId]);
@@ -56,10 +56,10 @@ export async function workOnQueuedRun(
       }
       for (const c of got) {
         const sample = byId.get(c.sampleId);
-        if (sample) yield sample;
+        if (sample) yield { sample, repeat: c.repeat };
         // The creator's dataset had it and this machine's does not: say so on the sample, where the
         // run's owner will see it, and take it off the queue (a resume queues it again).
-        else await queue.putResult({ runId, sampleId: c.sampleId, status: 'error', label: 'unsafe', errorKind: 'dataset', errorMessage: `sample ${c.sampleId} is not in the dataset at ${dataset.source} on worker ${worker}`, attempts: 0 });
+        else await queue.putResult({ runId, sampleId: c.sampleId, ...(c.repeat ? { repeat: c.repeat } : {}), status: 'error', label: 'unsafe', errorKind: 'dataset', errorMessage: `sample ${c.sampleId} is not in the dataset at ${dataset.source} on worker ${worker}`, attempts: 0 });
       }
     }
   }
@@ -68,7 +68,7 @@ export async function workOnQueuedRun(
   const renewal = setInterval(() => void queue.renew(worker, leaseMs).catch(() => undefined), Math.max(50, leaseMs / 3));
   renewal.unref();
   try {
-    return await session.execute(claims(), { ...opts, streamProgress: { total: dataset.samples.length, done } });
+    return await session.execute(claims(), { ...opts, streamProgress: { total: dataset.samples.length * repeats, done } });
   } finally {
     clearInterval(renewal);
     await queue.release(worker).catch(() => undefined);

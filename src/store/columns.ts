@@ -11,7 +11,7 @@ const readableDetails = (d: Record<string, unknown>) => mapStrings(d, decodeText
 
 /** The result columns in the order both stores write them, with the ResultRow field of each. */
 export const RESULT_FIELDS = [
-  ['run_id', 'runId'], ['sample_id', 'sampleId'], ['status', 'status'], ['label', 'label'],
+  ['run_id', 'runId'], ['sample_id', 'sampleId'], ['repeat', 'repeat'], ['status', 'status'], ['label', 'label'],
   ['subset', 'subset'], ['scenario', 'scenario'], ['domain', 'domain'], ['attack', 'attack'], ['category', 'category'],
   ['response', 'response'], ['prediction', 'prediction'], ['correct', 'correct'], ['error_kind', 'errorKind'], ['error_message', 'errorMessage'],
   ['latency_ms', 'latencyMs'], ['prompt', 'prompt'], ['system', 'system'], ['reference', 'reference'],
@@ -22,10 +22,18 @@ export const RESULT_FIELDS = [
 
 export const RESULT_COLUMNS = RESULT_FIELDS.map(([c]) => c);
 
+/** The columns that identify a result row (its key); every other column is its content. */
+export const RESULT_KEY = ['run_id', 'sample_id', 'repeat'] as const;
+export const RESULT_CONTENT = RESULT_COLUMNS.filter((c) => !(RESULT_KEY as readonly string[]).includes(c));
+
+/** A row's repeat index as stored (0 for the first, and only, answer of a run with --samples 1). */
+export const repeatOf = (row: { repeat?: number }): number => row.repeat ?? 0;
+
 /** A row's values in RESULT_FIELDS order: null for absent, booleans and details as the store keeps them. */
 export function rowValues(row: ResultRow, encode: { bool: (b: boolean) => unknown; json: (v: Record<string, unknown>) => unknown }): unknown[] {
   return RESULT_FIELDS.map(([, field]) => {
     const v = row[field];
+    if (field === 'repeat') return repeatOf(row);
     if (v === undefined || v === null) return null;
     if (field === 'correct') return encode.bool(v as boolean);
     if (field === 'details') return encode.json(storableDetails(v as Record<string, unknown>));
@@ -39,6 +47,8 @@ export function rowFrom(r: Record<string, unknown>, decode: { bool: (v: unknown)
   for (const [column, field] of RESULT_FIELDS) {
     const v = r[column];
     if (v === null || v === undefined) out[field] = undefined;
+    // Repeat 0 reads back absent, so the rows of a run with one answer per item look as they always did.
+    else if (field === 'repeat') out[field] = Number(v) || undefined;
     else if (field === 'correct') out[field] = decode.bool(v);
     else if (field === 'details') out[field] = readableDetails(decode.json(v));
     else if (FREE_TEXT.has(field)) out[field] = decodeText(v as string);
@@ -52,6 +62,7 @@ export function stagedFrom(r: Record<string, unknown>, decode: { bool: (v: unkno
   const n = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
   return {
     sampleId: String(r.sample_id),
+    ...(Number(r.repeat) ? { repeat: Number(r.repeat) } : {}),
     prediction: r.prediction as Prediction,
     correct: decode.bool(r.correct),
     details: r.details === null || r.details === undefined ? undefined : readableDetails(decode.json(r.details)),

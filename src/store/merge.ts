@@ -28,7 +28,7 @@ export async function mergeStores(target: Store, sources: Store[]): Promise<{ ru
       // What each shard spent is the merged run's spend (a resume under --max-cost starts from it).
       if (fresh) await target.settleBudget(run.id, `merge:${shard?.index ?? 'all'}`, await source.spentUsd(run.id));
       for (const row of await source.results(run.id)) {
-        const have = await target.result(run.id, row.sampleId);
+        const have = await target.result(run.id, row.sampleId, row.repeat);
         if (have && have.status === 'ok' && row.status !== 'ok') continue;
         await target.putResult(row);
         rows++;

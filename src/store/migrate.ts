@@ -2,13 +2,16 @@ import { costOf, judgementCost, loadPrices, resolvePricing, type Price, type Run
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
 
 /**
+ * Schema 4 adds the repeat index to the key of every answer (`--samples K` stores K answers per
+ * item; rows written before are repeat 0), each store rebuilding its keys.
+ *
  * Schema 3 (mmsafe 0.1 stores are schema 2) keeps per row what was sent (prompt, system, the
  * judge's reference) and what it cost (tokens and dollars of the answer and of its judgement) in
  * typed columns, and per run what has been spent. The columns and tables are added by each store;
  * this module computes the values of rows written before them, from what those rows kept in their
  * details and today's price table (or the run's --prices file, where still readable).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** New result columns, with their SQL types per store. */
 export const RESULT_COLUMNS_V3 = [

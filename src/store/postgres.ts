@@ -1,28 +1,28 @@
 import type { Pool, PoolClient } from 'pg';
 import type { GenerateResponse, ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
-import { RESULT_COLUMNS, rowFrom, rowValues, stagedFrom, storableDetails } from './columns.ts';
+import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowValues, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import type { ClaimedSample, WorkQueue } from './queue.ts';
-import type { HumanLabel, ResultFilter, RunListing, RunRecord, StagedScore } from './store.ts';
+import { answerKey, type HumanLabel, type ResultFilter, type RunListing, type RunRecord, type StagedScore } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
   id TEXT PRIMARY KEY, benchmark TEXT NOT NULL, protocol TEXT NOT NULL, model TEXT NOT NULL,
   config JSONB NOT NULL, total INTEGER NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS results (
-  run_id TEXT NOT NULL, sample_id TEXT NOT NULL, status TEXT NOT NULL, label TEXT NOT NULL,
+  run_id TEXT NOT NULL, sample_id TEXT NOT NULL, repeat INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL, label TEXT NOT NULL,
   subset TEXT, scenario TEXT, domain TEXT, attack TEXT, category TEXT, response TEXT, prediction TEXT,
   correct BOOLEAN, error_kind TEXT, error_message TEXT, latency_ms INTEGER, input_tokens INTEGER,
   output_tokens INTEGER, image_sha256 TEXT, attempts INTEGER NOT NULL, details JSONB,
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), seq BIGSERIAL, PRIMARY KEY (run_id, sample_id));
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), seq BIGSERIAL, PRIMARY KEY (run_id, sample_id, repeat));
 CREATE TABLE IF NOT EXISTS labels (
   run_id TEXT NOT NULL, sample_id TEXT NOT NULL, verdict BOOLEAN NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   PRIMARY KEY (run_id, sample_id));
 CREATE TABLE IF NOT EXISTS captions (captioner TEXT NOT NULL, image_sha256 TEXT NOT NULL, caption TEXT NOT NULL, PRIMARY KEY (captioner, image_sha256));
 CREATE TABLE IF NOT EXISTS answer_cache (key TEXT PRIMARY KEY, model TEXT NOT NULL, answer JSONB NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now());
 CREATE TABLE IF NOT EXISTS queue (
-  run_id TEXT NOT NULL, sample_id TEXT NOT NULL, lease_until TIMESTAMPTZ, worker TEXT, PRIMARY KEY (run_id, sample_id));
+  run_id TEXT NOT NULL, sample_id TEXT NOT NULL, repeat INTEGER NOT NULL DEFAULT 0, lease_until TIMESTAMPTZ, worker TEXT, PRIMARY KEY (run_id, sample_id, repeat));
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 `;
 
@@ -34,10 +34,20 @@ CREATE TABLE IF NOT EXISTS budget_holds (
   run_id TEXT NOT NULL, hold_id TEXT NOT NULL, amount_usd DOUBLE PRECISION NOT NULL, expires_at TIMESTAMPTZ NOT NULL,
   PRIMARY KEY (run_id, hold_id));
 CREATE TABLE IF NOT EXISTS staged_scores (
-  run_id TEXT NOT NULL, generation TEXT NOT NULL, sample_id TEXT NOT NULL, prediction TEXT NOT NULL, correct BOOLEAN NOT NULL,
+  run_id TEXT NOT NULL, generation TEXT NOT NULL, sample_id TEXT NOT NULL, repeat INTEGER NOT NULL DEFAULT 0, prediction TEXT NOT NULL, correct BOOLEAN NOT NULL,
   details JSONB, judge_input_tokens INTEGER, judge_output_tokens INTEGER, judge_cost_usd DOUBLE PRECISION, seq BIGSERIAL,
-  PRIMARY KEY (run_id, generation, sample_id));
+  PRIMARY KEY (run_id, generation, sample_id, repeat));
 `;
+
+/**
+ * Schema 4: the repeat index joins the key of results, queue entries and staged scores
+ * (`--samples K`); rows written before are repeat 0.
+ */
+const V4_KEYS = [
+  ['results', 'run_id, sample_id, repeat'],
+  ['queue', 'run_id, sample_id, repeat'],
+  ['staged_scores', 'run_id, generation, sample_id, repeat'],
+] as const;
 
 /** Serialises schema creation when many workers start at once (CREATE IF NOT EXISTS can still race). */
 const SCHEMA_LOCK = 0x6d6d7361;
@@ -110,9 +120,9 @@ export class PostgresStore implements WorkQueue {
     // One statement, so one round trip and one transaction: the row is stored and its queue entry
     // gone together. A late error from a worker whose lease expired never replaces an answer.
     await this.pool.query(
-      `WITH dequeued AS (DELETE FROM queue WHERE run_id = $1 AND sample_id = $2)
+      `WITH dequeued AS (DELETE FROM queue WHERE run_id = $1 AND sample_id = $2 AND repeat = $3)
        INSERT INTO results (${RESULT_COLUMNS.join(', ')}) VALUES (${RESULT_COLUMNS.map((_, i) => `$${i + 1}`).join(',')})
-       ON CONFLICT (run_id, sample_id) DO UPDATE SET ${RESULT_COLUMNS.slice(2).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, updated_at = now()
+       ON CONFLICT (${RESULT_KEY.join(', ')}) DO UPDATE SET ${RESULT_CONTENT.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, updated_at = now()
        WHERE NOT (results.status = 'ok' AND EXCLUDED.status = 'error')`,
       rowValues(row, pgCodec),
     );
@@ -155,11 +165,11 @@ export class PostgresStore implements WorkQueue {
 
   async stageScore(runId: string, generation: string, s: StagedScore): Promise<void> {
     await this.pool.query(
-      `INSERT INTO staged_scores (run_id, generation, sample_id, prediction, correct, details, judge_input_tokens, judge_output_tokens, judge_cost_usd)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (run_id, generation, sample_id) DO UPDATE SET prediction = EXCLUDED.prediction,
+      `INSERT INTO staged_scores (run_id, generation, sample_id, prediction, correct, details, judge_input_tokens, judge_output_tokens, judge_cost_usd, repeat)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (run_id, generation, sample_id, repeat) DO UPDATE SET prediction = EXCLUDED.prediction,
        correct = EXCLUDED.correct, details = EXCLUDED.details, judge_input_tokens = EXCLUDED.judge_input_tokens,
        judge_output_tokens = EXCLUDED.judge_output_tokens, judge_cost_usd = EXCLUDED.judge_cost_usd`,
-      [runId, generation, s.sampleId, s.prediction, s.correct, s.details ? JSON.stringify(storableDetails(s.details)) : null, s.judgeInputTokens ?? null, s.judgeOutputTokens ?? null, s.judgeCostUsd ?? null],
+      [runId, generation, s.sampleId, s.prediction, s.correct, s.details ? JSON.stringify(storableDetails(s.details)) : null, s.judgeInputTokens ?? null, s.judgeOutputTokens ?? null, s.judgeCostUsd ?? null, s.repeat ?? 0],
     );
   }
 
@@ -173,7 +183,7 @@ export class PostgresStore implements WorkQueue {
       const r = await c.query(
         `UPDATE results SET prediction = s.prediction, correct = s.correct, details = s.details, judge_input_tokens = s.judge_input_tokens,
            judge_output_tokens = s.judge_output_tokens, judge_cost_usd = s.judge_cost_usd, updated_at = now()
-         FROM staged_scores s WHERE s.run_id = $1 AND s.generation = $2 AND results.run_id = s.run_id AND results.sample_id = s.sample_id`,
+         FROM staged_scores s WHERE s.run_id = $1 AND s.generation = $2 AND results.run_id = s.run_id AND results.sample_id = s.sample_id AND results.repeat = s.repeat`,
         [runId, generation],
       );
       await c.query('UPDATE runs SET config = $2 WHERE id = $1', [runId, JSON.stringify(config)]);
@@ -199,8 +209,8 @@ export class PostgresStore implements WorkQueue {
 
   async completedIds(runId: string): Promise<Set<string>> {
     // A content-policy block is the API's final word on a sample (part of the answer), not a failure to retry.
-    const r = await this.pool.query("SELECT sample_id FROM results WHERE run_id = $1 AND (status = 'ok' OR error_kind = 'content_policy')", [runId]);
-    return new Set(r.rows.map((x) => x.sample_id as string));
+    const r = await this.pool.query("SELECT sample_id, repeat FROM results WHERE run_id = $1 AND (status = 'ok' OR error_kind = 'content_policy')", [runId]);
+    return new Set(r.rows.map((x) => answerKey(x.sample_id as string, Number(x.repeat))));
   }
 
   async results(runId: string): Promise<ResultRow[]> {
@@ -208,9 +218,14 @@ export class PostgresStore implements WorkQueue {
     return r.rows.map(toRow);
   }
 
-  async result(runId: string, sampleId: string): Promise<ResultRow | undefined> {
-    const r = await this.pool.query('SELECT * FROM results WHERE run_id = $1 AND sample_id = $2', [runId, sampleId]);
+  async result(runId: string, sampleId: string, repeat = 0): Promise<ResultRow | undefined> {
+    const r = await this.pool.query('SELECT * FROM results WHERE run_id = $1 AND sample_id = $2 AND repeat = $3', [runId, sampleId, repeat]);
     return r.rows[0] ? toRow(r.rows[0]) : undefined;
+  }
+
+  async resultsOf(runId: string, sampleId: string): Promise<ResultRow[]> {
+    const r = await this.pool.query('SELECT * FROM results WHERE run_id = $1 AND sample_id = $2 ORDER BY repeat', [runId, sampleId]);
+    return r.rows.map(toRow);
   }
 
   async queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): Promise<{ rows: ResultRow[]; total: number }> {
@@ -266,15 +281,16 @@ export class PostgresStore implements WorkQueue {
     return r.rowCount ?? 0;
   }
 
-  /** Puts samples of a run on the queue (those already queued or stored are left alone). */
-  async enqueue(runId: string, sampleIds: string[]): Promise<number> {
+  /** Puts samples of a run on the queue, each `repeats` times (those already queued or stored are left alone). */
+  async enqueue(runId: string, sampleIds: string[], repeats = 1): Promise<number> {
     let added = 0;
     for (let i = 0; i < sampleIds.length; i += 1000) {
       const chunk = sampleIds.slice(i, i + 1000);
       const r = await this.pool.query(
-        `INSERT INTO queue (run_id, sample_id) SELECT $1, s FROM unnest($2::text[]) AS s
-         WHERE NOT EXISTS (SELECT 1 FROM results WHERE run_id = $1 AND sample_id = s AND (status = 'ok' OR error_kind = 'content_policy')) ON CONFLICT DO NOTHING`,
-        [runId, chunk],
+        `INSERT INTO queue (run_id, sample_id, repeat) SELECT $1, s, k FROM unnest($2::text[]) AS s CROSS JOIN generate_series(0, $3::int - 1) AS k
+         WHERE NOT EXISTS (SELECT 1 FROM results WHERE run_id = $1 AND sample_id = s AND repeat = k AND (status = 'ok' OR error_kind = 'content_policy'))
+         ORDER BY s, k ON CONFLICT DO NOTHING`,
+        [runId, chunk, repeats],
       );
       added += r.rowCount ?? 0;
     }
@@ -294,15 +310,15 @@ export class PostgresStore implements WorkQueue {
   async claim(worker: string, limit: number, leaseMs: number, runIds?: string[]): Promise<ClaimedSample[]> {
     const r = await this.pool.query(
       `WITH picked AS (
-         SELECT run_id, sample_id FROM queue
+         SELECT run_id, sample_id, repeat FROM queue
          WHERE ($1::text[] IS NULL OR run_id = ANY($1)) AND (lease_until IS NULL OR lease_until < now())
-         ORDER BY run_id, sample_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+         ORDER BY run_id, sample_id, repeat LIMIT $2 FOR UPDATE SKIP LOCKED)
        UPDATE queue q SET lease_until = now() + make_interval(secs => $3::double precision / 1000), worker = $4
-       FROM picked WHERE q.run_id = picked.run_id AND q.sample_id = picked.sample_id
-       RETURNING q.run_id, q.sample_id`,
+       FROM picked WHERE q.run_id = picked.run_id AND q.sample_id = picked.sample_id AND q.repeat = picked.repeat
+       RETURNING q.run_id, q.sample_id, q.repeat`,
       [runIds ?? null, limit, leaseMs, worker],
     );
-    return r.rows.map((x) => ({ runId: x.run_id, sampleId: x.sample_id }));
+    return r.rows.map((x) => ({ runId: x.run_id, sampleId: x.sample_id, repeat: Number(x.repeat) }));
   }
 
   /** Extends the leases a live worker holds. */
@@ -334,27 +350,44 @@ async function migrate(client: PoolClient): Promise<void> {
   if (current >= SCHEMA_VERSION) return;
   await client.query('BEGIN');
   try {
-    await client.query(SCHEMA_V3);
-    for (const run of (await client.query('SELECT id, model, protocol, config FROM runs')).rows) {
-      const { config, pricing } = migrateRunConfig(run);
-      let spent = 0;
-      for (const r of (await client.query('SELECT sample_id, input_tokens, output_tokens, details FROM results WHERE run_id = $1', [run.id])).rows) {
-        const m = migrateRow(r, pricing);
-        spent += (m.cost_usd ?? 0) + (m.judge_cost_usd ?? 0);
-        await client.query(
-          `UPDATE results SET cached_tokens = $3, reasoning_tokens = $4, cost_usd = $5, judge_input_tokens = $6, judge_output_tokens = $7,
-             judge_cost_usd = $8, details = $9 WHERE run_id = $1 AND sample_id = $2`,
-          [run.id, m.sample_id, m.cached_tokens, m.reasoning_tokens, m.cost_usd, m.judge_input_tokens, m.judge_output_tokens, m.judge_cost_usd, m.details ? JSON.stringify(m.details) : null],
-        );
-      }
-      await client.query('UPDATE runs SET config = $2, spent_usd = $3 WHERE id = $1', [run.id, JSON.stringify(config), spent]);
-    }
+    if (current < 3) await migrateToV3(client);
+    await migrateToV4(client);
     await client.query('DELETE FROM schema_version');
     await client.query('INSERT INTO schema_version (version) VALUES ($1)', [SCHEMA_VERSION]);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
+  }
+}
+
+/** Schema 4: the repeat index joins the keys (tables created by this version have it already). */
+async function migrateToV4(client: PoolClient): Promise<void> {
+  for (const [table, key] of V4_KEYS) {
+    const has = await client.query("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = 'repeat'", [table]);
+    if (has.rowCount) continue;
+    await client.query(`ALTER TABLE ${table} ADD COLUMN repeat INTEGER NOT NULL DEFAULT 0`);
+    await client.query(`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${table}_pkey`);
+    await client.query(`ALTER TABLE ${table} ADD PRIMARY KEY (${key})`);
+  }
+}
+
+/** Schema 3: what was sent and what it cost in columns of their own (see migrate.ts). */
+async function migrateToV3(client: PoolClient): Promise<void> {
+  await client.query(SCHEMA_V3);
+  for (const run of (await client.query('SELECT id, model, protocol, config FROM runs')).rows) {
+    const { config, pricing } = migrateRunConfig(run);
+    let spent = 0;
+    for (const r of (await client.query('SELECT sample_id, input_tokens, output_tokens, details FROM results WHERE run_id = $1', [run.id])).rows) {
+      const m = migrateRow(r, pricing);
+      spent += (m.cost_usd ?? 0) + (m.judge_cost_usd ?? 0);
+      await client.query(
+        `UPDATE results SET cached_tokens = $3, reasoning_tokens = $4, cost_usd = $5, judge_input_tokens = $6, judge_output_tokens = $7,
+           judge_cost_usd = $8, details = $9 WHERE run_id = $1 AND sample_id = $2`,
+        [run.id, m.sample_id, m.cached_tokens, m.reasoning_tokens, m.cost_usd, m.judge_input_tokens, m.judge_output_tokens, m.judge_cost_usd, m.details ? JSON.stringify(m.details) : null],
+      );
+    }
+    await client.query('UPDATE runs SET config = $2, spent_usd = $3 WHERE id = $1', [run.id, JSON.stringify(config), spent]);
   }
 }
 

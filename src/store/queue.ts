@@ -4,6 +4,8 @@ import type { Store } from './store.ts';
 export interface ClaimedSample {
   runId: string;
   sampleId: string;
+  /** Which of the item's `--samples K` answers is to be asked (0: the first). */
+  repeat: number;
 }
 
 /**
@@ -12,8 +14,11 @@ export interface ClaimedSample {
  * purpose; a lease that runs out (its worker died) makes the sample claimable again.
  */
 export interface WorkQueue extends Store {
-  /** Queues samples of a run; those already queued or answered are left alone. Returns how many were added. */
-  enqueue(runId: string, sampleIds: string[]): Promise<number>;
+  /**
+   * Queues samples of a run, each `repeats` times (`--samples K`: one entry per answer); those already
+   * queued or answered are left alone. Returns how many were added.
+   */
+  enqueue(runId: string, sampleIds: string[], repeats?: number): Promise<number>;
   /** A run with claimable work (unleased or with an expired lease), among `runIds` if given. */
   nextRun(runIds?: string[]): Promise<string | undefined>;
   /** Leases up to `limit` claimable samples to `worker` for `leaseMs`. */

@@ -36,5 +36,6 @@ export async function everySampleFailed(store: Store, runId: string): Promise<st
  * they are what `mmsafe merge` sums over shards. `mmsafe runs` and the viewer both count this way.
  */
 export function evaluableOf(run: Pick<RunRecord, 'total' | 'config'>): number {
-  return Math.max(0, run.total - run.config.problems.length);
+  // Counted in answers, as the stored rows are: `--samples K` stores K per item.
+  return Math.max(0, run.total - run.config.problems.length) * (run.config.run.samples ?? 1);
 }

@@ -3,25 +3,20 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { GenerateResponse, ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
-import { RESULT_COLUMNS, rowFrom, rowValues, stagedFrom, storableDetails } from './columns.ts';
+import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowValues, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import { isDeadLocalProcess } from './process.ts';
-import type { HumanLabel, ResultFilter, RunHolder, RunLeases, RunListing, RunRecord, StagedScore, Store } from './store.ts';
+import { answerKey, type HumanLabel, type ResultFilter, type RunHolder, type RunLeases, type RunListing, type RunRecord, type StagedScore, type Store } from './store.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS runs (
-  id TEXT PRIMARY KEY,
-  benchmark TEXT NOT NULL,
-  protocol TEXT NOT NULL,
-  model TEXT NOT NULL,
-  config TEXT NOT NULL,
-  total INTEGER NOT NULL,
-  created_at TEXT NOT NULL,
-  status TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS results (
+/**
+ * The results table as this version creates it: one row per answer, keyed by run, sample and
+ * repeat (schema 4; `--samples K` stores K answers per item).
+ */
+const resultsTable = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
   run_id TEXT NOT NULL,
   sample_id TEXT NOT NULL,
+  repeat INTEGER NOT NULL DEFAULT 0,
   status TEXT NOT NULL,
   label TEXT NOT NULL,
   subset TEXT, scenario TEXT, domain TEXT, attack TEXT, category TEXT,
@@ -37,8 +32,22 @@ CREATE TABLE IF NOT EXISTS results (
   attempts INTEGER NOT NULL,
   details TEXT,
   updated_at TEXT NOT NULL,
-  PRIMARY KEY (run_id, sample_id)
+  ${RESULT_COLUMNS_V3.map(([c, t]) => `${c} ${t}`).join(', ')},
+  PRIMARY KEY (run_id, sample_id, repeat)
+);`;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  benchmark TEXT NOT NULL,
+  protocol TEXT NOT NULL,
+  model TEXT NOT NULL,
+  config TEXT NOT NULL,
+  total INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  status TEXT NOT NULL
 );
+${resultsTable('results')}
 CREATE TABLE IF NOT EXISTS captions (
   captioner TEXT NOT NULL,
   image_sha256 TEXT NOT NULL,
@@ -67,9 +76,9 @@ CREATE TABLE IF NOT EXISTS budget_holds (
   PRIMARY KEY (run_id, hold_id)
 );
 CREATE TABLE IF NOT EXISTS staged_scores (
-  run_id TEXT NOT NULL, generation TEXT NOT NULL, sample_id TEXT NOT NULL, prediction TEXT NOT NULL, correct INTEGER NOT NULL,
+  run_id TEXT NOT NULL, generation TEXT NOT NULL, sample_id TEXT NOT NULL, repeat INTEGER NOT NULL DEFAULT 0, prediction TEXT NOT NULL, correct INTEGER NOT NULL,
   details TEXT, judge_input_tokens INTEGER, judge_output_tokens INTEGER, judge_cost_usd REAL,
-  PRIMARY KEY (run_id, generation, sample_id)
+  PRIMARY KEY (run_id, generation, sample_id, repeat)
 );
 `;
 
@@ -121,12 +130,13 @@ export class SqliteStore implements Store, RunLeases {
       // A late error (a retry that lost a race, a worker whose lease ran out) never replaces an answer.
       putResult: this.db.prepare(`
         INSERT INTO results (${RESULT_COLUMNS.join(', ')}, updated_at) VALUES (${placeholders}, @updated_at)
-        ON CONFLICT (run_id, sample_id) DO UPDATE SET ${[...RESULT_COLUMNS.slice(2), 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')}
+        ON CONFLICT (${RESULT_KEY.join(', ')}) DO UPDATE SET ${[...RESULT_CONTENT, 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')}
         WHERE NOT (results.status = 'ok' AND excluded.status = 'error')`),
       // A content-policy block is the API's final word on a sample (part of the answer), not a failure to retry.
-      completed: this.db.prepare("SELECT sample_id FROM results WHERE run_id = ? AND (status = 'ok' OR error_kind = 'content_policy')").pluck(),
+      completed: this.db.prepare("SELECT sample_id, repeat FROM results WHERE run_id = ? AND (status = 'ok' OR error_kind = 'content_policy')"),
       results: this.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY rowid'),
-      result: this.db.prepare('SELECT * FROM results WHERE run_id = ? AND sample_id = ?'),
+      result: this.db.prepare('SELECT * FROM results WHERE run_id = ? AND sample_id = ? AND repeat = ?'),
+      resultsOf: this.db.prepare('SELECT * FROM results WHERE run_id = ? AND sample_id = ? ORDER BY repeat'),
       putLabel: this.db.prepare(
         'INSERT INTO labels (run_id, sample_id, verdict, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, sample_id) DO UPDATE SET verdict = excluded.verdict, updated_at = excluded.updated_at',
       ),
@@ -146,29 +156,55 @@ export class SqliteStore implements Store, RunLeases {
     const version = () => this.db.pragma('user_version', { simple: true }) as number;
     if (version() >= SCHEMA_VERSION) return;
     this.db.transaction(() => {
-      if (version() >= SCHEMA_VERSION) return;
-      const have = new Set((this.db.prepare('PRAGMA table_info(results)').all() as { name: string }[]).map((c) => c.name));
-      for (const [name, type] of RESULT_COLUMNS_V3) if (!have.has(name)) this.db.exec(`ALTER TABLE results ADD COLUMN ${name} ${type}`);
-      const runCols = new Set((this.db.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name));
-      if (!runCols.has('spent_usd')) this.db.exec('ALTER TABLE runs ADD COLUMN spent_usd REAL NOT NULL DEFAULT 0');
-      this.db.exec(SCHEMA_V3);
-      const rowsOf = this.db.prepare('SELECT sample_id, input_tokens, output_tokens, details FROM results WHERE run_id = ?');
-      const update = this.db.prepare(`UPDATE results SET cached_tokens = @cached_tokens, reasoning_tokens = @reasoning_tokens, cost_usd = @cost_usd,
-        judge_input_tokens = @judge_input_tokens, judge_output_tokens = @judge_output_tokens, judge_cost_usd = @judge_cost_usd, details = @details
-        WHERE run_id = @run_id AND sample_id = @sample_id`);
-      const setRun = this.db.prepare('UPDATE runs SET config = ?, spent_usd = ? WHERE id = ?');
-      for (const run of this.db.prepare('SELECT id, model, protocol, config FROM runs').all() as { id: string; model: string; protocol: string; config: string }[]) {
-        const { config, pricing } = migrateRunConfig({ ...run, config: JSON.parse(run.config) });
-        let spent = 0;
-        for (const r of rowsOf.all(run.id) as { sample_id: string; input_tokens: number | null; output_tokens: number | null; details: string | null }[]) {
-          const m = migrateRow({ ...r, details: r.details ? JSON.parse(r.details) : null }, pricing);
-          spent += (m.cost_usd ?? 0) + (m.judge_cost_usd ?? 0);
-          update.run({ ...m, run_id: run.id, details: m.details ? JSON.stringify(m.details) : null });
-        }
-        setRun.run(JSON.stringify(config), spent, run.id);
-      }
+      const from = version();
+      if (from >= SCHEMA_VERSION) return;
+      if (from < 3) this.migrateToV3();
+      if (from < 4) this.migrateToV4();
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
+  }
+
+  private columnsOf(table: string): Set<string> {
+    return new Set((this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+  }
+
+  /** Schema 3: what was sent and what it cost in columns of their own (see migrate.ts). */
+  private migrateToV3(): void {
+    const have = this.columnsOf('results');
+    for (const [name, type] of RESULT_COLUMNS_V3) if (!have.has(name)) this.db.exec(`ALTER TABLE results ADD COLUMN ${name} ${type}`);
+    if (!this.columnsOf('runs').has('spent_usd')) this.db.exec('ALTER TABLE runs ADD COLUMN spent_usd REAL NOT NULL DEFAULT 0');
+    this.db.exec(SCHEMA_V3);
+    const rowsOf = this.db.prepare('SELECT sample_id, input_tokens, output_tokens, details FROM results WHERE run_id = ?');
+    const update = this.db.prepare(`UPDATE results SET cached_tokens = @cached_tokens, reasoning_tokens = @reasoning_tokens, cost_usd = @cost_usd,
+      judge_input_tokens = @judge_input_tokens, judge_output_tokens = @judge_output_tokens, judge_cost_usd = @judge_cost_usd, details = @details
+      WHERE run_id = @run_id AND sample_id = @sample_id`);
+    const setRun = this.db.prepare('UPDATE runs SET config = ?, spent_usd = ? WHERE id = ?');
+    for (const run of this.db.prepare('SELECT id, model, protocol, config FROM runs').all() as { id: string; model: string; protocol: string; config: string }[]) {
+      const { config, pricing } = migrateRunConfig({ ...run, config: JSON.parse(run.config) });
+      let spent = 0;
+      for (const r of rowsOf.all(run.id) as { sample_id: string; input_tokens: number | null; output_tokens: number | null; details: string | null }[]) {
+        const m = migrateRow({ ...r, details: r.details ? JSON.parse(r.details) : null }, pricing);
+        spent += (m.cost_usd ?? 0) + (m.judge_cost_usd ?? 0);
+        update.run({ ...m, run_id: run.id, details: m.details ? JSON.stringify(m.details) : null });
+      }
+      setRun.run(JSON.stringify(config), spent, run.id);
+    }
+  }
+
+  /**
+   * Schema 4: the repeat index joins the key of results and staged scores (`--samples K`). SQLite
+   * cannot change a primary key in place: each table is rebuilt under its name, rows in their
+   * order, every old row becoming repeat 0.
+   */
+  private migrateToV4(): void {
+    const rebuild = (table: string, create: string) => {
+      if (this.columnsOf(table).has('repeat')) return;
+      const columns = [...this.columnsOf(table)].join(', ');
+      this.db.exec(`ALTER TABLE ${table} RENAME TO ${table}_v3; ${create}
+        INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${table}_v3 ORDER BY rowid; DROP TABLE ${table}_v3;`);
+    };
+    rebuild('results', resultsTable('results'));
+    rebuild('staged_scores', SCHEMA_V3);
   }
 
   async createRun(run: RunRecord): Promise<void> {
@@ -205,16 +241,20 @@ export class SqliteStore implements Store, RunLeases {
   }
 
   async completedIds(runId: string): Promise<Set<string>> {
-    return new Set(this.stmts.completed.all(runId) as string[]);
+    return new Set((this.stmts.completed.all(runId) as { sample_id: string; repeat: number }[]).map((r) => answerKey(r.sample_id, r.repeat)));
   }
 
   async results(runId: string): Promise<ResultRow[]> {
     return (this.stmts.results.all(runId) as Record<string, unknown>[]).map(toRow);
   }
 
-  async result(runId: string, sampleId: string): Promise<ResultRow | undefined> {
-    const r = this.stmts.result.get(runId, sampleId) as Record<string, unknown> | undefined;
+  async result(runId: string, sampleId: string, repeat = 0): Promise<ResultRow | undefined> {
+    const r = this.stmts.result.get(runId, sampleId, repeat) as Record<string, unknown> | undefined;
     return r ? toRow(r) : undefined;
+  }
+
+  async resultsOf(runId: string, sampleId: string): Promise<ResultRow[]> {
+    return (this.stmts.resultsOf.all(runId, sampleId) as Record<string, unknown>[]).map(toRow);
   }
   async queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): Promise<{ rows: ResultRow[]; total: number }> {
     const where = ['run_id = @runId'];
@@ -301,9 +341,9 @@ export class SqliteStore implements Store, RunLeases {
 
   async stageScore(runId: string, generation: string, s: StagedScore): Promise<void> {
     this.db
-      .prepare(`INSERT OR REPLACE INTO staged_scores (run_id, generation, sample_id, prediction, correct, details, judge_input_tokens, judge_output_tokens, judge_cost_usd)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(runId, generation, s.sampleId, s.prediction, s.correct ? 1 : 0, s.details ? JSON.stringify(storableDetails(s.details)) : null, s.judgeInputTokens ?? null, s.judgeOutputTokens ?? null, s.judgeCostUsd ?? null);
+      .prepare(`INSERT OR REPLACE INTO staged_scores (run_id, generation, sample_id, repeat, prediction, correct, details, judge_input_tokens, judge_output_tokens, judge_cost_usd)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(runId, generation, s.sampleId, s.repeat ?? 0, s.prediction, s.correct ? 1 : 0, s.details ? JSON.stringify(storableDetails(s.details)) : null, s.judgeInputTokens ?? null, s.judgeOutputTokens ?? null, s.judgeCostUsd ?? null);
   }
 
   async staged(runId: string, generation: string): Promise<StagedScore[]> {
@@ -316,7 +356,7 @@ export class SqliteStore implements Store, RunLeases {
       const n = this.db
         .prepare(`UPDATE results SET prediction = s.prediction, correct = s.correct, details = s.details, judge_input_tokens = s.judge_input_tokens,
             judge_output_tokens = s.judge_output_tokens, judge_cost_usd = s.judge_cost_usd, updated_at = @now
-          FROM staged_scores s WHERE s.run_id = @runId AND s.generation = @generation AND results.run_id = s.run_id AND results.sample_id = s.sample_id`)
+          FROM staged_scores s WHERE s.run_id = @runId AND s.generation = @generation AND results.run_id = s.run_id AND results.sample_id = s.sample_id AND results.repeat = s.repeat`)
         .run({ runId, generation, now: new Date().toISOString() }).changes;
       this.db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify(config), runId);
       this.db.prepare('DELETE FROM staged_scores WHERE run_id = ? AND generation = ?').run(runId, generation);

@@ -38,6 +38,8 @@ export interface HumanLabel {
 /** One answer's verdict in a scoring generation that is not yet the run's (`mmsafe score`). */
 export interface StagedScore {
   sampleId: string;
+  /** Which of the item's answers (absent: 0). */
+  repeat?: number;
   prediction: Prediction;
   correct: boolean;
   details?: Record<string, unknown>;
@@ -71,6 +73,14 @@ export function hasRunLeases(store: Store): store is Store & RunLeases {
   return typeof (store as Partial<RunLeases>).leaseRun === 'function';
 }
 
+/**
+ * The key of one answer among a run's: the sample id for an item's first answer (the only one when
+ * each item is asked once), the id and the repeat index after it.
+ */
+export function answerKey(sampleId: string, repeat = 0): string {
+  return repeat ? `${sampleId}\u001f${repeat}` : sampleId;
+}
+
 export interface RunListing extends RunRecord {
   done: number;
   errors: number;
@@ -91,12 +101,18 @@ export interface Store {
    * never an answer by an error.
    */
   putResult(row: ResultRow): Promise<void>;
-  /** Sample ids already answered successfully (resume skips them; errored samples are retried). */
+  /**
+   * The answers stored for good, by `answerKey` (the sample id for repeat 0, so a run asking each
+   * item once sees its sample ids): resume skips them; errored ones are asked again.
+   */
   completedIds(runId: string): Promise<Set<string>>;
   results(runId: string): Promise<ResultRow[]>;
   /** One page of filtered rows, and how many match in all. */
   queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): Promise<{ rows: ResultRow[]; total: number }>;
-  result(runId: string, sampleId: string): Promise<ResultRow | undefined>;
+  /** One stored answer: the item's first, or its `repeat`-th (`--samples K`). */
+  result(runId: string, sampleId: string, repeat?: number): Promise<ResultRow | undefined>;
+  /** Every stored answer of one item, by repeat. */
+  resultsOf(runId: string, sampleId: string): Promise<ResultRow[]>;
   putLabel(label: HumanLabel): Promise<void>;
   /** Captions for the caption ablation, by captioner and image content, reused across runs. */
   getCaption(captioner: string, imageSha256: string): Promise<string | undefined>;

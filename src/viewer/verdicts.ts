@@ -50,8 +50,8 @@ export async function filteredRows(store: Store, runId: string, filter: ViewFilt
   return inIdOrder(rows);
 }
 
-/** The run's sample ids in table order, within the filter a person is working through. */
-export const sampleOrder = async (store: Store, runId: string, filter: ViewFilter): Promise<string[]> => (await filteredRows(store, runId, filter)).map((r) => r.sampleId);
+/** The run's sample ids in table order, within the filter a person is working through (an item asked K times once). */
+export const sampleOrder = async (store: Store, runId: string, filter: ViewFilter): Promise<string[]> => [...new Set((await filteredRows(store, runId, filter)).map((r) => r.sampleId))];
 
 /**
  * The list a labelling pass walks: the filtered one when the sample is in it, else the whole run,

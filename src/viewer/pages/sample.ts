@@ -21,6 +21,8 @@ else if((k==='p'||k==='ArrowLeft')&&el('prev'))location.href=el('prev').href;});
 interface SampleView {
   run: RunRecord;
   row: ResultRow;
+  /** Every stored answer of the item, by repeat (`--samples K`); `row` is the first. */
+  repeats: ResultRow[];
   sample?: Sample;
   label?: HumanLabel;
   /** The list walked by previous / next, and the query that keeps it. */
@@ -46,6 +48,14 @@ function verdictCards(v: SampleView): string {
 <button name="verdict" value="true" id="label-yes"><kbd>s</kbd> ${e(words.yes)}</button> <button name="verdict" value="false" id="label-no"><kbd>u</kbd> ${e(words.no)}</button></form></div></div>`;
 }
 
+/** Every answer of an item asked several times (`--samples K`), each with its verdict; nothing for one answer. */
+function repeatsTable({ repeats }: SampleView): string {
+  if (repeats.length < 2) return '';
+  const line = (r: ResultRow) =>
+    `<tr class="repeat"><td>${e((r.repeat ?? 0) + 1)}</td><td>${e(r.prediction ?? '-')}</td><td class="${r.correct ? 'ok' : 'bad'}">${e(outcomeOf(r))}</td><td><pre>${e(r.response ?? `${r.errorKind}: ${r.errorMessage}`)}</pre></td></tr>`;
+  return `<h2>All ${repeats.length} answers</h2><table id="repeats"><tr><th>answer</th><th>verdict</th><th>outcome</th><th>response</th></tr>${repeats.map(line).join('')}</table>`;
+}
+
 function samplePage(v: SampleView): string {
   const { run, row, sample, ids, keep, others } = v;
   const id = run.id;
@@ -63,7 +73,7 @@ function samplePage(v: SampleView): string {
 <div>${row.system ? `<h2>System prompt</h2><pre id="system">${e(row.system)}</pre>` : ''}<h2>Prompt</h2><pre id="prompt">${e(prompt)}</pre>${reference ? `<h2>Reference</h2><pre>${e(reference)}</pre>` : ''}
 ${goldAndVerdict(row, run.protocol)}<p>subset ${e(row.subset)} · ${e(row.scenario ?? row.category ?? '')}</p></div></div>
 <h2>Response</h2><pre id="response">${e(row.response ?? `${row.errorKind}: ${row.errorMessage}`)}</pre>
-${verdictCards(v)}
+${repeatsTable(v)}${verdictCards(v)}
 <p class="pager">${at > 0 ? `<a id="prev" href="${link(at - 1)}">&larr; previous (<kbd>p</kbd>)</a>` : ''}${at < ids.length - 1 ? `<a id="next" href="${link(at + 1)}">next (<kbd>n</kbd>) &rarr;</a>` : ''}
 ${others.length ? `<a href="/samples/${encodeURIComponent(sid)}${query({ runs: [id, ...others].join(',') })}">this sample in all ${e(run.benchmark)} runs</a>` : ''}</p>`;
 }
@@ -79,13 +89,15 @@ export const samplePages: Routes = (app, { store, samples, token }) => {
     const id = c.req.param('id');
     const sid = c.req.param('sid');
     const run = await store.getRun(id);
-    const row = run ? await store.result(id, sid) : undefined;
+    const repeats = run ? await store.resultsOf(id, sid) : [];
+    const row = repeats[0];
     if (!run || !row) return c.html(page('not found', `<p>No sample ${e(sid)} in run ${e(id)}.</p>`), 404);
     // Previous / next walk the list the person filtered to, so a labelling pass covers exactly it.
     const { ids, keep } = await walkList(store, id, sid, filterOf((k) => c.req.query(k)));
     const view: SampleView = {
       run,
       row,
+      repeats,
       sample: await samples.sample(id, sid),
       label: (await store.labels(id)).find((l) => l.sampleId === sid),
       ids,

@@ -1,0 +1,132 @@
+import type { MetricSpec, RepeatRule } from '../benchmarks/types.ts';
+import type { ResultRow } from '../core/types.ts';
+import { evaluateMetrics, type MetricValue } from './declared.ts';
+import { proportion, type Proportion } from './stats.ts';
+
+/*
+ * `--samples K`: each item answered K times. The headline metrics are computed on one verdict per
+ * item, the majority of its answers' verdicts (or on every answer, where a benchmark declares
+ * `mean`); beside them, the metrics of each repeat alone, their mean and spread, and how often an
+ * item's verdict changes between repeats. Everything here works item by item on the rows of one
+ * item, so a caller may stream rows ordered by item then repeat and reduce each item as it ends.
+ */
+
+export const DEFAULT_REPEAT_RULE: RepeatRule = { aggregate: 'majority', vote: 'verdict' };
+
+const repeatOf = (r: ResultRow) => r.repeat ?? 0;
+/** An answer that has a verdict to vote with: answered, and not a judge error (which is no verdict). */
+const voting = (r: ResultRow) => r.status === 'ok' && r.prediction !== 'judge_error';
+const verdictOf = (r: ResultRow) => `${r.prediction}|${r.correct === true}`;
+const aspectsOf = (r: ResultRow) => r.details?.judge_verdicts as Record<string, string> | undefined;
+
+/**
+ * The winning value among `values` (in repeat order): the most frequent; a tie goes to the value
+ * `prefer` favours (the one that gives the model no credit), then to the earliest.
+ */
+function majority(values: string[], prefer: (v: string) => boolean = () => false): string {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best = values[0];
+  for (const [v, n] of counts) {
+    const m = counts.get(best)!;
+    if (n > m || (n === m && prefer(v) && !prefer(best))) best = v;
+  }
+  return best;
+}
+
+/**
+ * One row standing for an item answered several times: the majority verdict of its answers with
+ * a verdict (a tie goes against the model: not correct), carried by the first answer that gave it.
+ * With `vote: 'aspects'`, each judged aspect (details.judge_verdicts) is voted on by itself too, as
+ * a paper that takes the majority of safety, of effectiveness and of their conjunction separately
+ * does (an aspect tie keeps the carrying answer's value). An item with no verdict at all is represented
+ * by its first judge error, else its first error.
+ */
+export function majorityRow(answers: ResultRow[], rule: RepeatRule = DEFAULT_REPEAT_RULE): ResultRow {
+  const ordered = [...answers].sort((a, b) => repeatOf(a) - repeatOf(b));
+  const votes = ordered.filter(voting);
+  const { repeat: _repeat, ...first } = ordered.find((r) => r.status === 'ok') ?? ordered[0];
+  if (!votes.length) return first;
+  const won = majority(votes.map(verdictOf), (v) => v.endsWith('|false'));
+  const { repeat: _r, ...carrier } = votes.find((r) => verdictOf(r) === won)!;
+  if (rule.aggregate !== 'majority' || rule.vote !== 'aspects' || !aspectsOf(carrier)) return carrier;
+  const aspects = Object.fromEntries(
+    Object.entries(aspectsOf(carrier)!).map(([name, own]) => {
+      const values = votes.map((r) => aspectsOf(r)?.[name]).filter((v): v is string => v !== undefined);
+      return [name, majority(values, (v) => v === own)];
+    }),
+  );
+  return { ...carrier, details: { ...carrier.details, judge_verdicts: aspects } };
+}
+
+/** Whether an item's answers disagree: two answers with verdicts that differ. Undefined with fewer than two verdicts. */
+export function flipped(answers: ResultRow[]): boolean | undefined {
+  const verdicts = answers.filter(voting).map(verdictOf);
+  return verdicts.length < 2 ? undefined : new Set(verdicts).size > 1;
+}
+
+/** An item's rows, grouped in the order items first appear (rows of one item need not be adjacent). */
+export function byItem(rows: Iterable<ResultRow>): ResultRow[][] {
+  const groups = new Map<string, ResultRow[]>();
+  for (const r of rows) {
+    const g = groups.get(r.sampleId);
+    if (g) g.push(r);
+    else groups.set(r.sampleId, [r]);
+  }
+  return [...groups.values()];
+}
+
+export interface RepeatSpread {
+  mean: number;
+  /** Sample standard deviation over repeats (0 for one repeat). */
+  sd: number;
+  min: number;
+  max: number;
+}
+
+/** The `repeats` block of a summary: what each repeat alone measured, and how far they differ. */
+export interface RepeatsSummary {
+  /** Answers asked per item. */
+  k: number;
+  /** How the headline metrics combine the repeats. */
+  aggregate: RepeatRule['aggregate'];
+  vote?: 'verdict' | 'aspects';
+  /** Per repeat, in order: its answered items and each metric's value on its answers alone. */
+  per_repeat: { repeat: number; evaluated: number; metrics: Record<string, number> }[];
+  /** Per metric: mean, spread and range of the per-repeat values. */
+  spread: Record<string, RepeatSpread>;
+}
+
+function spreadOf(values: number[]): RepeatSpread {
+  const mean = values.reduce((a, v) => a + v, 0) / values.length;
+  const sd = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
+  return { mean, sd, min: Math.min(...values), max: Math.max(...values) };
+}
+
+/** Each repeat's metrics on its own answers, and their spread per metric (a metric missing from a repeat is left out of its spread). */
+export function repeatsSummary(rows: ResultRow[], spec: MetricSpec, k: number): RepeatsSummary {
+  const rule = spec.repeats ?? DEFAULT_REPEAT_RULE;
+  const per_repeat = Array.from({ length: k }, (_, repeat) => {
+    const own = rows.filter((r) => repeatOf(r) === repeat);
+    const values: MetricValue[] = evaluateMetrics(own, spec);
+    return { repeat, evaluated: own.filter((r) => r.status === 'ok').length, metrics: Object.fromEntries(values.map((v) => [v.key, v.value])) };
+  });
+  const keys = [...new Set(per_repeat.flatMap((p) => Object.keys(p.metrics)))];
+  const spread = Object.fromEntries(keys.map((key) => [key, spreadOf(per_repeat.map((p) => p.metrics[key]).filter((v) => v !== undefined))]));
+  return { k, aggregate: rule.aggregate, ...(rule.aggregate === 'majority' ? { vote: rule.vote } : {}), per_repeat, spread };
+}
+
+/** `metrics.flip_rate`: the share of items (with two or more verdicts) whose verdict changes between repeats. */
+export function flipRate(items: ResultRow[][]): Proportion {
+  const seen = items.map(flipped).filter((f): f is boolean => f !== undefined);
+  return proportion(seen.filter(Boolean).length, seen.length);
+}
+
+/**
+ * The rows the headline metrics are computed on: one per item (its majority row), or, where the
+ * benchmark declares `mean`, every answer (so each metric is the mean over repeats of complete runs).
+ */
+export function headlineRows(items: ResultRow[][], spec: MetricSpec): ResultRow[] {
+  const rule = spec.repeats ?? DEFAULT_REPEAT_RULE;
+  return rule.aggregate === 'mean' ? items.flat() : items.map((answers) => majorityRow(answers, rule));
+}
