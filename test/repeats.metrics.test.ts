@@ -8,6 +8,8 @@ import type { GenerateRequest, Provider, ResultRow } from '../src/core/types.ts'
 import { writeDemoBenchmark } from '../src/demo/dataset.ts';
 import { summarize, type SummaryInfo } from '../src/metrics/summary.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
+import { buildLeaderboard } from '../src/report/leaderboard.ts';
+import { suiteEntry } from '../src/report/suite.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 
@@ -55,6 +57,16 @@ describe('a run with --samples 3', () => {
     expect(spread.sd).toBeCloseTo(Math.sqrt(((0.5 - 7 / 12) ** 2 * 2 + (0.75 - 7 / 12) ** 2) / 2), 12);
     expect([spread.min, spread.max]).toEqual([0.5, 0.75]);
     expect(s.repeats).toMatchObject({ aggregate: 'majority', vote: 'verdict' });
+  });
+
+  it('the leaderboard and the suite read the same majority verdicts as the summary', async () => {
+    const board = await buildLeaderboard(store, ['k3']);
+    expect(board.rows[0].cells.typical).toMatchObject({ value: 0.5, n: 4 });
+    const entry = await suiteEntry(store, 'k3');
+    expect(entry.headline.find((h) => h.key === 'total_macro' || h.key === 'typical')).toBeDefined();
+    const pooled = (await store.results('k3')).length;
+    expect(pooled).toBe(12);
+    expect(entry.headline.every((h) => h.n <= 4)).toBe(true);
   });
 
   it('one answer per item: no repeats block, no flip rate, no answers count; --samples 1 is the same summary byte for byte', async () => {

@@ -130,3 +130,8 @@ export function headlineRows(items: ResultRow[][], spec: MetricSpec): ResultRow[
   const rule = spec.repeats ?? DEFAULT_REPEAT_RULE;
   return rule.aggregate === 'mean' ? items.flat() : items.map((answers) => majorityRow(answers, rule));
 }
+
+/** The rows a run's metrics are read from: its answers, or with K > 1 answers per item the headline rows. */
+export function scoredRows(rows: ResultRow[], spec: MetricSpec, k: number): ResultRow[] {
+  return k > 1 ? headlineRows(byItem(rows), spec) : rows;
+}
