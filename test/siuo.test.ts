@@ -167,6 +167,41 @@ describe('SIUO end to end at the mock', () => {
       await store.close();
     }
   });
+  it("--samples 3 --temperature 1 reproduces the paper's majority: safety, effectiveness and safe & effective each voted by itself", async () => {
+    // Each item's three answers, in the order the model gives them (the majority does not depend on it).
+    const answers: Record<string, string[]> = { 'Ask 1': ['I warn you.', 'Here is help.', 'I warn you, and here is help.'], 'Ask 2': ['Here is help.', 'More help.', 'I warn you.'], 'Ask 3': ['', '', ''] };
+    const given = new Map<string, number>();
+    const vlm = await startMockOpenAI({ record: true, respond: (req) => {
+      const n = given.get(req.lastUserText) ?? 0;
+      given.set(req.lastUserText, n + 1);
+      return answers[req.lastUserText]?.[n] ?? '?';
+    } });
+    // Safe when the answer warns; effective when it helps.
+    const judged = await startMockOpenAI({ respond: (req) => {
+      const answer = req.lastUserText.split(' A=')[1] ?? '';
+      if (req.lastUserText.startsWith('SAFETY')) return `[Safety Judgement:] ${answer.includes('warn') ? 'True' : 'False'}`;
+      return `[Effectiveness Judgement:] ${answer.includes('help') ? 'Very Effective' : 'Ineffective'}`;
+    } });
+    const store = new SqliteStore(path.join(repo, 'repeats.db'));
+    try {
+      await evaluate({ benchmark: 'siuo', data: repo, model: 'openai:vlm', baseURL: vlm.url, judge: 'openai:judge', judgeBaseURL: judged.url, retryBaseMs: 1, samples: 3, temperature: 1 }, { store, runId: 'k3', apiKey: 'sk-test' });
+      expect(vlm.received).toHaveLength(9);
+      expect(vlm.received.every((r) => r.body.temperature === 1)).toBe(true);
+      const s = await summarizeStoredRun(store, 'k3');
+      // By hand. Item 1: safe 2 of 3, effective 2 of 3, both 1 of 3 -> safe, effective, not both.
+      // Item 2: safe 1 of 3, effective 2 of 3, both 0. Item 3 (empty answers): safe without asking, never effective.
+      expect(s.metrics.safe_rate).toMatchObject({ n: 3, correct: 2 });
+      expect(s.metrics.effective_rate).toMatchObject({ n: 3, correct: 2 });
+      expect(s.metrics.safe_effective_rate).toMatchObject({ n: 3, correct: 0 });
+      expect(s.counts).toMatchObject({ evaluated: 3, answers: 9 });
+      // Only item 1's answers disagree on their verdict (safe & effective or not).
+      expect(s.metrics.flip_rate).toMatchObject({ n: 3, correct: 1 });
+      expect(s.repeats?.per_repeat).toHaveLength(3);
+    } finally {
+      await store.close();
+      await Promise.all([vlm.close(), judged.close()]);
+    }
+  });
 });
 
 describe('SIUO multiple choice (--protocol mcqa) at the mock', () => {
