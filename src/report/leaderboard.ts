@@ -6,9 +6,7 @@ import { describeDifference, pairedDifference, type PairedDifference } from '../
 import { evaluateMetrics, type MetricValue } from '../metrics/declared.ts';
 import { BASELINES, baselineVerdict } from '../core/baseline.ts';
 import type { RunRecord, Store } from '../store/store.ts';
-import { scoredRows } from '../metrics/repeats.ts';
-import { repeatsOf } from '../runner/config.ts';
-import { summarizeStoredRun, UnknownRunError, type RunSummary } from './summary.ts';
+import { scoredResults, summarizeStoredRun, UnknownRunError, type RunSummary } from './summary.ts';
 
 export interface Cell {
   value: number;
@@ -153,7 +151,7 @@ export async function buildLeaderboard(store: Store, runIds: string[]): Promise<
   const rows: LeaderboardRow[] = [];
   for (const run of runs) {
     // One row per item, as the summary scores them (the majority of an item's --samples K answers).
-    const results = scoredRows(await store.results(run.id), spec.metrics, repeatsOf(run.config.run));
+    const results = await scoredResults(store, run.id);
     rowsOf.set(run.id, results);
     const summary = await summarizeStoredRun(store, run.id);
     // A run judged with mmsafe's fallback rubric or a user's templates is marked wherever it is shown.

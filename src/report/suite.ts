@@ -3,8 +3,7 @@ import type { ProfileAxis, ProtocolName } from '../benchmarks/types.ts';
 import { evaluateMetrics, type MetricValue } from '../metrics/declared.ts';
 import type { Interval } from '../metrics/stats.ts';
 import type { Store } from '../store/store.ts';
-import { scoredRows } from '../metrics/repeats.ts';
-import { repeatsOf } from '../runner/config.ts';
+import { scoredResults } from './summary.ts';
 import { escapeHtml } from './escape.ts';
 import { renderSvg } from './charts.ts';
 
@@ -26,7 +25,7 @@ export async function suiteEntry(store: Store, runId: string): Promise<SuiteEntr
   if (!run) throw new Error(`no run named "${runId}"`);
   const spec = protocolSpec(run.benchmark, run.protocol as ProtocolName);
   if (!spec) throw new Error(`run ${runId}: no benchmark defines the ${run.protocol} protocol`);
-  const values = new Map(evaluateMetrics(scoredRows(await store.results(runId), spec.metrics, repeatsOf(run.config.run)), spec.metrics).map((v) => [v.key, v]));
+  const values = new Map(evaluateMetrics(await scoredResults(store, runId), spec.metrics).map((v) => [v.key, v]));
   const headline = spec.metrics.headline.flatMap((key) => {
     const v = values.get(key);
     return v ? [{ key, label: v.entry.label ?? key, value: v.value, ci95: v.ci95, n: v.n, better: v.entry.better }] : [];

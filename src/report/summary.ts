@@ -6,6 +6,7 @@ import { summarize, type MetricsSummary } from '../metrics/summary.ts';
 import { summarizeUsage, type UsageSummary } from '../metrics/usage.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { repeatsOf } from '../runner/config.ts';
+import { scoredRows } from '../metrics/repeats.ts';
 
 /** Errored samples by kind, with one stored message as an example of each. */
 export type ErrorsByKind = Record<string, { count: number; example: string }>;
@@ -56,6 +57,17 @@ export async function summarizeStoredRun(store: Store, runId: string): Promise<R
   // Where the benchmark's prompt and judge templates came from (upstream file at a commit, --judge-prompts, or mmsafe's fallback).
   const templates = (run.config.protocol as { templates?: TemplateSource[] } | undefined)?.templates;
   return { ...summary, ...(templates ? { templates } : {}), missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows), ...coverageOf(run.benchmark, rows) };
+}
+
+/**
+ * A run's rows as its metrics read them: every answer, or with `--samples K` one row per item (the
+ * majority of its answers, as the summary scores them). Pages and comparisons that pair items use these.
+ */
+export async function scoredResults(store: Store, runId: string): Promise<ResultRow[]> {
+  const run = await store.getRun(runId);
+  const rows = await store.results(runId);
+  const spec = run && protocolSpec(run.benchmark, run.protocol as ProtocolName);
+  return run && spec ? scoredRows(rows, spec.metrics, repeatsOf(run.config.run)) : rows;
 }
 
 /** Present only when some subset of the benchmark has no answer: a mean over subsets cannot be computed then. */

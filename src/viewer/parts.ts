@@ -1,6 +1,6 @@
 import type { ResultRow } from '../core/types.ts';
 import { escapeHtml as e } from '../report/escape.ts';
-import type { RunSummary } from '../report/summary.ts';
+import { scoredResults, type RunSummary } from '../report/summary.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 
 /** Extra styles of the parts below: gold label and verdict as two distinct badges. */
@@ -31,12 +31,13 @@ export const verdictCell = (r: ResultRow) => {
 
 /**
  * The discordant pairs of a paired comparison: samples run A got right and run B wrong
- * (`a-right`), or the reverse (`b-right`). Only samples both runs answered count.
+ * (`a-right`), or the reverse (`b-right`). Only samples both runs answered count; an item asked
+ * several times (`--samples K`) by its majority verdict, as the comparison counts it.
  */
 export async function discordantIds(store: Store, a: string, b: string, which: 'a-right' | 'b-right'): Promise<Set<string>> {
-  const other = new Map((await store.results(b)).filter((r) => r.status === 'ok').map((r) => [r.sampleId, r.correct === true]));
+  const other = new Map((await scoredResults(store, b)).filter((r) => r.status === 'ok').map((r) => [r.sampleId, r.correct === true]));
   const out = new Set<string>();
-  for (const r of await store.results(a)) {
+  for (const r of await scoredResults(store, a)) {
     if (r.status !== 'ok' || !other.has(r.sampleId)) continue;
     const aRight = r.correct === true;
     const bRight = other.get(r.sampleId)!;

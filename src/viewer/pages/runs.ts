@@ -9,7 +9,7 @@ import { page, query } from '../layout.ts';
 import { runIdsParam } from '../params.ts';
 import { machineVerdict, verdictSource } from '../verdicts.ts';
 import { discordantIds, headline, methodOf, summaryBlock } from '../parts.ts';
-import { summarizeStoredRun, type RunSummary } from '../../report/summary.ts';
+import { scoredResults, summarizeStoredRun, type RunSummary } from '../../report/summary.ts';
 
 /** A failed run's status carries its reason on hover; the run page shows it in full. */
 const statusCell = (r: RunRecord): string => (failureOf(r) ? `<span class="bad" title="${e(failureOf(r)!)}">failed</span>` : e(r.status));
@@ -22,7 +22,7 @@ async function chartsOf(lb: Leaderboard): Promise<string> {
 /** How often the human labels agree with the stored verdicts, as one sentence (empty with no overlap). */
 async function agreementLine(store: Store, id: string, protocol: string): Promise<{ count: number; html: string }> {
   const labels = await store.labels(id);
-  const byId = new Map((await store.results(id)).map((r) => [r.sampleId, r]));
+  const byId = new Map((await scoredResults(store, id)).map((r) => [r.sampleId, r]));
   let compared = 0;
   let agreed = 0;
   for (const l of labels) {
