@@ -7,6 +7,7 @@ import type { ProtocolSpec } from '../src/benchmarks/types.ts';
 import type { GenerateRequest, Provider, ResultRow } from '../src/core/types.ts';
 import { writeDemoBenchmark } from '../src/demo/dataset.ts';
 import { summarize, type SummaryInfo } from '../src/metrics/summary.ts';
+import { adjacentItems, byItem, majorityRow } from '../src/metrics/repeats.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
 import { buildLeaderboard } from '../src/report/leaderboard.ts';
 import { suiteEntry } from '../src/report/suite.ts';
@@ -143,5 +144,23 @@ describe('a benchmark may declare the mean over repeats instead of the majority'
     expect(s.metrics.typical).toMatchObject({ n: 12, correct: 7 });
     expect(s.repeats).toMatchObject({ aggregate: 'mean' });
     expect(s.repeats).not.toHaveProperty('vote');
+  });
+});
+
+describe('streaming: rows ordered by item then repeat reduce one item at a time', () => {
+  it('adjacentItems groups consecutive rows of an item; the majority rows equal those of the grouped whole', async () => {
+    const rows = [siuoRow('a', 0, 'safe', 'effective'), siuoRow('a', 1, 'unsafe', 'effective'), siuoRow('a', 2, 'safe', 'ineffective'), siuoRow('b', 0, 'unsafe', 'ineffective'), siuoRow('b', 1, 'safe', 'effective')];
+    async function* stream() {
+      yield* rows;
+    }
+    const groups: string[][] = [];
+    for await (const g of adjacentItems(stream())) groups.push(g.map((r) => `${r.sampleId}/${r.repeat}`));
+    expect(groups).toEqual([['a/0', 'a/1', 'a/2'], ['b/0', 'b/1']]);
+    const spec = protocolSpec('siuo', 'response')!.metrics;
+    const streamed: ResultRow[] = [];
+    for await (const g of adjacentItems(stream())) streamed.push(majorityRow(g, spec.repeats));
+    expect(streamed).toEqual(byItem(rows).map((g) => majorityRow(g, spec.repeats)));
+    // b: one safe-and-effective answer against one that is neither: the tie goes against the model.
+    expect(streamed[1]).toMatchObject({ sampleId: 'b', correct: false });
   });
 });

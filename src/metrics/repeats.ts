@@ -76,6 +76,22 @@ export function byItem(rows: Iterable<ResultRow>): ResultRow[][] {
   return [...groups.values()];
 }
 
+/**
+ * An item's answers at a time from rows ordered by item then repeat (a store's scan over its key),
+ * holding one item's rows: for summaries that stream a run's rows instead of loading them.
+ */
+export async function* adjacentItems(rows: AsyncIterable<ResultRow> | Iterable<ResultRow>): AsyncGenerator<ResultRow[]> {
+  let group: ResultRow[] = [];
+  for await (const r of rows) {
+    if (group.length && group[0].sampleId !== r.sampleId) {
+      yield group;
+      group = [];
+    }
+    group.push(r);
+  }
+  if (group.length) yield group;
+}
+
 export interface RepeatSpread {
   mean: number;
   /** Sample standard deviation over repeats (0 for one repeat). */
