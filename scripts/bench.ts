@@ -73,6 +73,8 @@ async function generatedItems(): Promise<Item[]> {
 interface Measured {
   wallMs: number;
   peakRssMb: number;
+  /** [ms since start, resident MB] every 20 ms: where in a run the memory went. */
+  rss: [number, number][];
   code: number | null;
   stdout: string;
   stderr: string;
@@ -90,17 +92,21 @@ function measure(cmd: string, args: string[]): Promise<Measured> {
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     let peakKb = 0;
+    const rss: [number, number][] = [];
     const poll = setInterval(() => {
       try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const m = /VmHWM:\s+(\d+) kB/.exec(status);
         if (m) peakKb = Math.max(peakKb, Number(m[1]));
+        const now = /VmRSS:\s+(\d+) kB/.exec(status);
+        if (now) rss.push([performance.now() - t0, Number(now[1]) / 1024]);
       } catch {
         // exited between polls
       }
     }, 20);
     child.on('close', (code) => {
       clearInterval(poll);
-      resolve({ wallMs: performance.now() - t0, peakRssMb: peakKb / 1024, code, stdout, stderr, startedAt });
+      resolve({ wallMs: performance.now() - t0, peakRssMb: peakKb / 1024, rss, code, stdout, stderr, startedAt });
     });
   });
 }
@@ -113,8 +119,11 @@ async function startMock(latency: number, faults: string[] = []): Promise<{ url:
 
 const stats = async (url: string) => (await fetch(url.replace(/\/v1$/, '/__mock/stats'))).json() as Promise<{ requests: number; firstRequestAt: number | null }>;
 
+/** BENCH_NODE_ARGS: extra node flags for the mmsafe process only (`--cpu-prof --cpu-prof-dir=prof`). */
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+
 const mmsafeRun = (jsonl: string, url: string, concurrency: number, db: string, extra: string[] = []) =>
-  measure(process.execPath, ['bin/mmsafe.js', 'run', '--benchmark', 'custom', '--data', jsonl, '--model', 'openai:bench', '--base-url', url, '--concurrency', String(concurrency), '--db', db, '--run-id', 'bench', '--quiet', ...extra]);
+  measure(process.execPath, [...nodeArgs, 'bin/mmsafe.js', 'run', '--benchmark', 'custom', '--data', jsonl, '--model', 'openai:bench', '--base-url', url, '--concurrency', String(concurrency), '--db', db, '--run-id', 'bench', '--quiet', ...extra]);
 
 async function scenario(latency: number, concurrency: number, data: { items: Item[]; jsonl: string }) {
   const rows: Record<string, unknown>[] = [];
@@ -217,7 +226,13 @@ async function scaleScenario(sizes: number[]) {
     if (run.code !== 0) throw new Error(`mmsafe run failed: ${run.stderr}`);
     const middle = rate(series, n, 0.45, 0.55);
     const last = rate(series, n, 0.9, 1);
-    rows.push({ items: n, source: set.source, wall_s: run.wallMs / 1000, items_per_s: n / (run.wallMs / 1000), middle_items_per_s: middle, last_tenth_items_per_s: last, last_vs_middle: last / middle, peak_rss_mb: run.peakRssMb });
+    // The mock's clock starts a little before the run's: close enough to split asking from the end.
+    const lastRequestMs = series.find(([, count]) => count >= n)?.[0] ?? run.wallMs;
+    const askingRss = Math.max(0, ...run.rss.filter(([t]) => t <= lastRequestMs).map(([, mb]) => mb));
+    rows.push({
+      items: n, source: set.source, wall_s: run.wallMs / 1000, items_per_s: n / (run.wallMs / 1000), middle_items_per_s: middle, last_tenth_items_per_s: last,
+      last_vs_middle: last / middle, peak_rss_mb: run.peakRssMb, asking_rss_mb: askingRss, after_last_request_s: (run.wallMs - lastRequestMs) / 1000, load_average: os.loadavg()[0],
+    });
     for (const f of [db, `${db}-wal`, `${db}-shm`, jsonl]) rmSync(f, { force: true });
     process.stderr.write(`bench: ${n} items in ${(run.wallMs / 1000).toFixed(1)} s, peak RSS ${run.peakRssMb.toFixed(0)} MB\n`);
   }
@@ -236,8 +251,8 @@ if (scaleAt >= 0) {
   const rows = await scaleScenario(sizes);
   process.stdout.write(
     `${renderTable(
-      ['items', 'wall s', 'items/s', 'middle tenth items/s', 'last tenth items/s', 'last / middle', 'peak RSS MB'],
-      rows.map((r) => [String(r.items), fmt(r.wall_s, 1), fmt(r.items_per_s, 0), fmt(r.middle_items_per_s, 0), fmt(r.last_tenth_items_per_s, 0), fmt(r.last_vs_middle), fmt(r.peak_rss_mb, 0)]),
+      ['items', 'wall s', 'items/s', 'middle tenth items/s', 'last tenth items/s', 'last / middle', 'peak RSS MB', 'RSS asking MB', 's after last request', 'load avg'],
+      rows.map((r) => [String(r.items), fmt(r.wall_s, 1), fmt(r.items_per_s, 0), fmt(r.middle_items_per_s, 0), fmt(r.last_tenth_items_per_s, 0), fmt(r.last_vs_middle), fmt(r.peak_rss_mb, 0), fmt(r.asking_rss_mb, 0), fmt(r.after_last_request_s, 1), fmt(r.load_average, 1)]),
     )}\n`,
   );
   const first = rows[0];

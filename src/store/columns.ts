@@ -29,6 +29,12 @@ export const RESULT_CONTENT = RESULT_COLUMNS.filter((c) => !(RESULT_KEY as reado
 /** A row's repeat index as stored (0 for the first, and only, answer of a run with --samples 1). */
 export const repeatOf = (row: { repeat?: number }): number => row.repeat ?? 0;
 
+/** Without the free text (answer, question, system prompt, reference): what metrics and summaries read. */
+export const SLIM_COLUMNS = RESULT_COLUMNS.filter((c) => !['response', 'prompt', 'system', 'reference'].includes(c));
+
+/** Rows per page when a run's rows are streamed (`Store.scanResults`). */
+export const SCAN_PAGE = 2000;
+
 /** A row's values in RESULT_FIELDS order: null for absent, booleans and details as the store keeps them. */
 export function rowValues(row: ResultRow, encode: { bool: (b: boolean) => unknown; json: (v: Record<string, unknown>) => unknown }): unknown[] {
   return RESULT_FIELDS.map(([, field]) => {

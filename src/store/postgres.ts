@@ -1,10 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
 import type { GenerateResponse, ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
-import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowValues, stagedFrom, storableDetails } from './columns.ts';
+import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowValues, SCAN_PAGE, SLIM_COLUMNS, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import type { ClaimedSample, WorkQueue } from './queue.ts';
-import { answerKey, type HumanLabel, type ResultFilter, type RunListing, type RunRecord, type StagedScore } from './store.ts';
+import { answerKey, type HumanLabel, type ResultFilter, type RunListing, type RunRecord, type ScanOptions, type StagedScore } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -216,6 +216,19 @@ export class PostgresStore implements WorkQueue {
   async results(runId: string): Promise<ResultRow[]> {
     const r = await this.pool.query('SELECT * FROM results WHERE run_id = $1 ORDER BY seq', [runId]);
     return r.rows.map(toRow);
+  }
+
+  /** Keyset pages over the primary key (sample, repeat): each page is an index range, and no transaction stays open. */
+  async *scanResults(runId: string, opts: ScanOptions = {}): AsyncGenerator<ResultRow> {
+    const select = `SELECT ${(opts.slim ? SLIM_COLUMNS : RESULT_COLUMNS).join(', ')} FROM results WHERE run_id = $1`;
+    const size = Math.floor(opts.pageSize ?? SCAN_PAGE);
+    let page = (await this.pool.query(`${select} ORDER BY sample_id, repeat LIMIT ${size}`, [runId])).rows;
+    while (page.length) {
+      for (const r of page) yield toRow(r);
+      if (page.length < size) return;
+      const last = page[page.length - 1];
+      page = (await this.pool.query(`${select} AND (sample_id, repeat) > ($2, $3) ORDER BY sample_id, repeat LIMIT ${size}`, [runId, last.sample_id, last.repeat])).rows;
+    }
   }
 
   async result(runId: string, sampleId: string, repeat = 0): Promise<ResultRow | undefined> {

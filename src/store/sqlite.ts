@@ -3,10 +3,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { GenerateResponse, ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
-import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowValues, stagedFrom, storableDetails } from './columns.ts';
+import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowValues, SCAN_PAGE, SLIM_COLUMNS, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import { isDeadLocalProcess } from './process.ts';
-import { answerKey, type HumanLabel, type ResultFilter, type RunHolder, type RunLeases, type RunListing, type RunRecord, type StagedScore, type Store } from './store.ts';
+import { answerKey, type HumanLabel, type ResultFilter, type RunHolder, type RunLeases, type RunListing, type RunRecord, type ScanOptions, type StagedScore, type Store } from './store.ts';
 
 /**
  * The results table as this version creates it: one row per answer, keyed by run, sample and
@@ -135,6 +135,8 @@ export class SqliteStore implements Store, RunLeases {
       // A content-policy block is the API's final word on a sample (part of the answer), not a failure to retry.
       completed: this.db.prepare("SELECT sample_id, repeat FROM results WHERE run_id = ? AND (status = 'ok' OR error_kind = 'content_policy')"),
       results: this.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY rowid'),
+      scan: scanStatements(this.db, RESULT_COLUMNS),
+      scanSlim: scanStatements(this.db, SLIM_COLUMNS),
       result: this.db.prepare('SELECT * FROM results WHERE run_id = ? AND sample_id = ? AND repeat = ?'),
       resultsOf: this.db.prepare('SELECT * FROM results WHERE run_id = ? AND sample_id = ? ORDER BY repeat'),
       putLabel: this.db.prepare(
@@ -246,6 +248,22 @@ export class SqliteStore implements Store, RunLeases {
 
   async results(runId: string): Promise<ResultRow[]> {
     return (this.stmts.results.all(runId) as Record<string, unknown>[]).map(toRow);
+  }
+
+  /**
+   * Keyset pages over the primary key: no sort, and the connection is free between pages (an open
+   * better-sqlite3 iterator would keep it busy, failing every other statement until it ends).
+   */
+  async *scanResults(runId: string, opts: ScanOptions = {}): AsyncGenerator<ResultRow> {
+    const { first, next } = opts.slim ? this.stmts.scanSlim : this.stmts.scan;
+    const size = opts.pageSize ?? SCAN_PAGE;
+    let page = first.all(runId, size) as Record<string, unknown>[];
+    while (page.length) {
+      for (const r of page) yield toRow(r);
+      if (page.length < size) return;
+      const last = page[page.length - 1];
+      page = next.all(runId, last.sample_id, last.repeat, size) as Record<string, unknown>[];
+    }
   }
 
   async result(runId: string, sampleId: string, repeat = 0): Promise<ResultRow | undefined> {
@@ -391,6 +409,15 @@ export class SqliteStore implements Store, RunLeases {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+/** A page of a run's rows in key order (sample, repeat), the first or the one after a given key. */
+function scanStatements(db: Database.Database, columns: readonly string[]) {
+  const select = `SELECT ${columns.join(', ')} FROM results WHERE run_id = ?`;
+  return {
+    first: db.prepare(`${select} ORDER BY sample_id, repeat LIMIT ?`),
+    next: db.prepare(`${select} AND (sample_id, repeat) > (?, ?) ORDER BY sample_id, repeat LIMIT ?`),
+  };
 }
 
 function toRun(r: Record<string, unknown>): RunRecord {

@@ -16,6 +16,12 @@ export interface RunRecord {
   status: 'queued' | 'running' | 'done' | 'stopped' | 'failed';
 }
 
+export interface ScanOptions {
+  slim?: boolean;
+  /** Rows per page (default SCAN_PAGE). */
+  pageSize?: number;
+}
+
 /** Which rows a viewer page shows; all fields optional. */
 export interface ResultFilter {
   subset?: string;
@@ -107,6 +113,12 @@ export interface Store {
    */
   completedIds(runId: string): Promise<Set<string>>;
   results(runId: string): Promise<ResultRow[]>;
+  /**
+   * The run's rows one page at a time, in sample id order (keyset pages over the primary key), so
+   * a reader of a run of any size holds one page. `slim`: without the answer, question, system
+   * prompt and reference texts, which metrics and summaries never read.
+   */
+  scanResults(runId: string, opts?: ScanOptions): AsyncIterable<ResultRow>;
   /** One page of filtered rows, and how many match in all. */
   queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): Promise<{ rows: ResultRow[]; total: number }>;
   /** One stored answer: the item's first, or its `repeat`-th (`--samples K`). */

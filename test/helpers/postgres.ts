@@ -1,9 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 
 /**
  * A real PostgreSQL database for one test file, and how to drop it. `.ci/run` starts a server and
@@ -49,9 +50,10 @@ let cluster: Promise<string | undefined> | undefined;
 
 /**
  * One cluster per test process. It is stopped when the process exits; a process that is killed
- * (vitest ends its workers with a signal) cannot do that, so each cluster directory names its
- * owner, and `sweepClusters` (run by the global setup before and after `npm test`) stops and
- * removes every cluster whose owner is gone.
+ * (vitest ends its workers with a signal) cannot do that, so a detached watchdog stops the cluster
+ * once its owner is gone (pg-watchdog.mjs). As a fallback (the watchdog killed too), each cluster
+ * directory names its owner, and `sweepClusters` (run by the global setup before and after
+ * `npm test`) stops and removes every cluster whose owner is gone.
  */
 function throwawayCluster(): Promise<string | undefined> {
   cluster ??= startCluster();
@@ -76,10 +78,24 @@ function postgresBin(): string | undefined {
 }
 
 /** PostgreSQL refuses to run as root: as root, it runs as the postgres user the package created. */
+function pgArgv(bin: string, cmd: string, args: string[]): string[] {
+  return process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', path.join(bin, cmd), ...args] : [path.join(bin, cmd), ...args];
+}
+
 function pgCommand(bin: string): (cmd: string, args: string[]) => Buffer {
-  const asRoot = process.getuid?.() === 0;
-  return (cmd, args) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'pipe' }) : execFileSync(path.join(bin, cmd), args, { stdio: 'pipe' });
+  return (cmd, args) => {
+    const [file, ...rest] = pgArgv(bin, cmd, args);
+    return execFileSync(file, rest, { stdio: 'pipe' });
+  };
+}
+
+/** MMSAFE_TEST_PG_WATCHDOG=0 turns the watchdog off (the test of the sweep needs a cluster left behind). */
+function startWatchdog(bin: string, dir: string): void {
+  if (process.env.MMSAFE_TEST_PG_WATCHDOG === '0') return;
+  const stop = pgArgv(bin, 'pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'immediate', 'stop']);
+  const script = fileURLToPath(new URL('./pg-watchdog.mjs', import.meta.url));
+  // Detached, in a process group of its own: whatever kills the test process and its group spares it.
+  spawn(process.execPath, [script, String(process.pid), dir, ...stop], { detached: true, stdio: 'ignore' }).unref();
 }
 
 async function freePort(): Promise<number> {
@@ -155,6 +171,7 @@ async function startCluster(): Promise<string | undefined> {
     writeFileSync(path.join(dir, OWNER_FILE), JSON.stringify({ pid: process.pid, ppid: process.ppid } satisfies ClusterOwner));
     run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start']);
     process.on('exit', () => stopCluster(dir));
+    startWatchdog(bin, dir);
     return `postgres://postgres@127.0.0.1:${port}/postgres`;
   } catch (error) {
     process.stderr.write(`could not start a throwaway PostgreSQL: ${(error as Error).message}\n`);
