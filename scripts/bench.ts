@@ -10,7 +10,8 @@
  * tenth against the middle tenth, peak RSS. Sizes above 57,840 use generated images.
  *
  * Env: BENCH_N (samples, default all), BENCH_DATA (an MMSafeAware data/ folder; default
- * ../shared/data/mmsafeaware, else 1,500 generated image pairs).
+ * ../shared/data/mmsafeaware, else 1,500 generated image pairs), BENCH_NODE_ARGS (node flags for the
+ * mmsafe process: profiles), BENCH_LOG_DIR (--scale: each run's output, memory and request timelines).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -75,6 +76,8 @@ interface Measured {
   peakRssMb: number;
   /** [ms since start, resident MB] every 20 ms: where in a run the memory went. */
   rss: [number, number][];
+  /** CPU seconds (user + system) the process used, as last seen: unlike wall time, barely moved by other load. */
+  cpuS: number;
   code: number | null;
   stdout: string;
   stderr: string;
@@ -93,8 +96,12 @@ function measure(cmd: string, args: string[]): Promise<Measured> {
     child.stderr.on('data', (d) => (stderr += d));
     let peakKb = 0;
     const rss: [number, number][] = [];
+    let cpuS = 0;
     const poll = setInterval(() => {
       try {
+        // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): user and system clock ticks.
+        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        cpuS = (Number(stat[11]) + Number(stat[12])) / 100;
         const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
         const m = /VmHWM:\s+(\d+) kB/.exec(status);
         if (m) peakKb = Math.max(peakKb, Number(m[1]));
@@ -106,7 +113,7 @@ function measure(cmd: string, args: string[]): Promise<Measured> {
     }, 20);
     child.on('close', (code) => {
       clearInterval(poll);
-      resolve({ wallMs: performance.now() - t0, peakRssMb: peakKb / 1024, rss, code, stdout, stderr, startedAt });
+      resolve({ wallMs: performance.now() - t0, peakRssMb: peakKb / 1024, rss, cpuS, code, stdout, stderr, startedAt });
     });
   });
 }
@@ -121,6 +128,8 @@ const stats = async (url: string) => (await fetch(url.replace(/\/v1$/, '/__mock/
 
 /** BENCH_NODE_ARGS: extra node flags for the mmsafe process only (`--cpu-prof --cpu-prof-dir=prof`). */
 const nodeArgs = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+/** BENCH_LOG_DIR: where --scale keeps each run's output and its memory and request timelines. */
+const logDir = process.env.BENCH_LOG_DIR;
 
 const mmsafeRun = (jsonl: string, url: string, concurrency: number, db: string, extra: string[] = []) =>
   measure(process.execPath, [...nodeArgs, 'bin/mmsafe.js', 'run', '--benchmark', 'custom', '--data', jsonl, '--model', 'openai:bench', '--base-url', url, '--concurrency', String(concurrency), '--db', db, '--run-id', 'bench', '--quiet', ...extra]);
@@ -231,8 +240,13 @@ async function scaleScenario(sizes: number[]) {
     const askingRss = Math.max(0, ...run.rss.filter(([t]) => t <= lastRequestMs).map(([, mb]) => mb));
     rows.push({
       items: n, source: set.source, wall_s: run.wallMs / 1000, items_per_s: n / (run.wallMs / 1000), middle_items_per_s: middle, last_tenth_items_per_s: last,
-      last_vs_middle: last / middle, peak_rss_mb: run.peakRssMb, asking_rss_mb: askingRss, after_last_request_s: (run.wallMs - lastRequestMs) / 1000, load_average: os.loadavg()[0],
+      last_vs_middle: last / middle, peak_rss_mb: run.peakRssMb, asking_rss_mb: askingRss, cpu_s: run.cpuS, after_last_request_s: (run.wallMs - lastRequestMs) / 1000, load_average: os.loadavg()[0],
     });
+    if (logDir) {
+      mkdirSync(logDir, { recursive: true });
+      writeFileSync(path.join(logDir, `scale-${n}.out`), run.stdout + run.stderr);
+      writeFileSync(path.join(logDir, `scale-${n}.rss.json`), JSON.stringify({ rss: run.rss, requests: series }));
+    }
     for (const f of [db, `${db}-wal`, `${db}-shm`, jsonl]) rmSync(f, { force: true });
     process.stderr.write(`bench: ${n} items in ${(run.wallMs / 1000).toFixed(1)} s, peak RSS ${run.peakRssMb.toFixed(0)} MB\n`);
   }
@@ -251,13 +265,14 @@ if (scaleAt >= 0) {
   const rows = await scaleScenario(sizes);
   process.stdout.write(
     `${renderTable(
-      ['items', 'wall s', 'items/s', 'middle tenth items/s', 'last tenth items/s', 'last / middle', 'peak RSS MB', 'RSS asking MB', 's after last request', 'load avg'],
-      rows.map((r) => [String(r.items), fmt(r.wall_s, 1), fmt(r.items_per_s, 0), fmt(r.middle_items_per_s, 0), fmt(r.last_tenth_items_per_s, 0), fmt(r.last_vs_middle), fmt(r.peak_rss_mb, 0), fmt(r.asking_rss_mb, 0), fmt(r.after_last_request_s, 1), fmt(r.load_average, 1)]),
+      ['items', 'wall s', 'items/s', 'middle tenth items/s', 'last tenth items/s', 'last / middle', 'CPU s', 'peak RSS MB', 'RSS asking MB', 's after last request', 'load avg'],
+      rows.map((r) => [String(r.items), fmt(r.wall_s, 1), fmt(r.items_per_s, 0), fmt(r.middle_items_per_s, 0), fmt(r.last_tenth_items_per_s, 0), fmt(r.last_vs_middle), fmt(r.cpu_s, 1), fmt(r.peak_rss_mb, 0), fmt(r.asking_rss_mb, 0), fmt(r.after_last_request_s, 1), fmt(r.load_average, 1)]),
     )}\n`,
   );
   const first = rows[0];
   for (const r of rows.slice(1)) {
-    process.stdout.write(`${r.items} vs ${first.items} items: ${fmt((r.wall_s as number) / (first.wall_s as number))}x the time for ${fmt((r.items as number) / (first.items as number), 1)}x the items, ${fmt((r.peak_rss_mb as number) / (first.peak_rss_mb as number))}x the peak RSS\n`);
+    const x = (key: string) => fmt((r[key] as number) / (first[key] as number));
+    process.stdout.write(`${r.items} vs ${first.items} items: ${x('wall_s')}x the time (${x('cpu_s')}x the CPU time) for ${fmt((r.items as number) / (first.items as number), 1)}x the items, ${x('peak_rss_mb')}x the peak RSS\n`);
   }
   writeFileSync(out, `${JSON.stringify({ ...meta, mode: 'scale', results: rows }, null, 2)}\n`);
 } else {

@@ -53,6 +53,36 @@ describe.each(kinds)('%s store contract', (name, open) => {
     });
   });
 
+  it.skipIf(!open)('scanResults streams one run\'s rows in pages, in sample id order, and the store stays usable between pages', async () => {
+    await withRun(open!, async (a, b, runId) => {
+      const other = `${runId}-other`;
+      await a.createRun({ ...(await a.getRun(runId))!, id: other });
+      const ids = ['k', 'c', 'a', 'j', 'e', 'b', 'i', 'd', 'h', 'g', 'f'];
+      for (const [i, id] of ids.entries()) {
+        await a.putResult(ok(runId, id, { prompt: `question ${id}`, details: { fields: { group: `g${i % 2}` } }, imageSha256: `sha-${id}` }));
+        await a.putResult(ok(other, id));
+      }
+      const seen: ResultRow[] = [];
+      for await (const r of b.scanResults(runId, { pageSize: 3 })) {
+        seen.push(r);
+        // A write on the same connection while the scan is between pages (SQLite: no open statement).
+        await b.putResult(ok(other, `z${seen.length}`));
+      }
+      expect(seen.map((r) => r.sampleId)).toEqual([...ids].sort());
+      expect(seen[0]).toMatchObject({ runId, response: 'No.', prompt: 'question a', details: { fields: { group: 'g0' } }, imageSha256: 'sha-a' });
+      const slim: ResultRow[] = [];
+      for await (const r of b.scanResults(runId, { slim: true, pageSize: 4 })) slim.push(r);
+      expect(slim).toHaveLength(ids.length);
+      // What metrics read is there; the free text is not.
+      expect(slim[0]).toMatchObject({ sampleId: 'a', status: 'ok', label: 'unsafe', prediction: 'unsafe', correct: true, details: { fields: { group: 'g0' } }, imageSha256: 'sha-a' });
+      expect(slim[0].response).toBeUndefined();
+      expect(slim[0].prompt).toBeUndefined();
+      const none: ResultRow[] = [];
+      for await (const r of b.scanResults('no-such-run')) none.push(r);
+      expect(none).toEqual([]);
+    });
+  });
+
   it.skipIf(!open)('configuration updates from many writers at once are all kept', async () => {
     await withRun(open!, async (a, b, runId) => {
       const bump = (s: Store) => s.updateRunConfig(runId, (c) => ({ ...c, endpoint_stats: [{ url: 'http://r', requests: (c.endpoint_stats?.[0]?.requests ?? 0) + 1, errors: 0 }] }));

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { z } from 'zod';
-import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
+import type { DatasetProblem, ImageRef, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
 import { fetchImageOnce } from '../datasets/fetch-image.ts';
 import { awarenessPrompt } from './mmsafeaware.ts';
@@ -22,20 +23,34 @@ const CustomRow = z.object({
   reference: z.string().optional(),
 });
 
-/** Reads rows from .jsonl, .json (an array) or .csv (with a header line), numbering them for messages. */
-async function readRows(file: string): Promise<{ row: unknown; where: string }[]> {
-  const text = readFileSync(file, 'utf8');
+/** One row of a set as read, and where it is, for messages (built only when one is needed). */
+interface ReadRow {
+  row: unknown;
+  where: () => string;
+}
+
+/**
+ * Reads rows from .jsonl (streamed line by line: a set of hundreds of thousands of rows is never
+ * held as text and parsed rows at once), .json (an array) or .csv (with a header line).
+ */
+async function* readRows(file: string): AsyncGenerator<ReadRow> {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.jsonl') {
-    return text.split(/\r?\n/).flatMap((line, i) => {
-      if (!line.trim()) return [];
+    let n = 0;
+    for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+      const at = ++n;
+      if (!line.trim()) continue;
+      let row: unknown;
       try {
-        return [{ row: JSON.parse(line), where: `${file}:${i + 1}` }];
+        row = JSON.parse(line);
       } catch (error) {
-        throw new DatasetError(`${file}:${i + 1}: not valid JSON (${(error as Error).message}); each line must be one JSON object`);
+        throw new DatasetError(`${file}:${at}: not valid JSON (${(error as Error).message}); each line must be one JSON object`);
       }
-    });
+      yield { row, where: () => `${file}:${at}` };
+    }
+    return;
   }
+  const text = readFileSync(file, 'utf8');
   if (ext === '.json') {
     let data: unknown;
     try {
@@ -44,17 +59,20 @@ async function readRows(file: string): Promise<{ row: unknown; where: string }[]
       throw new DatasetError(`${file}: not valid JSON (${(error as Error).message})`);
     }
     if (!Array.isArray(data)) throw new DatasetError(`${file}: expected a JSON array of rows`);
-    return data.map((row, i) => ({ row, where: `${file} row ${i + 1}` }));
+    for (const [i, row] of data.entries()) yield { row, where: () => `${file} row ${i + 1}` };
+    return;
   }
   if (ext === '.csv') {
     const { parse: parseCsv } = await import('csv-parse/sync');
+    let records: Record<string, string>[];
     try {
-      const records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
-      // Header is line 1; empty cells mean absent.
-      return records.map((r, i) => ({ row: Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '')), where: `${file}:${i + 2}` }));
+      records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
     } catch (error) {
       throw new DatasetError(`${file}: cannot parse CSV (${(error as Error).message})`);
     }
+    // Header is line 1; empty cells mean absent.
+    for (const [i, r] of records.entries()) yield { row: Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '')), where: () => `${file}:${i + 2}` };
+    return;
   }
   throw new DatasetError(`${file}: unknown format "${ext}"; use .jsonl, .json or .csv`);
 }
@@ -67,27 +85,27 @@ export async function loadCustom(file: string, opts: { limit?: number; subset?: 
   const resolved = path.resolve(file);
   if (!existsSync(resolved)) throw new DatasetError(`${resolved} not found: --data must be a .jsonl, .json or .csv file`);
   const base = path.dirname(resolved);
-  let rows = await readRows(resolved);
-  if (opts.subset) {
-    // A row without a subset belongs to the subset named by its label.
-    rows = rows.filter(({ row }) => {
-      const r = (row ?? {}) as Record<string, unknown>;
-      return (r.subset ?? r.label) === opts.subset;
-    });
-  }
-  if (opts.limit) rows = rows.slice(0, opts.limit);
   const samples: Sample[] = [];
   const problems: DatasetProblem[] = [];
   const seen = new Set<string>();
-  for (const { row, where } of rows) {
+  // One reference per image, however many rows name it: a large set reuses a few thousand pictures,
+  // and every sample stays in memory for the whole run.
+  const images = new Map<string, ImageRef>();
+  let total = 0;
+  for await (const { row, where } of readRows(resolved)) {
+    // A row without a subset belongs to the subset named by its label.
+    const fields = (row ?? {}) as Record<string, unknown>;
+    if (opts.subset && (fields.subset ?? fields.label) !== opts.subset) continue;
+    if (opts.limit && total >= opts.limit) break;
+    total++;
     const parsed = CustomRow.safeParse(row);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const rawId = (row as Record<string, unknown> | null)?.id;
       problems.push(
         issue.path.length
-          ? { ...(typeof rawId === 'string' || typeof rawId === 'number' ? { id: String(rawId) } : {}), where, kind: 'missing_field', message: `field "${issue.path.join('.')}": ${issue.message}` }
-          : { where, kind: 'invalid_row', message: `expected an object with id, image, prompt and label (${issue.message})` },
+          ? { ...(typeof rawId === 'string' || typeof rawId === 'number' ? { id: String(rawId) } : {}), where: where(), kind: 'missing_field', message: `field "${issue.path.join('.')}": ${issue.message}` }
+          : { where: where(), kind: 'invalid_row', message: `expected an object with id, image, prompt and label (${issue.message})` },
       );
       continue;
     }
@@ -95,34 +113,38 @@ export async function loadCustom(file: string, opts: { limit?: number; subset?: 
     const id = String(r.id);
     const text = r.prompt ?? r.query ?? r.text;
     if (!text) {
-      problems.push({ id, where, kind: 'missing_field', message: 'field "prompt" (or "query"/"text") is required' });
+      problems.push({ id, where: where(), kind: 'missing_field', message: 'field "prompt" (or "query"/"text") is required' });
       continue;
     }
     if (seen.has(id)) {
-      problems.push({ id, where, kind: 'invalid_row', message: `duplicate id ${id}` });
+      problems.push({ id, where: where(), kind: 'invalid_row', message: `duplicate id ${id}` });
       continue;
     }
     seen.add(id);
-    let image: string;
-    if (/^https?:\/\//i.test(r.image)) {
-      try {
-        image = await fetchImageOnce(r.image);
-      } catch (error) {
-        problems.push({ id, where, kind: 'unreadable_image', message: `field "image": cannot fetch ${r.image}: ${(error as Error).message}` });
-        continue;
+    let image = images.get(r.image);
+    if (!image) {
+      if (/^https?:\/\//i.test(r.image)) {
+        try {
+          image = { path: await fetchImageOnce(r.image) };
+        } catch (error) {
+          problems.push({ id, where: where(), kind: 'unreadable_image', message: `field "image": cannot fetch ${r.image}: ${(error as Error).message}` });
+          continue;
+        }
+      } else {
+        const file = path.resolve(base, r.image);
+        if (!existsSync(file)) {
+          problems.push({ id, where: where(), kind: 'missing_image', message: `field "image": ${r.image} not found (paths are relative to ${base})` });
+          continue;
+        }
+        image = { path: file };
       }
-    } else {
-      image = path.resolve(base, r.image);
-      if (!existsSync(image)) {
-        problems.push({ id, where, kind: 'missing_image', message: `field "image": ${r.image} not found (paths are relative to ${base})` });
-        continue;
-      }
+      images.set(r.image, image);
     }
     // No subset column, no subsets: the label is not a subset, and a Total over labels would
     // pass off balanced accuracy as the benchmark's macro mean.
-    samples.push({ id, image: { path: image }, text, label: r.label, ...(r.subset ? { subset: r.subset } : {}), category: r.category, reference: r.reference });
+    samples.push({ id, image, text, label: r.label, ...(r.subset ? { subset: r.subset } : {}), ...(r.category ? { category: r.category } : {}), ...(r.reference ? { reference: r.reference } : {}) });
   }
-  return { benchmark: 'custom', source: resolved, samples, problems, total: rows.length };
+  return { benchmark: 'custom', source: resolved, samples, problems, total };
 }
 
 /**

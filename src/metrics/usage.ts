@@ -23,20 +23,44 @@ export interface PricesKnown {
   judge?: boolean;
 }
 
-/** Tokens and dollars of a run's stored answers (and their judging), from the rows' own columns. */
-export function summarizeUsage(rows: ResultRow[], known: PricesKnown): UsageSummary {
-  const sum = (pick: (r: ResultRow) => number | undefined) => rows.reduce((a, r) => a + (pick(r) ?? 0), 0);
-  const out: UsageSummary = {
-    input_tokens: sum((r) => r.inputTokens),
-    output_tokens: sum((r) => r.outputTokens),
-    cached_tokens: sum((r) => r.cachedTokens),
-    reasoning_tokens: sum((r) => r.reasoningTokens),
-    cost_usd: known.model ? sum((r) => r.costUsd) : null,
-  };
-  const fromCache = rows.filter((r) => r.details?.cached_answer).length;
-  if (fromCache) out.cached_answers = fromCache;
-  if (known.judge !== undefined) {
-    Object.assign(out, { judge_input_tokens: sum((r) => r.judgeInputTokens), judge_output_tokens: sum((r) => r.judgeOutputTokens), judge_cost_usd: known.judge ? sum((r) => r.judgeCostUsd) : null });
+/**
+ * Tokens and dollars of a run's stored answers (and their judging), from the rows' own columns,
+ * tallied one row at a time (the store streams them).
+ */
+export class UsageTally {
+  private readonly sums = { input: 0, output: 0, cached: 0, reasoning: 0, cost: 0, judgeInput: 0, judgeOutput: 0, judgeCost: 0 };
+  private fromCache = 0;
+  /** Whether every row carries a price: how a run stored before prices were recorded tells known from unknown. */
+  everyCosted = true;
+  everyJudgeCosted = true;
+
+  add(r: ResultRow): void {
+    const s = this.sums;
+    s.input += r.inputTokens ?? 0;
+    s.output += r.outputTokens ?? 0;
+    s.cached += r.cachedTokens ?? 0;
+    s.reasoning += r.reasoningTokens ?? 0;
+    s.cost += r.costUsd ?? 0;
+    s.judgeInput += r.judgeInputTokens ?? 0;
+    s.judgeOutput += r.judgeOutputTokens ?? 0;
+    s.judgeCost += r.judgeCostUsd ?? 0;
+    if (r.details?.cached_answer) this.fromCache++;
+    if (r.costUsd === undefined) this.everyCosted = false;
+    if (r.judgeCostUsd === undefined) this.everyJudgeCosted = false;
   }
-  return out;
+
+  summary(known: PricesKnown): UsageSummary {
+    const s = this.sums;
+    const out: UsageSummary = { input_tokens: s.input, output_tokens: s.output, cached_tokens: s.cached, reasoning_tokens: s.reasoning, cost_usd: known.model ? s.cost : null };
+    if (this.fromCache) out.cached_answers = this.fromCache;
+    if (known.judge !== undefined) Object.assign(out, { judge_input_tokens: s.judgeInput, judge_output_tokens: s.judgeOutput, judge_cost_usd: known.judge ? s.judgeCost : null });
+    return out;
+  }
+}
+
+/** Tokens and dollars of rows given as an array. */
+export function summarizeUsage(rows: Iterable<ResultRow>, known: PricesKnown): UsageSummary {
+  const t = new UsageTally();
+  for (const r of rows) t.add(r);
+  return t.summary(known);
 }

@@ -18,16 +18,19 @@ export async function markFailed(store: Store, runId: string, reason: string): P
  * (A content-policy block is an answer on a safety benchmark, so it does not count as a failure.)
  */
 export async function everySampleFailed(store: Store, runId: string): Promise<string | undefined> {
-  const rows = await store.results(runId);
-  if (!rows.length || rows.some((r) => r.status !== 'error' || r.errorKind === 'content_policy')) return undefined;
   const kinds = new Map<string, { count: number; example: string }>();
-  for (const r of rows) {
+  let rows = 0;
+  // Streamed, and the first answer ends it: a large finished run is not read into memory.
+  for await (const r of store.scanResults(runId, { slim: true })) {
+    if (r.status !== 'error' || r.errorKind === 'content_policy') return undefined;
+    rows++;
     const k = kinds.get(r.errorKind ?? 'error') ?? { count: 0, example: r.errorMessage ?? '' };
     k.count++;
     kinds.set(r.errorKind ?? 'error', k);
   }
+  if (!rows) return undefined;
   const [kind, top] = [...kinds.entries()].sort((a, b) => b[1].count - a[1].count)[0];
-  return `every sample failed (${rows.length}); ${kind} x${top.count}: ${top.example}`;
+  return `every sample failed (${rows}); ${kind} x${top.count}: ${top.example}`;
 }
 
 /**
