@@ -62,17 +62,20 @@ describe.each(kinds)('%s store contract', (name, open) => {
         await a.putResult(ok(runId, id, { prompt: `question ${id}`, details: { fields: { group: `g${i % 2}` } }, imageSha256: `sha-${id}` }));
         await a.putResult(ok(other, id));
       }
+      // A second answer of two items (--samples 2): the key is (sample, repeat), and a page may end between them.
+      await a.putResult(ok(runId, 'c', { repeat: 1 }));
+      await a.putResult(ok(runId, 'a', { repeat: 1 }));
       const seen: ResultRow[] = [];
       for await (const r of b.scanResults(runId, { pageSize: 3 })) {
         seen.push(r);
         // A write on the same connection while the scan is between pages (SQLite: no open statement).
         await b.putResult(ok(other, `z${seen.length}`));
       }
-      expect(seen.map((r) => r.sampleId)).toEqual([...ids].sort());
+      expect(seen.map((r) => `${r.sampleId}${r.repeat ?? 0}`)).toEqual(['a0', 'a1', 'b0', 'c0', 'c1', ...'defghijk'.split('').map((x) => `${x}0`)]);
       expect(seen[0]).toMatchObject({ runId, response: 'No.', prompt: 'question a', details: { fields: { group: 'g0' } }, imageSha256: 'sha-a' });
       const slim: ResultRow[] = [];
       for await (const r of b.scanResults(runId, { slim: true, pageSize: 4 })) slim.push(r);
-      expect(slim).toHaveLength(ids.length);
+      expect(slim).toHaveLength(ids.length + 2);
       // What metrics read is there; the free text is not.
       expect(slim[0]).toMatchObject({ sampleId: 'a', status: 'ok', label: 'unsafe', prediction: 'unsafe', correct: true, details: { fields: { group: 'g0' } }, imageSha256: 'sha-a' });
       expect(slim[0].response).toBeUndefined();
