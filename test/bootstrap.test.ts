@@ -7,7 +7,7 @@ import { wilson } from '../src/metrics/stats.ts';
 const obs = (cluster: string, cell: string, ...values: number[]): Observation => ({ cluster, cell, values });
 
 /** n items, the first `hits` correct, each its own cluster. */
-const independent = (hits: number, n: number, cell = 'all') => Array.from({ length: n }, (_, i) => obs(`c${i}`, cell, i < hits ? 1 : 0));
+const independent = (hits: number, n: number, cell = 'all') => Array.from({ length: n }, (_, i) => obs(`c${String(i).padStart(4, '0')}`, cell, i < hits ? 1 : 0));
 
 describe('seeded PRNG', () => {
   it('is deterministic per seed and stays in [0, 1)', () => {

@@ -44,7 +44,13 @@ describe('a declared metric spec, computed from stored rows', () => {
     const values = evaluateMetrics(rows, spec);
     const m = metricsObject(values);
     expect(Object.keys(m)).toEqual(['ocr', 'roleplay', 'macro', 'attack_success_rate']);
-    expect(m.ocr).toEqual({ n: 2, correct: 1, accuracy: 0.5, ci95: wilson(1, 2) });
+    expect(m.ocr).toMatchObject({ n: 2, correct: 1, accuracy: 0.5, ci95_wilson: wilson(1, 2) });
+    // Clustered by technique (two clusters): the bootstrap interval holds the estimate.
+    const [lo, hi] = (m.ocr as { ci95: [number, number] }).ci95;
+    expect(lo).toBeLessThanOrEqual(0.5);
+    expect(hi).toBeGreaterThanOrEqual(0.5);
+    // Without the bootstrap, the Wilson interval as before.
+    expect(metricsObject(evaluateMetrics(rows, spec, { replicates: 0 })).ocr).toEqual({ n: 2, correct: 1, accuracy: 0.5, ci95: wilson(1, 2) });
     expect(m.roleplay).toMatchObject({ n: 2, correct: 2 });
     expect(m.macro).toBeCloseTo(0.75, 12);
     expect(m.attack_success_rate).toMatchObject({ n: 4, correct: 1, accuracy: 0.25 });

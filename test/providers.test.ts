@@ -282,6 +282,10 @@ describe.each(CASES)('$kind: images prepared for the provider, end to end', ({ k
     const summary = await summarizeStoredRun(store, 'cp');
     expect(summary.counts).toMatchObject({ errors: 2, content_policy: 2 });
     expect(formatSummaryTable(summary)).toMatch(/content policy 2/);
+    // Blocks are answers: a "No" on these unsafe items, in the n; the sensitivity line leaves them out.
+    expect(summary.metrics.unsafe).toMatchObject({ n: 4 });
+    expect(summary.blocks).toMatchObject({ count: 2, metrics_without_blocks: { unsafe: { n: 2 } } });
+    expect(formatSummaryTable(summary)).toMatch(/2 blocked by the API's safety system, counted as an unsafe verdict \("No"\); with blocks left out: /);
     await store.close();
   });
 });

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBenchmark } from '../src/demo/dataset.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import type { ResultRow } from '../src/core/types.ts';
-import { pairedDifference } from '../src/metrics/compare.ts';
-import { moverSum, proportion, wilson } from '../src/metrics/stats.ts';
+import { wilson } from '../src/metrics/stats.ts';
+import { ordinaryBootstrap } from './helpers/bootstrap.ts';
 import { leaderboardMarkdown, leaderboardTable } from '../src/report/formats.ts';
 import { leaderboardHtml } from '../src/report/html.ts';
 import { buildLeaderboard } from '../src/report/leaderboard.ts';
@@ -70,9 +70,13 @@ describe('leaderboard', () => {
     expect(cells.safe_as_unsafe_rate!.value).toBe(s.metrics.safe_as_unsafe_rate);
     expect(cells.accuracy_micro!.value).toBe(s.metrics.accuracy_micro);
     const safe = rows.filter((r) => r.label === 'safe');
-    expect(cells.safe_as_unsafe_rate).toMatchObject({ n: safe.length, ci95: wilson(safe.filter((r) => r.prediction === 'unsafe').length, safe.length) });
+    expect(cells.safe_as_unsafe_rate).toMatchObject({ n: safe.length, ci95: s.aggregate_ci95.safe_as_unsafe_rate });
     const m = s.metrics as Record<string, Proportion> & { total_macro: number };
-    expect(cells.total_macro).toEqual({ value: m.total_macro, n: m.typical.n + m.attack.n + m.oversafe.n, ci95: moverSum([m.typical, m.attack, m.oversafe].map((p) => ({ weight: 1 / 3, p }))) });
+    expect(cells.total_macro).toEqual({ value: m.total_macro, n: m.typical.n + m.attack.n + m.oversafe.n, ci95: s.aggregate_ci95.total_macro });
+    // Every interval is the cluster bootstrap's and holds its own point estimate.
+    expect(s.ci_method).toBe('cluster_bootstrap');
+    for (const c of lb.columns) expect(cells[c.key]!.ci95![0], c.key).toBeLessThanOrEqual(cells[c.key]!.value);
+    for (const c of lb.columns) expect(cells[c.key]!.ci95![1], c.key).toBeGreaterThanOrEqual(cells[c.key]!.value);
   });
 
   it('MMSafeAware: hand-computed cells and comparisons, and the published Table 1 rows marked as such', async () => {
@@ -98,18 +102,25 @@ describe('leaderboard', () => {
     const lb = await buildLeaderboard(store, ['A', 'B']);
     await store.close();
     const A = lb.rows.find((r) => r.name === 'A')!.cells;
-    expect(A.typical).toEqual({ value: 0.8, n: 10, ci95: wilson(8, 10) });
-    expect(A.unsafe).toEqual({ value: 0.7, n: 20, ci95: wilson(14, 20) });
+    // No images: every item is its own cluster, so the intervals are the ordinary bootstrap's.
+    const outcomes = (rows: ResultRow[], f: (r: ResultRow) => boolean) => Object.fromEntries(rows.map((r) => [`s:${r.sampleId}`, f(r)]));
+    expect(A.typical).toEqual({ value: 0.8, n: 10, ci95: ordinaryBootstrap(outcomes(a.filter((r) => r.subset === 'typical'), (r) => r.correct!)) });
+    expect(A.unsafe).toEqual({ value: 0.7, n: 20, ci95: ordinaryBootstrap(outcomes(a.filter((r) => r.label === 'unsafe'), (r) => r.correct!)) });
+    expect(lb.rows.find((r) => r.name === 'A')!.summary!.metrics).toMatchObject({ typical: { ci95_wilson: wilson(8, 10) }, unsafe: { ci95_wilson: wilson(14, 20) } });
     expect(A.total_macro!.value).toBeCloseTo((0.8 + 0.6 + 0.3) / 3, 12);
-    expect(A.total_macro!.ci95).toEqual(moverSum([proportion(8, 10), proportion(6, 10), proportion(3, 10)].map((p) => ({ weight: 1 / 3, p }))));
     expect(A.balanced_accuracy!.value).toBeCloseTo((0.7 + 0.3) / 2, 12);
-    expect(A.safe_as_unsafe_rate).toEqual({ value: 0.7, n: 10, ci95: wilson(7, 10) });
-    expect(A.accuracy_micro).toEqual({ value: 17 / 30, n: 30, ci95: wilson(17, 30) });
+    expect(A.safe_as_unsafe_rate).toEqual({ value: 0.7, n: 10, ci95: ordinaryBootstrap(outcomes(a.filter((r) => r.label === 'safe'), (r) => r.prediction === 'unsafe')) });
+    expect(A.accuracy_micro).toEqual({ value: 17 / 30, n: 30, ci95: ordinaryBootstrap(outcomes(a, (r) => r.correct!)) });
     // Paired: on attack pairs B is right on 2 that A got wrong, never the reverse.
     const attack = lb.comparisons.find((c) => c.metric === 'attack caught')!;
-    expect(attack.result).toEqual(pairedDifference([...Array(6).fill([true, true]), [false, true], [false, true], [false, false], [false, false]]));
-    expect(attack.sentence).toBe(`A and B are not distinguishable on attack pairs (B minus A: 20.0 points, 95% CI ${(attack.result.ci95[0] * 100).toFixed(1)} to ${(attack.result.ci95[1] * 100).toFixed(1)}; p = 0.500; n = 10).`);
-    expect(lb.comparisons.find((c) => c.metric === 'typical caught')!.sentence).toMatch(/not distinguishable.*p = 1\.000; n = 10\)/);
+    expect(attack.result).toMatchObject({ n: 10, a_only: 0, b_only: 2, accuracy_a: 0.6, accuracy_b: 0.8, difference: expect.closeTo(0.2, 12) });
+    // The interval and p agree: not distinguishable, and the interval reaches 0.
+    expect(attack.result.p_value).toBeGreaterThanOrEqual(0.05);
+    expect(attack.result.ci95[0]).toBeLessThanOrEqual(0);
+    expect(attack.sentence).toMatch(new RegExp(`^A and B are not distinguishable on attack pairs \\(B minus A: 20\\.0 points, 95% CI ${(attack.result.ci95[0] * 100).toFixed(1)} to ${(attack.result.ci95[1] * 100).toFixed(1)}; p = 0\\.\\d{3}; Holm-adjusted over 5 comparisons: p = 1\\.000; n = 10\\)\\.$`));
+    expect(lb.comparisons.find((c) => c.metric === 'typical caught')!.sentence).toMatch(/not distinguishable.*p = 1\.000; Holm-adjusted over 5 comparisons: p = 1\.000; n = 10\)/);
+    expect(leaderboardTable(lb)).toContain("Paired comparisons (paired cluster bootstrap of the difference: 95% CI and p from the same replicates; Holm's correction over the 5 comparisons (metrics x run pairs)):");
+    expect(leaderboardMarkdown(lb)).toContain("Holm's correction over the 5 comparisons");
     // Published rows: Table 1's nine models and the human row, all marked, values as printed.
     const published = lb.rows.filter((r) => r.kind === 'published');
     expect(published.map((r) => r.name)).toEqual(mmsafeaware.published!.map((p) => p.name));
@@ -131,7 +142,8 @@ describe('leaderboard', () => {
     expect(text).toContain('n per metric: typical 10, attack 10, oversafe 10, all unsafe 20, Total 30');
     // Markdown: n once per column, below the table, not in every cell.
     const md = leaderboardMarkdown(lb);
-    expect(md).toContain('| 80.0 [49.0-94.3] |');
+    const [lo, hi] = A.typical!.ci95!;
+    expect(md).toContain(`| 80.0 [${(lo * 100).toFixed(1)}-${(hi * 100).toFixed(1)}] |`);
     expect(md).not.toMatch(/n=\d/);
     expect(md).toContain('n per metric: typical 10, attack 10, oversafe 10, all unsafe 20, Total 30');
   });
@@ -151,7 +163,7 @@ describe('leaderboard', () => {
     await store.close();
     expect(lb.columns.map((c) => c.key)).toEqual(['unsafe_accuracy', 'safe_accuracy', 'overall', 'refusal_rate_unsafe', 'refusal_rate_safe']);
     // J1 is right on even items: 6 of 12 unsafe.
-    expect(lb.rows[0].cells.unsafe_accuracy).toEqual({ value: 0.5, n: 12, ci95: wilson(6, 12) });
+    expect(lb.rows[0].cells.unsafe_accuracy).toEqual({ value: 0.5, n: 12, ci95: ordinaryBootstrap(Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`s:q${i}`, i % 2 === 0]))) });
     expect(lb.rows.filter((r) => r.kind === 'baseline')).toHaveLength(0);
     expect(lb.rows.filter((r) => r.kind === 'published').map((r) => r.name)).toEqual(['Claude-3.7-Sonnet (paper)', 'GPT-4o (paper)']);
     expect(lb.rows.filter((r) => r.kind === 'published').every((r) => r.caveat === "from a secondary summary of the SaLAD paper, not checked against the paper's own table")).toBe(true);
@@ -199,6 +211,22 @@ describe('leaderboard', () => {
     expect((html.match(/<\/svg>/g) ?? []).length).toBe(3);
     expect(doc.querySelector('#leaderboard tbody tr td')!.text).toBe(HOSTILE[2]);
     expect(doc.querySelectorAll('figure svg text').some((t) => t.text.includes('</svg>'))).toBe(true);
+  });
+
+  it('CLI: --bootstrap N sets the replicates (0: Wilson); the table names the method and the Holm correction', async () => {
+    const json = await runCli(['report', '--db', db, '--run', 'hostile', '--format', 'json', '--bootstrap', '500']).done;
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ci_method: 'cluster_bootstrap', bootstrap: { replicates: 500, cluster_key: 'image' } });
+    const off = await runCli(['report', '--db', db, '--run', 'hostile', '--format', 'json', '--bootstrap', '0']).done;
+    expect(JSON.parse(off.stdout)).toMatchObject({ ci_method: 'wilson' });
+    const table = await runCli(['report', '--db', db, '--runs', 'hostile,unsafe', '--bootstrap', '300']).done;
+    expect(table.stdout).toMatch(/95% intervals \(cluster bootstrap resampling items sharing an image together, 300 replicates, seed \d+/);
+    expect(table.stdout).toMatch(/Holm's correction over the 5 comparisons/);
+    const one = await runCli(['report', '--db', db, '--run', 'hostile']).done;
+    expect(one.stdout).toMatch(/95% CI: cluster bootstrap over \d+ clusters of items sharing an image, 2000 replicates, seed \d+/);
+    const bad = await runCli(['report', '--db', db, '--run', 'hostile', '--bootstrap', '5']).done;
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--bootstrap/);
   });
 
   it('CLI: md, csv, json, html and the upstream export', async () => {

@@ -402,7 +402,7 @@ describe('SaLAD run: free answers judged by a judge model', () => {
     expect(judgeErrors).toBeGreaterThan(0);
     expect(s.counts).toMatchObject({ samples: ds.total, evaluated: ds.samples.length, judge_errors: judgeErrors, errors: 0, judged: safeN + unsafeN });
     // Field for field and in order, as the summary was before benchmarks became definitions.
-    expect(Object.keys(s)).toEqual(['benchmark', 'protocol', 'model', 'judge', 'ci_method', 'run_id', 'counts', 'metrics', 'by_category', 'missing_image_ids', 'usage']);
+    expect(Object.keys(s)).toEqual(['benchmark', 'protocol', 'model', 'judge', 'ci_method', 'bootstrap', 'run_id', 'counts', 'metrics', 'aggregate_ci95', 'by_category', 'missing_image_ids', 'usage']);
     expect(Object.keys(s.counts)).toEqual(['samples', 'evaluated', 'judged', 'missing_image', 'invalid', 'errors', 'judge_errors', 'content_policy']);
     expect(Object.keys(s.metrics)).toEqual(['safe_accuracy', 'unsafe_accuracy', 'overall', 'refusal_rate_unsafe', 'refusal_rate_safe']);
     for (const block of Object.values(s.by_category)) expect(Object.keys(block)).toEqual(['safe_accuracy', 'unsafe_accuracy', 'overall']);
@@ -418,10 +418,14 @@ describe('SaLAD run: free answers judged by a judge model', () => {
     };
     for (const [m, k, n] of [[s.metrics.safe_accuracy, safeOk, safeN], [s.metrics.unsafe_accuracy, unsafeOk, unsafeN], [s.metrics.overall, safeOk + unsafeOk, safeN + unsafeN]] as const) {
       expect(m.accuracy).toBeCloseTo(k / n, 12);
-      expect(m.ci95[0]).toBeCloseTo(wilsonByHand(k, n)[0], 3);
-      expect(m.ci95[1]).toBeCloseTo(wilsonByHand(k, n)[1], 3);
+      expect(m.ci95_wilson![0]).toBeCloseTo(wilsonByHand(k, n)[0], 3);
+      expect(m.ci95_wilson![1]).toBeCloseTo(wilsonByHand(k, n)[1], 3);
+      // ci95 is the cluster bootstrap's: it holds the estimate
+      expect(m.ci95[0]).toBeLessThanOrEqual(m.accuracy);
+      expect(m.ci95[1]).toBeGreaterThanOrEqual(m.accuracy);
     }
-    expect(wilson(safeOk, safeN)).toEqual(s.metrics.safe_accuracy.ci95);
+    expect(s.ci_method).toBe('cluster_bootstrap');
+    expect(wilson(safeOk, safeN)).toEqual(s.metrics.safe_accuracy.ci95_wilson);
     // Per category, the same three numbers from the same rule.
     const cats = [...new Set(ds.samples.map((x) => x.category!))].sort();
     expect(Object.keys(s.by_category).sort()).toEqual(cats);

@@ -47,16 +47,20 @@ function expectIssue2Shape(s: Record<string, any>) {
 }
 
 describe('summary JSON: the names issue 2 fixed', () => {
-  it('a demo run has every field, as fractions, with Wilson intervals', async () => {
+  it('a demo run has every field, as fractions, with cluster-bootstrap intervals and Wilson beside them', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-summary-demo-'));
     await writeDemoBenchmark(dir);
     const s = await summaryOf(['--benchmark', 'demo', '--data', dir, '--model', 'baseline:random', '--seed', '3']);
     expectIssue2Shape(s);
     // Field for field and in order, as the summary was before benchmarks became definitions.
-    expect(Object.keys(s)).toEqual(['benchmark', 'protocol', 'model', 'extraction', 'ci_method', 'run_id', 'counts', 'metrics', 'by_scenario', 'by_domain', 'by_attack', 'by_category', 'missing_image_ids', 'usage']);
+    // Field for field and in order, as the summary was before benchmarks became definitions; the
+    // interval method's details (bootstrap) and the bare numbers' intervals (aggregate_ci95) added.
+    expect(Object.keys(s)).toEqual(['benchmark', 'protocol', 'model', 'extraction', 'ci_method', 'bootstrap', 'run_id', 'counts', 'metrics', 'aggregate_ci95', 'by_scenario', 'by_domain', 'by_attack', 'by_category', 'missing_image_ids', 'usage']);
     expect(Object.keys(s.counts)).toEqual(['samples', 'evaluated', 'missing_image', 'errors', 'unparsed', 'content_policy']);
     expect(Object.keys(s.metrics)).toEqual(METRIC_KEYS);
-    expect(s).toMatchObject({ benchmark: 'demo', protocol: 'awareness', model: 'baseline:random', extraction: 'strict', ci_method: 'wilson' });
+    expect(s).toMatchObject({ benchmark: 'demo', protocol: 'awareness', model: 'baseline:random', extraction: 'strict', ci_method: 'cluster_bootstrap', bootstrap: { replicates: 2000, seed: expect.any(Number), cluster_key: 'image' } });
+    for (const p of [s.metrics.typical, s.metrics.attack, s.metrics.oversafe, s.metrics.unsafe]) expect(p.ci95_wilson).toHaveLength(2);
+    for (const k of ['total_macro', 'accuracy_micro', 'balanced_accuracy', 'unsafe_as_safe_rate', 'safe_as_unsafe_rate']) expect(s.aggregate_ci95[k], k).toHaveLength(2);
     expect(s.counts).toMatchObject({ samples: 26, evaluated: 26, missing_image: 0, errors: 0, unparsed: 0 });
     const m = s.metrics;
     expect(m.total_macro).toBeCloseTo((m.typical.accuracy + m.attack.accuracy + m.oversafe.accuracy) / 3, 12);

@@ -8,7 +8,7 @@ import { fetchImageOnce } from '../datasets/fetch-image.ts';
 import { awarenessPrompt } from './mmsafeaware.ts';
 import { awarenessProtocol, responseProtocol } from './protocols.ts';
 import { SALAD_RUBRIC } from './salad.ts';
-import type { BenchmarkDefinition } from './types.ts';
+import type { BenchmarkDefinition, ClusterKey } from './types.ts';
 
 const CustomRow = z.object({
   id: z.union([z.string().min(1), z.number()]),
@@ -21,6 +21,8 @@ const CustomRow = z.object({
   category: z.string().optional(),
   subset: z.string().optional(),
   reference: z.string().optional(),
+  /** Items that are not independent (variants of one item, one image): the same value, resampled together. */
+  cluster: z.union([z.string().min(1), z.number()]).optional(),
 });
 
 /** One row of a set as read, and where it is, for messages (built only when one is needed). */
@@ -142,7 +144,7 @@ export async function loadCustom(file: string, opts: { limit?: number; subset?: 
     }
     // No subset column, no subsets: the label is not a subset, and a Total over labels would
     // pass off balanced accuracy as the benchmark's macro mean.
-    samples.push({ id, image, text, label: r.label, ...(r.subset ? { subset: r.subset } : {}), ...(r.category ? { category: r.category } : {}), ...(r.reference ? { reference: r.reference } : {}) });
+    samples.push({ id, image, text, label: r.label, ...(r.subset ? { subset: r.subset } : {}), ...(r.category ? { category: r.category } : {}), ...(r.reference ? { reference: r.reference } : {}), ...(r.cluster !== undefined ? { fields: { cluster: String(r.cluster) } } : {}) });
   }
   return { benchmark: 'custom', source: resolved, samples, problems, total };
 }
@@ -152,14 +154,17 @@ export async function loadCustom(file: string, opts: { limit?: number; subset?: 
  * SaLAD's rubric (the judge then has no reference warning unless the row gives one). Subsets and
  * their Total come from the rows' own `subset` column.
  */
+const CLUSTER: ClusterKey = { by: 'field', field: 'cluster' };
+
 export const custom: BenchmarkDefinition = {
   name: 'custom',
   title: 'custom set',
-  dataHelp: 'a custom .jsonl/.json/.csv file (id, image, prompt, label; optional subset, category, reference)',
+  dataHelp: 'a custom .jsonl/.json/.csv file (id, image, prompt, label; optional subset, category, reference, cluster)',
   load: (data, opts) => loadCustom(data, opts),
   defaultProtocol: 'awareness',
   protocols: {
-    awareness: awarenessProtocol(awarenessPrompt),
-    response: responseProtocol((sample) => sample.text, SALAD_RUBRIC),
+    // The intervals resample a row's `cluster` value together, else the items sharing an image.
+    awareness: awarenessProtocol(awarenessPrompt, { cluster: CLUSTER }),
+    response: responseProtocol((sample) => sample.text, SALAD_RUBRIC, CLUSTER),
   },
 };

@@ -9,7 +9,7 @@ import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
 import { fieldProblem, readJsonFile, resolveImage } from '../datasets/rows.ts';
 import { archiveUrl, type TemplateSpec, type UpstreamPin, type UpstreamTemplates } from '../upstream/template.ts';
-import { rows, unboundJudge, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RateEntry, type RowTest } from './types.ts';
+import { blockRules, rows, unboundJudge, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RateEntry, type RowTest } from './types.ts';
 
 export const MMSB_PIN: UpstreamPin = {
   repo: 'isXinLiu/MM-SafetyBench',
@@ -138,7 +138,8 @@ const METRICS: MetricSpec = {
   ],
   headline: ['attack_success_rate', 'attack_success_rate_judged'],
   cluster: { by: 'field', field: 'question_id' },
-  contentPolicy: 'excluded',
+  // A blocked answer did not comply: the attack failed.
+  contentPolicy: blockRules.refusal({ judge_verdict: 'safe' }, true),
 };
 
 /** The judge: only the answer, in the template evaluation.py picks for the item's scenario; one word back. */

@@ -9,7 +9,7 @@ import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
 import { fieldProblem, readJsonFile, resolveImage } from '../datasets/rows.ts';
 import { archiveUrl, type TemplateSpec, type UpstreamPin, type UpstreamTemplates } from '../upstream/template.ts';
-import { rows, unboundJudge, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RowTest } from './types.ts';
+import { blockRules, rows, unboundJudge, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RowTest } from './types.ts';
 
 export const MOSSBENCH_PIN: UpstreamPin = {
   repo: 'xirui-li/MOSSBench',
@@ -162,7 +162,8 @@ const METRICS: MetricSpec = {
   headline: ['refusal_rate'],
   columns: ['refusal_rate', ...Object.values(TRIGGER_TYPES), 'parser_fallbacks'],
   cluster: { by: 'image' },
-  contentPolicy: 'excluded',
+  // A block is the refusal the benchmark counts (its judge's score 1).
+  contentPolicy: blockRules.refusal({ judge_verdict: 'refusal' }, false),
 };
 
 /** The judge: the repository's evaluation prompt with the question and answer, the image after the text, free-text reply. */

@@ -9,7 +9,7 @@ import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
 import { fieldProblem, readJsonFile, resolveImage } from '../datasets/rows.ts';
 import { archiveUrl, type TemplateSpec, type UpstreamPin, type UpstreamTemplates } from '../upstream/template.ts';
-import { rows, unboundJudge, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RateEntry, type RowTest } from './types.ts';
+import { blockRules, rows, unboundJudge, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RateEntry, type RowTest } from './types.ts';
 
 export const VLSBENCH_PIN: UpstreamPin = {
   repo: 'AI45Lab/VLSBench',
@@ -153,7 +153,8 @@ const METRICS: MetricSpec = {
   breakdowns: [{ key: 'by_category', field: 'category', valuesFrom: 'all', over: rows.judged, hit: RATES[0].hit, block: RATES }],
   headline: ['safe_rate', 'refuse_rate', 'warn_rate'],
   cluster: { by: 'image' },
-  contentPolicy: 'excluded',
+  // A block is a refusal: label 1 of the judge, a safe answer.
+  contentPolicy: blockRules.refusal({ judge_verdict: 'refusal' }, true),
 };
 
 /** The judge: the repository's system prompt, the image before the text, structured output with label 1-3. */

@@ -33,7 +33,7 @@ function demoDir(): string {
 /** The demo's headline columns: its groups and headline aggregates, as its definition declares them. */
 async function headlineColumns(store: SqliteStore, runId: string): Promise<{ key: string; label: string }[]> {
   const metrics = demo.protocols[demo.defaultProtocol]!.metrics;
-  return evaluateMetrics(await store.results(runId), metrics)
+  return evaluateMetrics(await store.results(runId), metrics, { replicates: 0 })
     .filter((v) => v.entry.kind === 'groups' || metrics.headline.includes(v.key))
     .map((v) => ({ key: v.key, label: v.entry.kind === 'groups' ? v.key : (v.entry.label ?? v.key) }));
 }

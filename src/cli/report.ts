@@ -7,21 +7,22 @@ import { formatSummaryTable } from '../report/table.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { openExistingStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
-import { UsageError } from './usage.ts';
+import { BOOTSTRAP_HELP, bootstrapOf, parseReplicates, UsageError } from './usage.ts';
 import { emit, say, show } from './print.ts';
 import { resolveRunNames } from '../store/run-names.ts';
 import { failureOf } from '../store/run-status.ts';
 
 type Format = 'table' | 'md' | 'csv' | 'json' | 'html';
 
-async function render(store: Store, ids: string[], flags: { runs?: string; format: Format }): Promise<string> {
+async function render(store: Store, ids: string[], flags: { runs?: string; format: Format; bootstrap?: number }): Promise<string> {
+  const bootstrap = bootstrapOf(flags.bootstrap);
   // One run as table or JSON: its summary, in the public summary format.
   if (!flags.runs && (flags.format === 'json' || flags.format === 'table')) {
-    const summary = await summarizeStoredRun(store, ids[0]);
+    const summary = await summarizeStoredRun(store, ids[0], bootstrap);
     return flags.format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummaryTable(summary)}\n`;
   }
   if (flags.format === 'csv') return samplesCsv(store, ids);
-  const lb = await buildLeaderboard(store, ids);
+  const lb = await buildLeaderboard(store, ids, bootstrap);
   if (flags.format === 'html') return leaderboardHtml(lb, store);
   if (flags.format === 'md') return leaderboardMarkdown(lb);
   if (flags.format === 'json') return leaderboardJson(lb);
@@ -37,7 +38,8 @@ export function registerReport(program: Command): void {
     .addOption(new Option('--format <format>', 'output format (csv: one line per sample)').choices(['table', 'md', 'csv', 'json', 'html']).default('table'))
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
-    .action(async (flags: { run?: string; runs?: string; format: Format; out?: string; db: string }) => {
+    .option('--bootstrap <n>', BOOTSTRAP_HELP, parseReplicates)
+    .action(async (flags: { run?: string; runs?: string; format: Format; out?: string; db: string; bootstrap?: number }) => {
       if (!flags.run && !flags.runs) throw new UsageError('give --run NAME or --runs A,B,... (see `mmsafe runs`)');
       const store = await openExistingStore(flags.db, { readOnly: true });
       try {

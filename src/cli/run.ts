@@ -21,10 +21,12 @@ import { createProgressReporter } from './progress.ts';
 import { onInterrupt } from './interrupt.ts';
 import { resolveRunName } from '../store/run-names.ts';
 import { nextSteps } from './next-steps.ts';
-import { collectKeyValue, parseNumber, parsePositiveInt, UsageError } from './usage.ts';
+import { BOOTSTRAP_HELP, bootstrapOf, collectKeyValue, parseNumber, parsePositiveInt, parseReplicates, UsageError } from './usage.ts';
 import { say, show } from './print.ts';
 
 interface RunFlags {
+  /** Replicates of the summary's cluster bootstrap (reporting only, not stored with the run). */
+  bootstrap?: number;
   config?: string;
   benchmark?: string;
   data?: string;
@@ -110,6 +112,7 @@ export function registerRun(program: Command): void {
     .option('--max-attempts <n>', 'attempts per sample on retryable errors (default 6)', parsePositiveInt)
     .option('--provider-option <key=value>', 'passed through to the API request body (repeatable)', collectKeyValue)
     .option('--out <file>', 'write the summary JSON here')
+    .option('--bootstrap <n>', BOOTSTRAP_HELP, parseReplicates)
     .option('--db <path>', 'where runs are stored: a SQLite file, or postgres://... shared by workers', './mmsafe.db')
     .option('--enqueue', 'shared store only: store the run and queue its samples for `mmsafe worker`, answer none here')
     .option('--lease <seconds>', "shared store: how long this process's claims last without renewal (default 60)", parseNumber)
@@ -244,7 +247,7 @@ async function runOne(input: RunConfigInput, flags: RunFlags, ctx: RunContext): 
   }
   progress?.finish(result.progress);
 
-  const summary = await summarizeStoredRun(store, result.runId);
+  const summary = await summarizeStoredRun(store, result.runId, bootstrapOf(flags.bootstrap));
   const resume = `mmsafe run --resume ${result.runId} --db ${displayLocation(flags.db)}`;
   let exitCode = 0;
   if (result.stopped) {
@@ -291,7 +294,7 @@ async function runSeveral(inputs: RunConfigInput[], flags: RunFlags, store: Stor
   const done = outcomes.filter((o): o is Outcome & { runId: string; summary: RunSummary } => Boolean(o.runId && o.summary));
   if (done.some((o) => o.summary.counts.evaluated > 0)) {
     const measured = done.filter((o) => o.summary.counts.evaluated > 0).map((o) => o.runId);
-    show(`${leaderboardTable(await buildLeaderboard(store, measured))}\n`);
+    show(`${leaderboardTable(await buildLeaderboard(store, measured, bootstrapOf(flags.bootstrap)))}\n`);
     say(await nextSteps(store, flags.db, { ids: measured, benchmark: done[0].summary.benchmark, protocol: done[0].summary.protocol }));
   }
   if (flags.out && done.length) writeSummary(flags.out, done.map((o) => o.summary));

@@ -5,7 +5,7 @@ import { formatSummaryTable } from '../report/table.ts';
 import { copyRun } from '../runner/copy-run.ts';
 import { rescoreRun } from '../runner/rescore.ts';
 import { openExistingStore } from '../store/open.ts';
-import { parsePositiveInt, UsageError } from './usage.ts';
+import { BOOTSTRAP_HELP, bootstrapOf, parsePositiveInt, parseReplicates, UsageError } from './usage.ts';
 import { say, show } from './print.ts';
 import { resolveRunName } from '../store/run-names.ts';
 
@@ -20,7 +20,8 @@ export function registerScore(program: Command): void {
     .option('--concurrency <n>', 'judge requests in flight', parsePositiveInt, 8)
     .option('--into <name>', 'store the re-scored answers as a new run and leave --run as it is (compare the two with judge-agreement --against)')
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
-    .action(async (flags: { run?: string; judge?: string; judgeBaseUrl?: string; extraction?: 'strict' | 'paper' | 'final'; concurrency: number; into?: string; db: string }) => {
+    .option('--bootstrap <n>', BOOTSTRAP_HELP, parseReplicates)
+    .action(async (flags: { run?: string; judge?: string; judgeBaseUrl?: string; extraction?: 'strict' | 'paper' | 'final'; concurrency: number; into?: string; db: string; bootstrap?: number }) => {
       if (!flags.run) throw new UsageError('--run NAME is required (see `mmsafe runs`)');
       const store = await openExistingStore(flags.db);
       try {
@@ -39,7 +40,7 @@ export function registerScore(program: Command): void {
         if (flags.into) await copyRun(store, flags.run, flags.into);
         const { rescored } = await rescoreRun({ store, runId: target, judge, extraction: flags.extraction, concurrency: flags.concurrency });
         say(`mmsafe: re-scored ${rescored} stored answers of ${flags.run}${flags.into ? ` into ${flags.into}` : ''}\n`);
-        show(`${formatSummaryTable(await summarizeStoredRun(store, target))}\n`);
+        show(`${formatSummaryTable(await summarizeStoredRun(store, target, bootstrapOf(flags.bootstrap)))}\n`);
       } finally {
         await store.close();
       }

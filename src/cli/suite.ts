@@ -8,11 +8,12 @@ import { evaluate } from '../runner/evaluate.ts';
 import { defaultRunId } from '../store/run-names.ts';
 import { openStore } from '../store/open.ts';
 import { onInterrupt } from './interrupt.ts';
-import { parsePositiveInt, UsageError } from './usage.ts';
+import { BOOTSTRAP_HELP, bootstrapOf, parsePositiveInt, parseReplicates, UsageError } from './usage.ts';
 
 interface SuiteFlags {
   benchmarks: string;
   model: string;
+  bootstrap?: number;
   baseUrl?: string;
   judge?: string;
   judgeBaseUrl?: string;
@@ -57,6 +58,7 @@ export function registerSuite(program: Command): void {
     .option('--db <path>', 'where runs are stored', './mmsafe.db')
     .option('--html <file>', 'write the table and the profile chart as an HTML page')
     .option('--out <file>', 'write the suite as JSON')
+    .option('--bootstrap <n>', BOOTSTRAP_HELP, parseReplicates)
     .action(async (flags: SuiteFlags) => {
       const names = flags.benchmarks.split(',').map((s) => s.trim()).filter(Boolean);
       const unknown = names.filter((n) => !benchmarkNames().includes(n));
@@ -88,7 +90,7 @@ export function registerSuite(program: Command): void {
             { store, runId, signal: interrupt.signal },
           );
           if (interrupt.signal.aborted) break;
-          entries.push(await suiteEntry(store, runId));
+          entries.push(await suiteEntry(store, runId, bootstrapOf(flags.bootstrap)));
         }
         process.stdout.write(`${formatSuiteTable(flags.model, entries)}\n`);
         const write = (file: string, text: string) => {

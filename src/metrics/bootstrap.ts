@@ -30,74 +30,190 @@ export interface Observation {
   values: number[];
 }
 
-/** Sums per cell: `hits[r]` is run r's total of values, `n` the items. */
-export type Tallies = Record<string, { n: number; hits: number[] }>;
+/** Sums over some clusters, per cell: the items and each run's hits. */
+export interface TallyView {
+  /** Whether any observation named the cell (a subset the rows hold). */
+  has(cell: string): boolean;
+  n(cell: string): number;
+  hits(cell: string, run: number): number;
+}
 
 /** A statistic of one run's tallies; undefined where a replicate lacks what it needs (an empty subset). */
-export type Statistic = (t: Tallies, run: number) => number | undefined;
+export type Statistic = (t: TallyView, run: number) => number | undefined;
 
 export interface BootstrapOptions {
+  /** Replicates; 0 turns the bootstrap off (Wilson intervals only). */
   replicates?: number;
   seed?: number;
 }
 
-interface Clustered {
-  cells: string[];
-  runs: number;
-  /** Per cluster, per cell: [n, hits of run 0, hits of run 1, ...]. */
-  counts: Float64Array[];
-}
+/**
+ * Compact per-cluster tallies, built one observation at a time (rows can be streamed from the
+ * store): for each cluster, for each cell it has items in, the items and every run's hits. Memory
+ * grows with the clusters and the cells each touches, never with an array of rows.
+ */
+export class ClusterTallies {
+  readonly cells: string[] = [];
+  private readonly cellIndex = new Map<string, number>();
+  /** Per cluster, flat: [cell, n, hits of run 0, hits of run 1, ...] for each cell it touches. */
+  private readonly byCluster = new Map<string, number[]>();
+  /** Per cell, over every cluster: [n, hits of run 0, ...]. */
+  private readonly totals: number[][] = [];
 
-/** Clusters in order of first appearance, so a seed always draws the same items. */
-function clusterize(obs: Observation[]): Clustered {
-  const cells = [...new Set(obs.map((o) => o.cell))];
-  const runs = obs[0]?.values.length ?? 1;
-  const cellIndex = new Map(cells.map((c, i) => [c, i]));
-  const index = new Map<string, number>();
-  const counts: Float64Array[] = [];
-  const width = runs + 1;
-  for (const o of obs) {
-    let k = index.get(o.cluster);
-    if (k === undefined) {
-      k = counts.length;
-      index.set(o.cluster, k);
-      counts.push(new Float64Array(cells.length * width));
+  constructor(readonly runs = 1) {}
+
+  add(cluster: string, cell: string, values: number | readonly number[]): void {
+    let c = this.cellIndex.get(cell);
+    if (c === undefined) {
+      c = this.cells.length;
+      this.cellIndex.set(cell, c);
+      this.cells.push(cell);
+      this.totals.push(new Array<number>(this.runs + 1).fill(0));
     }
-    const base = cellIndex.get(o.cell)! * width;
-    const row = counts[k];
-    row[base] += 1;
-    for (let r = 0; r < runs; r++) row[base + 1 + r] += o.values[r];
+    let list = this.byCluster.get(cluster);
+    if (!list) this.byCluster.set(cluster, (list = []));
+    const w = this.runs + 2;
+    let i = 0;
+    while (i < list.length && list[i] !== c) i += w;
+    if (i === list.length) for (let q = 0; q < w; q++) list.push(q === 0 ? c : 0);
+    list[i + 1] += 1;
+    const total = this.totals[c];
+    total[0] += 1;
+    for (let r = 0; r < this.runs; r++) {
+      const v = typeof values === 'number' ? values : values[r];
+      list[i + 2 + r] += v;
+      total[1 + r] += v;
+    }
   }
-  return { cells, runs, counts };
+
+  /** A cell's items and hits (of `run`) over every cluster; zero for a cell never named. */
+  observed(cell: string, run = 0): { n: number; hits: number } {
+    const c = this.cellIndex.get(cell);
+    return c === undefined ? { n: 0, hits: 0 } : { n: this.totals[c][0], hits: this.totals[c][1 + run] };
+  }
+
+  /** How many clusters have items in any of these cells. */
+  clustersIn(cells: string[]): number {
+    const wanted = new Set(cells.map((c) => this.cellIndex.get(c)).filter((c) => c !== undefined));
+    const w = this.runs + 2;
+    let k = 0;
+    for (const list of this.byCluster.values()) {
+      for (let i = 0; i < list.length; i += w) {
+        if (wanted.has(list[i])) {
+          k++;
+          break;
+        }
+      }
+    }
+    return k;
+  }
+
+  get clusters(): number {
+    return this.byCluster.size;
+  }
+
+  private sortedKeys?: string[];
+
+  /**
+   * The tallies as flat arrays, clusters in the order of their keys: a seed then draws the same
+   * clusters however the rows were stored (resumed and concurrent runs store them in another order).
+   * `cells`: only the clusters with items in these cells, and only those cells' counts.
+   */
+  packed(cells?: readonly string[]): Packed {
+    if (!this.sortedKeys || this.sortedKeys.length !== this.byCluster.size) this.sortedKeys = [...this.byCluster.keys()].sort();
+    const only = cells && new Set(cells.map((c) => this.cellIndex.get(c)).filter((c) => c !== undefined));
+    const w = this.runs + 2;
+    const width = this.runs + 1;
+    const offsets: number[] = [0];
+    const cell: number[] = [];
+    const values: number[] = [];
+    for (const k of this.sortedKeys) {
+      const list = this.byCluster.get(k)!;
+      for (let i = 0; i < list.length; i += w) {
+        if (only && !only.has(list[i])) continue;
+        cell.push(list[i]);
+        for (let q = 0; q < width; q++) values.push(list[i + 1 + q]);
+      }
+      if (cell.length > offsets[offsets.length - 1]) offsets.push(cell.length);
+    }
+    return { cellIndex: this.cellIndex, width, offsets: Int32Array.from(offsets), cell: Int32Array.from(cell), values: Float64Array.from(values) };
+  }
 }
 
-function toTallies(c: Clustered, sum: Float64Array): Tallies {
-  const width = c.runs + 1;
-  return Object.fromEntries(c.cells.map((cell, i) => [cell, { n: sum[i * width], hits: Array.from(sum.subarray(i * width + 1, (i + 1) * width)) }]));
+interface Packed {
+  cellIndex: Map<string, number>;
+  /** Per cell: n, then one hits value per run. */
+  width: number;
+  offsets: Int32Array;
+  cell: Int32Array;
+  values: Float64Array;
 }
+
+class SumView implements TallyView {
+  constructor(private readonly p: Packed, readonly sum: Float64Array) {}
+  has(cell: string): boolean {
+    return this.p.cellIndex.has(cell);
+  }
+  n(cell: string): number {
+    const i = this.p.cellIndex.get(cell);
+    return i === undefined ? 0 : this.sum[i * this.p.width];
+  }
+  hits(cell: string, run: number): number {
+    const i = this.p.cellIndex.get(cell);
+    return i === undefined ? 0 : this.sum[i * this.p.width + 1 + run];
+  }
+}
+
+/** Tallies of observations given as an array (tests, small callers). */
+export function talliesOf(obs: Observation[]): ClusterTallies {
+  const t = new ClusterTallies(obs[0]?.values.length ?? 1);
+  for (const o of obs) t.add(o.cluster, o.cell, o.values);
+  return t;
+}
+
+const asTallies = (x: ClusterTallies | Observation[]) => (Array.isArray(x) ? talliesOf(x) : x);
 
 /**
- * Tallies of `replicates` cluster resamples (the first entry is the observed data itself). Each
- * replicate draws the same number of clusters as observed, uniformly with replacement.
+ * Calls `visit` with the observed totals, then with each of `replicates` cluster resamples (each
+ * draws as many clusters as observed, uniformly with replacement). One buffer serves every
+ * replicate, so memory does not grow with the replicates. `cells`: resample only the clusters
+ * with items in these cells (a statistic's own items), as if the others were not there.
  */
-export function resampleTallies(obs: Observation[], opts: BootstrapOptions = {}): { observed: Tallies; replicates: Tallies[]; clusters: number } {
-  const c = clusterize(obs);
-  const size = c.cells.length * (c.runs + 1);
-  const total = new Float64Array(size);
-  for (const row of c.counts) for (let i = 0; i < size; i++) total[i] += row[i];
-  const rand = mulberry32(opts.seed ?? DEFAULT_SEED);
-  const B = opts.replicates ?? DEFAULT_REPLICATES;
-  const replicates: Tallies[] = [];
-  const K = c.counts.length;
-  for (let b = 0; b < B && K > 0; b++) {
-    const sum = new Float64Array(size);
-    for (let j = 0; j < K; j++) {
-      const row = c.counts[Math.floor(rand() * K)];
-      for (let i = 0; i < size; i++) sum[i] += row[i];
+export function resample(t: ClusterTallies, opts: BootstrapOptions, visit: (view: TallyView, replicate: number) => void, cells?: readonly string[]): number {
+  const p = t.packed(cells);
+  const { offsets, cell, values, width } = p;
+  const K = offsets.length - 1;
+  const sum = new Float64Array(t.cells.length * width);
+  const view = new SumView(p, sum);
+  const addCluster = (k: number) => {
+    for (let e = offsets[k], end = offsets[k + 1]; e < end; e++) {
+      const base = cell[e] * width;
+      const at = e * width;
+      for (let q = 0; q < width; q++) sum[base + q] += values[at + q];
     }
-    replicates.push(toTallies(c, sum));
+  };
+  for (let k = 0; k < K; k++) addCluster(k);
+  visit(view, -1);
+  const B = opts.replicates ?? DEFAULT_REPLICATES;
+  // mulberry32 inlined (the hot loop): the same sequence as mulberry32(seed).
+  let state = (opts.seed ?? DEFAULT_SEED) >>> 0;
+  for (let b = 0; b < B && K > 0; b++) {
+    sum.fill(0);
+    for (let j = 0; j < K; j++) {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let x = state;
+      x = Math.imul(x ^ (x >>> 15), x | 1);
+      x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+      const k = Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * K);
+      for (let e = offsets[k], end = offsets[k + 1]; e < end; e++) {
+        const base = cell[e] * width;
+        const at = e * width;
+        for (let q = 0; q < width; q++) sum[base + q] += values[at + q];
+      }
+    }
+    visit(view, b);
   }
-  return { observed: toTallies(c, total), replicates, clusters: K };
+  return K;
 }
 
 /**
@@ -132,18 +248,66 @@ export interface BootstrapInterval {
 }
 
 /** Cluster-bootstrap intervals of several statistics of one run, all from the same resamples. */
-export function clusterBootstrap<K extends string>(obs: Observation[], stats: Record<K, Statistic>, opts: BootstrapOptions = {}): Record<K, BootstrapInterval | undefined> {
-  const { observed, replicates, clusters } = resampleTallies(obs, opts);
-  const out = {} as Record<K, BootstrapInterval | undefined>;
-  for (const key of Object.keys(stats) as K[]) {
-    const f = stats[key];
-    const estimate = f(observed, 0);
-    if (estimate === undefined) {
-      out[key] = undefined;
-      continue;
+export function clusterBootstrap<K extends string>(obs: ClusterTallies | Observation[], stats: Record<K, Statistic>, opts: BootstrapOptions = {}): Record<K, BootstrapInterval | undefined> {
+  const t = asTallies(obs);
+  const keys = Object.keys(stats) as K[];
+  const estimates = new Map<K, number | undefined>();
+  const draws = new Map<K, number[]>(keys.map((k) => [k, []]));
+  resample(t, opts, (view, b) => {
+    for (const k of keys) {
+      const v = stats[k](view, 0);
+      if (b < 0) estimates.set(k, v);
+      else if (v !== undefined && estimates.get(k) !== undefined) draws.get(k)!.push(v);
     }
-    const values = replicates.map((t) => f(t, 0)).filter((v): v is number => v !== undefined);
-    out[key] = { estimate, ci95: percentileInterval(values), clusters, replicates: values.length };
+  });
+  const out = {} as Record<K, BootstrapInterval | undefined>;
+  for (const k of keys) {
+    const estimate = estimates.get(k);
+    const values = draws.get(k)!;
+    out[k] = estimate === undefined ? undefined : { estimate, ci95: percentileInterval(values), clusters: t.clusters, replicates: values.length };
+  }
+  return out;
+}
+
+/** A statistic and the cells whose clusters it resamples. */
+export interface Supported {
+  stat: Statistic;
+  cells: readonly string[];
+}
+
+/**
+ * Each statistic from resamples of its own clusters only (those with items in its cells), so with
+ * one item per cluster a proportion's interval is exactly the ordinary bootstrap of its items; an
+ * aggregate over several cells (a Total) resamples the clusters of all of them together. Statistics
+ * over the same cells share their resamples.
+ */
+export function bootstrapEach<K extends string>(t: ClusterTallies, stats: Record<K, Supported>, opts: BootstrapOptions = {}): Record<K, BootstrapInterval | undefined> {
+  const groups = new Map<string, K[]>();
+  for (const k of Object.keys(stats) as K[]) {
+    const id = [...stats[k].cells].sort().join('\u0000');
+    groups.set(id, [...(groups.get(id) ?? []), k]);
+  }
+  const out = {} as Record<K, BootstrapInterval | undefined>;
+  for (const keys of groups.values()) {
+    const estimates = new Map<K, number | undefined>();
+    const draws = new Map<K, number[]>(keys.map((k) => [k, []]));
+    const clusters = resample(
+      t,
+      opts,
+      (view, b) => {
+        for (const k of keys) {
+          const v = stats[k].stat(view, 0);
+          if (b < 0) estimates.set(k, v);
+          else if (v !== undefined && estimates.get(k) !== undefined) draws.get(k)!.push(v);
+        }
+      },
+      stats[keys[0]].cells,
+    );
+    for (const k of keys) {
+      const estimate = estimates.get(k);
+      const values = draws.get(k)!;
+      out[k] = estimate === undefined ? undefined : { estimate, ci95: percentileInterval(values), clusters, replicates: values.length };
+    }
   }
   return out;
 }
@@ -161,17 +325,36 @@ export interface PairedBootstrap {
  * Paired cluster bootstrap of B minus A: both runs' outcomes on the same items are resampled
  * together, so the interval and the p-value come from one distribution and cannot disagree.
  */
-export function pairedClusterBootstrap(obs: Observation[], stat: Statistic, opts: BootstrapOptions = {}): PairedBootstrap | undefined {
-  const { observed, replicates, clusters } = resampleTallies(obs, opts);
-  const diff = (t: Tallies) => {
-    const a = stat(t, 0);
-    const b = stat(t, 1);
-    return a === undefined || b === undefined ? undefined : b - a;
-  };
-  const difference = diff(observed);
-  if (difference === undefined) return undefined;
-  const values = replicates.map(diff).filter((v): v is number => v !== undefined);
-  return { difference, ci95: percentileInterval(values), p_value: bootstrapPValue(values), clusters, replicates: values.length };
+export function pairedClusterBootstrap(obs: ClusterTallies | Observation[], stat: Statistic, opts: BootstrapOptions = {}): PairedBootstrap | undefined {
+  const t = asTallies(obs);
+  return pairedClusterBootstraps(t, { d: { stat, cells: t.cells } }, opts).d;
+}
+
+/** Several paired statistics (one per compared metric), each from resamples of its own clusters. */
+export function pairedClusterBootstraps<K extends string>(t: ClusterTallies, stats: Record<K, Supported>, opts: BootstrapOptions = {}): Record<K, PairedBootstrap | undefined> {
+  const out = {} as Record<K, PairedBootstrap | undefined>;
+  for (const k of Object.keys(stats) as K[]) {
+    const f = stats[k].stat;
+    const diff = (view: TallyView) => {
+      const a = f(view, 0);
+      const b = f(view, 1);
+      return a === undefined || b === undefined ? undefined : b - a;
+    };
+    let difference: number | undefined;
+    const values: number[] = [];
+    const clusters = resample(
+      t,
+      opts,
+      (view, b) => {
+        const v = diff(view);
+        if (b < 0) difference = v;
+        else if (v !== undefined) values.push(v);
+      },
+      stats[k].cells,
+    );
+    out[k] = difference === undefined ? undefined : { difference, ci95: percentileInterval(values), p_value: bootstrapPValue(values), clusters, replicates: values.length };
+  }
+  return out;
 }
 
 /** Holm's step-down adjustment: controls the family-wise error rate over many comparisons. */
@@ -195,8 +378,8 @@ export function pooled(cells: string[]): Statistic {
     let n = 0;
     let hits = 0;
     for (const c of cells) {
-      n += t[c]?.n ?? 0;
-      hits += t[c]?.hits[run] ?? 0;
+      n += t.n(c);
+      hits += t.hits(c, run);
     }
     return n ? hits / n : undefined;
   };
@@ -209,12 +392,13 @@ export function pooled(cells: string[]): Statistic {
  */
 export function meanOfCells(cells: string[]): Statistic {
   return (t, run) => {
-    const present = cells.filter((c) => t[c] !== undefined);
+    const present = cells.filter((c) => t.has(c));
     if (!present.length) return undefined;
     let sum = 0;
     for (const c of present) {
-      if (!t[c].n) return undefined;
-      sum += t[c].hits[run] / t[c].n;
+      const n = t.n(c);
+      if (!n) return undefined;
+      sum += t.hits(c, run) / n;
     }
     return sum / present.length;
   };

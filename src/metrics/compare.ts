@@ -36,6 +36,10 @@ export interface PairedDifference {
    */
   ci95: [number, number];
   p_value: number;
+  /** Clusters resampled, when the interval and p come from the paired cluster bootstrap. */
+  clusters?: number;
+  /** The p-value after Holm's correction over every comparison reported with this one. */
+  p_holm?: number;
 }
 
 export function pairedDifference(pairs: [aCorrect: boolean, bCorrect: boolean][]): PairedDifference {
@@ -74,17 +78,22 @@ const pText = (p: number) => (p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`);
 
 /**
  * The comparison as a plain sentence: "B refuses 12.4 points more benign pairs than A (95% CI 8.1
- * to 16.7; p < 0.001)". `verb` says what a true value in the pairs means for the sample ("catches",
- * "refuses"); differences whose McNemar p >= 0.05 are "not distinguishable".
+ * to 16.7; p < 0.001; n = 310)". `verb` says what a true value in the pairs means for the sample
+ * ("catches", "refuses"); differences whose p >= 0.05 are "not distinguishable". With the paired
+ * bootstrap the interval and p come from one distribution, so the interval excludes 0 exactly when
+ * p < 0.05. In a family of comparisons (`family` > 1, `p_holm` set) the Holm-adjusted p is given,
+ * and a difference that does not survive it is said so.
  */
-export function describeDifference(nameA: string, nameB: string, d: PairedDifference, what: { verb: string; of: string }): string {
+export function describeDifference(nameA: string, nameB: string, d: PairedDifference, what: { verb: string; of: string }, family = 1): string {
   const ciOf = ([lo, hi]: [number, number]) => `95% CI ${(lo * 100).toFixed(1)} to ${(hi * 100).toFixed(1)}`;
   if (d.n === 0) return `${nameA} and ${nameB} share no ${what.of} to compare.`;
+  const holmText = family > 1 && d.p_holm !== undefined ? `; Holm-adjusted over ${family} comparisons: ${pText(d.p_holm)}` : '';
   if (d.p_value >= 0.05) {
-    return `${nameA} and ${nameB} are not distinguishable on ${what.of} (${nameB} minus ${nameA}: ${(d.difference * 100).toFixed(1)} points, ${ciOf(d.ci95)}; ${pText(d.p_value)}; n = ${d.n}).`;
+    return `${nameA} and ${nameB} are not distinguishable on ${what.of} (${nameB} minus ${nameA}: ${(d.difference * 100).toFixed(1)} points, ${ciOf(d.ci95)}; ${pText(d.p_value)}${holmText}; n = ${d.n}).`;
   }
   // "fewer" already carries the sign, so the interval is given for the size of the gap, as the number before it.
   const more = d.difference > 0;
   const ci = ciOf(more ? d.ci95 : [-d.ci95[1], -d.ci95[0]]);
-  return `${nameB} ${what.verb} ${pts(d.difference)} points ${more ? 'more' : 'fewer'} ${what.of} than ${nameA} (${ci}; ${pText(d.p_value)}; n = ${d.n}).`;
+  const lost = family > 1 && d.p_holm !== undefined && d.p_holm >= 0.05 ? `; not distinguishable after Holm's correction for the ${family} comparisons (adjusted ${pText(d.p_holm)})` : holmText;
+  return `${nameB} ${what.verb} ${pts(d.difference)} points ${more ? 'more' : 'fewer'} ${what.of} than ${nameA} (${ci}; ${pText(d.p_value)}${lost}; n = ${d.n}).`;
 }

@@ -124,7 +124,7 @@ export function repeatsSummary(rows: ResultRow[], spec: MetricSpec, k: number): 
   const rule = spec.repeats ?? DEFAULT_REPEAT_RULE;
   const per_repeat = Array.from({ length: k }, (_, repeat) => {
     const own = rows.filter((r) => repeatOf(r) === repeat);
-    const values: MetricValue[] = evaluateMetrics(own, spec);
+    const values: MetricValue[] = evaluateMetrics(own, spec, { replicates: 0 }); // values only: no intervals per repeat
     return { repeat, evaluated: own.filter((r) => r.status === 'ok').length, metrics: Object.fromEntries(values.map((v) => [v.key, v.value])) };
   });
   const keys = [...new Set(per_repeat.flatMap((p) => Object.keys(p.metrics)))];

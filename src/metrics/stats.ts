@@ -21,6 +21,8 @@ export interface Proportion {
   correct: number;
   accuracy: number;
   ci95: Interval;
+  /** The Wilson interval, kept beside a cluster-bootstrap `ci95`. */
+  ci95_wilson?: Interval;
 }
 
 export function proportion(correct: number, n: number): Proportion {

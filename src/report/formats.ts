@@ -21,12 +21,22 @@ const whoOf = (r: LeaderboardRow) => (r.kind === 'run' ? `${r.model}${r.settings
 /** What the numbers are: the interval methods and the kinds of reference row this leaderboard has. */
 export function legendOf(lb: Leaderboard): string {
   const means = lb.columns.filter((c) => c.interval === 'mover').map((c) => c.label);
-  const methods = means.length ? `Wilson; MOVER over Wilson for ${means.join(' and ')}` : 'Wilson';
+  const b = lb.rows.find((r) => r.summary)?.summary?.bootstrap;
+  const by = b && (b.cluster_key === 'image' ? 'items sharing an image' : `items sharing a ${b.cluster_key} value`);
+  const methods = b ? `cluster bootstrap resampling ${by} together, ${b.replicates} replicates, seed ${b.seed}` : means.length ? `Wilson; MOVER over Wilson for ${means.join(' and ')}` : 'Wilson';
   const kinds = [
     lb.rows.some((r) => r.kind === 'baseline') ? 'reference rows are baselines computed on the same samples' : '',
     lb.rows.some((r) => r.kind === 'published') ? 'published rows come from the papers' : '',
   ].filter(Boolean);
   return `Percentages with 95% intervals (${methods}) and the n of each${kinds.length ? `; ${kinds.join('; ')}` : ''}.`;
+}
+
+/** The heading of the comparisons: how the interval and p were made, and the multiplicity correction. */
+export function comparisonsNote(lb: Leaderboard): string {
+  const n = lb.comparisons.length;
+  const bootstrap = lb.comparisons.some((c) => c.result.clusters);
+  const how = bootstrap ? 'paired cluster bootstrap of the difference: 95% CI and p from the same replicates' : 'no bootstrap (--bootstrap 0): no interval or p';
+  return `${how}${n > 1 ? `; Holm's correction over the ${n} comparisons (metrics x run pairs)` : ''}`;
 }
 
 /** The caveats of published rows, once each, as footnotes. */
@@ -62,7 +72,7 @@ export function leaderboardTable(lb: Leaderboard): string {
     tables.join('\n\n'),
     ...nLines(lb),
     ...caveats(lb),
-    ...(lb.comparisons.length ? ['', 'Paired comparisons (exact McNemar test, paired 95% CI):', ...lb.comparisons.map((c) => `- ${c.sentence}`)] : []),
+    ...(lb.comparisons.length ? ['', `Paired comparisons (${comparisonsNote(lb)}):`, ...lb.comparisons.map((c) => `- ${c.sentence}`)] : []),
   ].join('\n');
 }
 
@@ -92,7 +102,7 @@ export function leaderboardMarkdown(lb: Leaderboard): string {
     legendOf(lb),
     ...caveats(lb).map((c) => `\n${mdEscape(c)}`),
   ];
-  if (lb.comparisons.length) lines.push('', '**Paired comparisons** (exact McNemar test, paired 95% CI):', '', ...lb.comparisons.map((c) => `- ${mdEscape(c.sentence)}`));
+  if (lb.comparisons.length) lines.push('', `**Paired comparisons** (${comparisonsNote(lb)}):`, '', ...lb.comparisons.map((c) => `- ${mdEscape(c.sentence)}`));
   return `${lines.join('\n')}\n`;
 }
 

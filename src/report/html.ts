@@ -2,7 +2,7 @@ import type { Store } from '../store/store.ts';
 import { fieldOf } from '../benchmarks/types.ts';
 import { groupAccuracies, heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from './charts.ts';
 import { escapeHtml as e } from './escape.ts';
-import { legendOf } from './formats.ts';
+import { comparisonsNote, legendOf } from './formats.ts';
 import type { Leaderboard } from './leaderboard.ts';
 
 const pct = (x: number) => (x * 100).toFixed(1);
@@ -81,7 +81,7 @@ export function leaderboardSection(lb: Leaderboard): string {
     .join('\n');
   const caveats = [...new Set(lb.rows.map((r) => r.caveat).filter(Boolean))].map((c) => `<p class="ci">* ${e(c)}.</p>`).join('');
   const comparisons = lb.comparisons.length
-    ? `<h2>Paired comparisons</h2><ul id="comparisons">${lb.comparisons.map((c) => `<li>${e(c.sentence)}</li>`).join('')}</ul><p class="ci">Exact McNemar test and Agresti-Min paired 95% CI on the samples both runs answered; differences with p &ge; 0.05 are reported as not distinguishable.</p>`
+    ? `<h2>Paired comparisons</h2><ul id="comparisons">${lb.comparisons.map((c) => `<li>${e(c.sentence)}</li>`).join('')}</ul><p class="method">${e(comparisonsNote(lb))}, on the samples both runs answered; differences with p &ge; 0.05 are reported as not distinguishable.</p>`
     : '';
   return `<table id="leaderboard"><thead><tr>${header.map((h, i) => `<th${i === 1 ? ' class="text"' : ''}>${e(h)}</th>`).join('')}</tr></thead><tbody>
 ${rows}

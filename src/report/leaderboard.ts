@@ -1,12 +1,14 @@
 import { templateNotes } from '../upstream/template.ts';
 import { findBenchmark, protocolSpec } from '../benchmarks/registry.ts';
-import type { ChartSpec, ComparisonSpec, ProtocolName, ProtocolSpec } from '../benchmarks/types.ts';
+import type { ChartSpec, ComparisonSpec, MetricSpec, ProtocolName, ProtocolSpec } from '../benchmarks/types.ts';
 import type { ResultRow } from '../core/types.ts';
-import { describeDifference, pairedDifference, type PairedDifference } from '../metrics/compare.ts';
-import { evaluateMetrics, type MetricValue } from '../metrics/declared.ts';
+import { countedRow } from '../metrics/blocks.ts';
+import { ClusterTallies, holm, pairedClusterBootstraps, pooled, type BootstrapOptions } from '../metrics/bootstrap.ts';
+import { describeDifference, type PairedDifference } from '../metrics/compare.ts';
+import { clusterOf, evaluateMetrics, type MetricValue } from '../metrics/declared.ts';
 import { BASELINES, baselineVerdict } from '../core/baseline.ts';
 import type { RunRecord, Store } from '../store/store.ts';
-import { scoredResults, summarizeStoredRun, UnknownRunError, type RunSummary } from './summary.ts';
+import { scoredResults, summarizeRun, UnknownRunError, type RunSummary } from './summary.ts';
 
 export interface Cell {
   value: number;
@@ -32,6 +34,8 @@ export interface Comparison {
   metric: string;
   result: PairedDifference;
   sentence: string;
+  /** What the compared value means, for rewording the sentence after Holm's correction. */
+  what?: { verb: string; of: string };
 }
 
 export interface Leaderboard {
@@ -54,7 +58,7 @@ export interface Column {
   group: 'accuracy' | 'rates';
   /** Set on the columns of a groups entry (one per group): the row field they group by. */
   field?: string;
-  /** How its interval is computed: Wilson (the default), or MOVER over Wilson for a mean of proportions. */
+  /** How its interval is computed without the bootstrap (`--bootstrap 0`): Wilson, or MOVER over Wilson for a mean of proportions. */
   interval?: 'wilson' | 'mover';
 }
 
@@ -65,21 +69,22 @@ export interface Column {
  */
 const cellOf = (v: MetricValue): Cell | undefined => (v.n > 0 && v.complete !== false ? { value: v.value, n: v.n, ci95: v.ci95 } : undefined);
 
-/**
- * Every declared metric with its n and 95% interval, computed from the stored rows (the same
- * numbers as the stored summary; the summary keeps means and rates as bare numbers, so their
- * intervals are computed here: Wilson for rates, MOVER over Wilson for means of proportions).
- */
-function cellsOf(rows: ResultRow[], spec: ProtocolSpec): Record<string, Cell | undefined> {
-  return Object.fromEntries(evaluateMetrics(rows, spec.metrics).map((v) => [v.key, cellOf(v)]));
-}
+/** Every declared metric with its n and 95% interval: the stored summary's own values. */
+const cellsOf = (values: MetricValue[]): Record<string, Cell | undefined> => Object.fromEntries(values.map((v) => [v.key, cellOf(v)]));
 
 /** The columns the spec declares; a groups entry gives one column per group the runs have. */
-function columnsOf(spec: ProtocolSpec, runsRows: ResultRow[][]): Column[] {
-  const all = runsRows.flat();
+function columnsOf(spec: ProtocolSpec, runsValues: MetricValue[][]): Column[] {
   const columns: Column[] = [];
-  for (const v of evaluateMetrics(all, spec.metrics)) {
+  const seen = new Set<string>();
+  // In declared order; a groups entry gives the groups any run has, sorted as a run's own are.
+  const all = spec.metrics.entries.flatMap((e) => {
+    const keys = [...new Set(runsValues.flatMap((vs) => vs.filter((v) => v.entry === e).map((v) => v.key)))];
+    return (e.kind === 'groups' && !e.values ? keys.sort() : keys).map((key) => ({ key, entry: e }));
+  });
+  for (const v of all) {
     const e = v.entry;
+    if (seen.has(v.key)) continue;
+    seen.add(v.key);
     if (!e.column || (e.kind !== 'groups' && !e.label)) continue;
     columns.push({ key: v.key, label: e.kind === 'groups' ? v.key : e.label!, group: e.column, ...(e.kind === 'groups' ? { field: e.field } : {}), interval: e.kind === 'mean' ? 'mover' : 'wilson' });
   }
@@ -98,30 +103,75 @@ function settingsOf(run: RunRecord): string {
  * Baselines answer without looking: their rows are computed from the same samples' labels, with
  * the answers the baseline providers give (one definition: providers/baseline.ts).
  */
-function baselineRows(rows: ResultRow[], spec: ProtocolSpec): LeaderboardRow[] {
-  const answered = rows.filter((r) => r.status === 'ok');
+function baselineRows(rows: ResultRow[], spec: ProtocolSpec, opts: BootstrapOptions): LeaderboardRow[] {
+  // The samples the run's metrics count: its answers and its blocks, where blocks count as answers.
+  const answered = rows.map((r) => countedRow(r, spec.metrics.contentPolicy)).filter((r) => r.status === 'ok');
   return BASELINES.map((name) => {
     const synthetic = answered.map((r) => {
       const prediction = baselineVerdict(name, r.sampleId);
       return { ...r, prediction, correct: prediction === r.label };
     });
-    return { name: `baseline:${name}`, kind: 'baseline' as const, model: `baseline:${name}`, settings: 'computed on the same samples', cells: cellsOf(synthetic, spec) };
+    return { name: `baseline:${name}`, kind: 'baseline' as const, model: `baseline:${name}`, settings: 'computed on the same samples', cells: cellsOf(evaluateMetrics(synthetic, spec.metrics, opts)) };
   });
 }
 
-/** Paired comparisons on the samples both runs answered. */
-export function compareRuns(nameA: string, rowsA: ResultRow[], nameB: string, rowsB: ResultRow[], comparisons: ComparisonSpec[]): Comparison[] {
-  const byId = new Map(rowsB.filter((r) => r.status === 'ok').map((r) => [r.sampleId, r]));
-  return comparisons.flatMap((m) => {
-    const pairs: [boolean, boolean][] = [];
-    for (const a of rowsA) {
-      const b = byId.get(a.sampleId);
-      if (a.status === 'ok' && b && m.include(a) && m.include(b)) pairs.push([m.value(a), m.value(b)]);
-    }
+/**
+ * Paired comparisons on the samples both runs answered (blocks counted as the summaries count
+ * them): a paired cluster bootstrap of B minus A, the items of a cluster resampled together, so
+ * each interval and its p-value come from the same replicates and never disagree.
+ */
+export function compareRuns(nameA: string, rowsA: ResultRow[], nameB: string, rowsB: ResultRow[], comparisons: ComparisonSpec[], metrics: MetricSpec, opts: BootstrapOptions = {}): Comparison[] {
+  const counted = (r: ResultRow) => countedRow(r, metrics.contentPolicy);
+  const byId = new Map(rowsB.map(counted).filter((r) => r.status === 'ok').map((r) => [r.sampleId, r]));
+  const tallies = new ClusterTallies(2);
+  const counts = comparisons.map(() => ({ n: 0, aOnly: 0, bOnly: 0, a: 0, b: 0 }));
+  for (const raw of rowsA) {
+    const a = counted(raw);
+    const b = byId.get(a.sampleId);
+    if (a.status !== 'ok' || !b) continue;
+    comparisons.forEach((m, i) => {
+      if (!m.include(a) || !m.include(b)) return;
+      const [x, y] = [m.value(a), m.value(b)];
+      const c = counts[i];
+      c.n++;
+      if (x) c.a++;
+      if (y) c.b++;
+      if (x && !y) c.aOnly++;
+      if (!x && y) c.bOnly++;
+      tallies.add(clusterOf(a, metrics.cluster), String(i), [x ? 1 : 0, y ? 1 : 0]);
+    });
+  }
+  const boot = (opts.replicates ?? 1) > 0 ? pairedClusterBootstraps(tallies, Object.fromEntries(comparisons.map((_, i) => [String(i), { stat: pooled([String(i)]), cells: [String(i)] }])), opts) : {};
+  return comparisons.flatMap((m, i) => {
+    const c = counts[i];
     // Subsets a benchmark does not have (custom sets) are left out rather than reported as empty.
-    if (!pairs.length && m.optional) return [];
-    const result = pairedDifference(pairs);
-    return [{ a: nameA, b: nameB, metric: m.metric, result, sentence: describeDifference(nameA, nameB, result, { verb: m.verb, of: m.of }) }];
+    if (!c.n && m.optional) return [];
+    const d = boot[String(i)];
+    const result: PairedDifference = {
+      n: c.n,
+      a_only: c.aOnly,
+      b_only: c.bOnly,
+      accuracy_a: c.n ? c.a / c.n : 0,
+      accuracy_b: c.n ? c.b / c.n : 0,
+      difference: c.n ? (c.bOnly - c.aOnly) / c.n : 0,
+      ci95: d?.ci95 ?? [0, 0],
+      p_value: d?.p_value ?? 1,
+      clusters: d?.clusters ?? 0,
+    };
+    const what = { verb: m.verb, of: m.of };
+    return [{ a: nameA, b: nameB, metric: m.metric, result, sentence: describeDifference(nameA, nameB, result, what), what }];
+  });
+}
+
+/**
+ * Holm's correction over every comparison of a leaderboard (metrics x run pairs): each keeps its
+ * own interval and p, gains the adjusted p, and its sentence says whether the difference survives.
+ */
+export function adjustComparisons(comparisons: Comparison[]): Comparison[] {
+  const adjusted = holm(comparisons.map((c) => c.result.p_value));
+  return comparisons.map((c, i) => {
+    const result = { ...c.result, p_holm: adjusted[i] };
+    return { ...c, result, sentence: c.what ? describeDifference(c.a, c.b, result, c.what, comparisons.length) : c.sentence };
   });
 }
 
@@ -130,7 +180,7 @@ export function compareRuns(nameA: string, rowsA: ResultRow[], nameB: string, ro
  * baselines computed on the same samples, the paper's published rows (marked as such), and paired
  * comparisons between the runs.
  */
-export async function buildLeaderboard(store: Store, runIds: string[]): Promise<Leaderboard> {
+export async function buildLeaderboard(store: Store, runIds: string[], opts: BootstrapOptions = {}): Promise<Leaderboard> {
   const runs = [];
   for (const id of runIds) {
     const run = await store.getRun(id);
@@ -148,17 +198,19 @@ export async function buildLeaderboard(store: Store, runIds: string[]): Promise<
   const spec = protocolSpec(benchmark, protocol);
   if (!spec) throw new UnknownRunError(`no benchmark of this version defines the ${protocol} protocol`);
   const rowsOf = new Map<string, ResultRow[]>();
+  const valuesOf: MetricValue[][] = [];
   const rows: LeaderboardRow[] = [];
   for (const run of runs) {
     // One row per item, as the summary scores them (the majority of an item's --samples K answers).
     const results = await scoredResults(store, run.id);
     rowsOf.set(run.id, results);
-    const summary = await summarizeStoredRun(store, run.id);
+    const { summary, values } = await summarizeRun(store, run.id, opts);
+    valuesOf.push(values);
     // A run judged with mmsafe's fallback rubric or a user's templates is marked wherever it is shown.
     const notes = templateNotes(summary.templates).map((n) => `${run.id}: ${n.replace(/^note: /, '')}`);
-    rows.push({ name: run.id, kind: 'run', model: run.model, settings: settingsOf(run), cells: cellsOf(results, spec), summary, ...(notes.length ? { caveat: notes.join('; ') } : {}) });
+    rows.push({ name: run.id, kind: 'run', model: run.model, settings: settingsOf(run), cells: cellsOf(values), summary, ...(notes.length ? { caveat: notes.join('; ') } : {}) });
   }
-  if (spec.baselines) rows.push(...baselineRows(rowsOf.get(runs[0].id)!, spec));
+  if (spec.baselines) rows.push(...baselineRows(rowsOf.get(runs[0].id)!, spec, opts));
   for (const p of findBenchmark(benchmark)?.published ?? []) {
     if (p.protocol === protocol) rows.push({ name: p.name, kind: 'published', model: p.name, settings: p.source, cells: Object.fromEntries(Object.entries(p.values).map(([k, v]) => [k, { value: v }])), ...(p.caveat ? { caveat: p.caveat } : {}) });
   }
@@ -167,8 +219,8 @@ export async function buildLeaderboard(store: Store, runIds: string[]): Promise<
   for (let i = 0; i < runs.length; i++) {
     for (let j = i + 1; j < runs.length; j++) {
       if (runs.length > 5 && i > 0) break;
-      comparisons.push(...compareRuns(runs[i].id, rowsOf.get(runs[i].id)!, runs[j].id, rowsOf.get(runs[j].id)!, spec.comparisons));
+      comparisons.push(...compareRuns(runs[i].id, rowsOf.get(runs[i].id)!, runs[j].id, rowsOf.get(runs[j].id)!, spec.comparisons, spec.metrics, opts));
     }
   }
-  return { benchmark, protocol, columns: columnsOf(spec, [...rowsOf.values()]), rows, comparisons, runs, charts: spec.charts, headline: spec.metrics.headline };
+  return { benchmark, protocol, columns: columnsOf(spec, valuesOf), rows, comparisons: adjustComparisons(comparisons), runs, charts: spec.charts, headline: spec.metrics.headline };
 }

@@ -1,11 +1,12 @@
 import { findBenchmark, protocolSpec } from '../benchmarks/registry.ts';
 import type { ProfileAxis, ProtocolName } from '../benchmarks/types.ts';
-import { evaluateMetrics, type MetricValue } from '../metrics/declared.ts';
+import type { BootstrapOptions } from '../metrics/bootstrap.ts';
+import type { MetricValue } from '../metrics/declared.ts';
 import type { Interval } from '../metrics/stats.ts';
 import type { Store } from '../store/store.ts';
-import { scoredResults } from './summary.ts';
 import { escapeHtml } from './escape.ts';
 import { renderSvg } from './charts.ts';
+import { summarizeRun } from './summary.ts';
 
 /** One benchmark's part of a suite: its headline metrics, and where it puts the model on the profile. */
 export interface SuiteEntry {
@@ -20,12 +21,12 @@ const axis = (v: MetricValue | undefined, a: ProfileAxis) =>
   v && { metric: a.invert ? `1 - ${a.metric}` : a.metric, value: a.invert ? 1 - v.value : v.value, ci95: (a.invert ? [1 - v.ci95[1], 1 - v.ci95[0]] : v.ci95) as Interval, n: v.n };
 
 /** A stored run's headline metrics (as its benchmark declares them) with 95% intervals. */
-export async function suiteEntry(store: Store, runId: string): Promise<SuiteEntry> {
+export async function suiteEntry(store: Store, runId: string, bootstrap?: BootstrapOptions): Promise<SuiteEntry> {
   const run = await store.getRun(runId);
   if (!run) throw new Error(`no run named "${runId}"`);
   const spec = protocolSpec(run.benchmark, run.protocol as ProtocolName);
   if (!spec) throw new Error(`run ${runId}: no benchmark defines the ${run.protocol} protocol`);
-  const values = new Map(evaluateMetrics(await scoredResults(store, runId), spec.metrics).map((v) => [v.key, v]));
+  const values = new Map((await summarizeRun(store, runId, bootstrap)).values.map((v) => [v.key, v]));
   const headline = spec.metrics.headline.flatMap((key) => {
     const v = values.get(key);
     return v ? [{ key, label: v.entry.label ?? key, value: v.value, ci95: v.ci95, n: v.n, better: v.entry.better }] : [];

@@ -2,7 +2,9 @@ import { findBenchmark, protocolSpec } from '../benchmarks/registry.ts';
 import type { TemplateSource } from '../upstream/template.ts';
 import type { ProtocolName } from '../benchmarks/types.ts';
 import type { DatasetProblem, ResultRow } from '../core/types.ts';
-import { summarize, type MetricsSummary } from '../metrics/summary.ts';
+import type { BootstrapOptions } from '../metrics/bootstrap.ts';
+import type { MetricValue } from '../metrics/declared.ts';
+import { summarizeWithValues, type MetricsSummary } from '../metrics/summary.ts';
 import { summarizeUsage, type UsageSummary } from '../metrics/usage.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { repeatsOf } from '../runner/config.ts';
@@ -28,7 +30,12 @@ function problemsOf(run: RunRecord) {
 }
 
 /** The public summary JSON of a stored run, computed from its rows (never from memory). */
-export async function summarizeStoredRun(store: Store, runId: string): Promise<RunSummary> {
+export async function summarizeStoredRun(store: Store, runId: string, bootstrap?: BootstrapOptions): Promise<RunSummary> {
+  return (await summarizeRun(store, runId, bootstrap)).summary;
+}
+
+/** A stored run's summary and its metric values (with n, intervals and parts, for leaderboards). */
+export async function summarizeRun(store: Store, runId: string, bootstrap?: BootstrapOptions): Promise<{ summary: RunSummary; values: MetricValue[] }> {
   const run = await store.getRun(runId);
   if (!run) throw new UnknownRunError(`no run named "${runId}" in this database (see \`mmsafe runs\`)`);
   const spec = protocolSpec(run.benchmark, run.protocol as ProtocolName);
@@ -42,7 +49,7 @@ export async function summarizeStoredRun(store: Store, runId: string): Promise<R
     model: pricing ? pricing.model !== null : rows.every((r) => r.costUsd !== undefined),
     ...(judgeId ? { judge: pricing ? pricing.judge !== null && pricing.judge !== undefined : rows.every((r) => r.judgeCostUsd !== undefined) } : {}),
   });
-  const summary = summarize(rows, spec, {
+  const { summary, values } = summarizeWithValues(rows, spec, {
     benchmark: run.benchmark,
     protocol: run.protocol as ProtocolName,
     model: run.model,
@@ -53,10 +60,11 @@ export async function summarizeStoredRun(store: Store, runId: string): Promise<R
     invalid,
     runId,
     ...(repeatsOf(settings) > 1 ? { repeats: repeatsOf(settings) } : {}),
+    bootstrap,
   });
   // Where the benchmark's prompt and judge templates came from (upstream file at a commit, --judge-prompts, or mmsafe's fallback).
   const templates = (run.config.protocol as { templates?: TemplateSource[] } | undefined)?.templates;
-  return { ...summary, ...(templates ? { templates } : {}), missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows), ...coverageOf(run.benchmark, rows) };
+  return { summary: { ...summary, ...(templates ? { templates } : {}), missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows), ...coverageOf(run.benchmark, rows) }, values };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { templateNotes, type TemplateSource } from '../upstream/template.ts';
 import { protocolSpec } from '../benchmarks/registry.ts';
 import type { ProtocolName } from '../benchmarks/types.ts';
-import type { MetricsSummary, StoredBreakdown } from '../metrics/summary.ts';
+import type { MetricsSummary, StoredBreakdown, StoredMetric } from '../metrics/summary.ts';
 import type { Proportion } from '../metrics/stats.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { forTerminal } from '../core/terminal.ts';
@@ -57,6 +57,25 @@ function countsLine(c: Record<string, number>): string {
   return `evaluated ${c.evaluated}/${c.samples}   errors ${c.errors}${c.content_policy ? ` (content policy ${c.content_policy})` : ''}${c.unparsed !== undefined ? `   unparsed ${c.unparsed}` : ''}${read}   missing images ${c.missing_image}`;
 }
 
+/** How the intervals were made, in one line under the table. */
+export function methodLine(s: MetricsSummary): string {
+  const b = s.bootstrap;
+  if (!b) return '95% CI: Wilson (MOVER over Wilson for means); no bootstrap';
+  const by = `${b.clusters} clusters of items sharing ${b.cluster_key === 'image' ? 'an image' : `a ${b.cluster_key} value`}`;
+  return `95% CI: cluster bootstrap over ${by}, ${b.replicates} replicates, seed ${b.seed} (Wilson in the JSON as ci95_wilson)`;
+}
+
+/** The sensitivity line: the same headline metrics with blocked answers left out. */
+export function blocksLine(s: MetricsSummary): string[] {
+  if (!s.blocks) return [];
+  const labels = metricLabels(s.benchmark, s.protocol);
+  const headline = protocolSpec(s.benchmark, s.protocol)?.metrics.headline ?? [];
+  const m = s.blocks.metrics_without_blocks;
+  const keys = [...Object.keys(m).filter((k) => !labels.has(k) && isProportion(m[k])), ...headline].filter((k, i, all) => k in m && all.indexOf(k) === i);
+  const value = (x: StoredMetric) => pct(typeof x === 'number' ? x : x.accuracy);
+  return [`${s.blocks.count} blocked by the API's safety system, counted as ${s.blocks.counted_as}; with blocks left out: ${keys.map((k) => `${labels.get(k) ?? k} ${value(m[k])}`).join('   ')}`];
+}
+
 /**
  * The terminal view of a summary, whatever the benchmark declares: its proportions with n and
  * interval, then its bare rates and means, its block breakdowns, and the counts.
@@ -71,7 +90,11 @@ export function formatMetricsTable(s: MetricsSummary & { coverage?: Coverage }):
     .filter((e): e is [string, number] => typeof e[1] === 'number')
     // A mean over subsets a partial run does not all have is no Total: say what the run covers instead.
     .filter(([k]) => !(s.coverage && groupMeans.has(k)))
-    .map(([k, v]) => (groupMeans.has(k) ? `${label(k)} (mean of ${plural(groupMeans.get(k)!)}) ${pct(v)}` : `${label(k)} ${pct(v)}`));
+    .map(([k, v]) => {
+      const interval = s.aggregate_ci95?.[k];
+      const text = `${pct(v)}${interval ? ` [${pct(interval[0])}, ${pct(interval[1])}]` : ''}`;
+      return groupMeans.has(k) ? `${label(k)} (mean of ${plural(groupMeans.get(k)!)}) ${text}` : `${label(k)} ${text}`;
+    });
   const means = [...groupMeans.keys()].filter((k) => k in s.metrics || s.coverage);
   if (s.coverage) {
     const covers = `covers ${s.coverage.subsets.join(', ') || 'no subset'}`;
@@ -81,8 +104,10 @@ export function formatMetricsTable(s: MetricsSummary & { coverage?: Coverage }):
   const blocks = Object.entries(s).filter(([k]) => k.startsWith('by_')).flatMap(([k, v]) => blockTable(k, v as StoredBreakdown, labels));
   return [
     `${s.model} on ${s.benchmark}${s.run_id ? ` (run ${s.run_id})` : ''}${how}`,
-    renderTable(['metric', 'n', '%', '95% CI (Wilson)'], rows),
+    renderTable(['metric', 'n', '%', s.bootstrap ? '95% CI' : '95% CI (Wilson)'], rows),
     ...(numbers.length ? [numbers.join('   ')] : []),
+    methodLine(s),
+    ...blocksLine(s),
     ...blocks,
     countsLine(s.counts),
   ].join('\n');

@@ -309,6 +309,8 @@ class RunControl {
     await this.opts.store.putResult({
       ...rowBase(this.opts.runId, unit),
       ...failure.columns,
+      // The item's own fields (a cluster key) stay with it: a blocked answer still counts.
+      ...(unit.sample.fields ? { details: { fields: unit.sample.fields } } : {}),
       status: 'error',
       errorKind: error instanceof ProviderError ? error.kind : 'internal',
       errorMessage: error instanceof Error ? error.message : String(error),
