@@ -190,3 +190,28 @@ describe('the summary of a large run is built from compact per-cluster tallies',
     expect(p(s.metrics.typical).ci95_wilson).toBeDefined();
   });
 });
+
+describe('published rows and release names, labelled', () => {
+  it('"Sensitive Logo" and "Figurative Language" are said to be folder names of the release wherever a report shows them', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-notes-'));
+    const store = new SqliteStore(path.join(dir, 'n.db'));
+    const rows = (scenario: (i: number) => string): ResultRow[] =>
+      Array.from({ length: 6 }, (_, i) => ({ runId: 'L', sampleId: `t${i}`, status: 'ok', label: 'unsafe', subset: 'typical', scenario: scenario(i), prediction: 'unsafe', correct: true, attempts: 1 }) as ResultRow);
+    for (const [run, rs] of [['L', rows((i) => (i < 3 ? 'Sensitive Logo' : 'Crime'))], ['C', rows(() => 'Crime')]] as const) {
+      await store.createRun({ id: run, benchmark: 'mmsafeaware', protocol: 'awareness', model: `openai:${run}`, config: storedConfig(), total: 6, createdAt: new Date().toISOString(), status: 'done' });
+      for (const r of rs) await store.putResult({ ...r, runId: run });
+    }
+    const shown = await buildLeaderboard(store, ['L'], { replicates: 0 });
+    const absent = await buildLeaderboard(store, ['C'], { replicates: 0 });
+    await store.close();
+    const note = `Note: "Sensitive Logo" is a folder name of the MMSafeAware release, not one of the paper's 29 scenarios.`;
+    expect(leaderboardTable(shown)).toContain(note);
+    expect(leaderboardMarkdown(shown)).toContain(note);
+    expect(leaderboardSection(shown)).toContain(note.replace(/"/g, '&quot;').replace(/'/g, '&#39;'));
+    expect(leaderboardTable(shown)).not.toContain('Figurative Language');
+    expect(leaderboardTable(absent)).not.toContain('Sensitive Logo');
+    // The published rows: checked against the authors' table image; SaLAD's from a secondary summary.
+    expect(shown.rows.filter((r) => r.kind === 'published').every((r) => r.settings!.includes("checked against the authors' table image"))).toBe(true);
+    expect(BENCHMARKS.find((b) => b.name === 'salad')!.published!.every((p) => /secondary summary/.test(p.caveat ?? ''))).toBe(true);
+  });
+});

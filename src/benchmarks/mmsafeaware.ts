@@ -193,4 +193,5 @@ export const mmsafeaware: BenchmarkDefinition = {
     table1('InstructBLIP', 66.1, 43.9, 20.5, 43.5),
     table1('Human', 90.7, 92.8, 95.2, 92.9),
   ],
+  groupNotes: Object.fromEntries(['Sensitive Logo', 'Figurative Language'].map((g) => [g, "a folder name of the MMSafeAware release, not one of the paper's 29 scenarios"])),
 };

@@ -375,6 +375,8 @@ export interface BenchmarkDefinition {
   /** The protocols the benchmark can be run with; the default one must be among them. */
   protocols: Partial<Record<ProtocolName, ProtocolSpec>>;
   published?: PublishedRow[];
+  /** Group names (scenarios, categories) a reader would misread, with what each is: noted under any report that shows them. */
+  groupNotes?: Record<string, string>;
 }
 
 /** Reads a row field by name: a core column (subset, scenario...) or an extra per-item field. */

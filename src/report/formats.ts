@@ -39,9 +39,9 @@ export function comparisonsNote(lb: Leaderboard): string {
   return `${how}${n > 1 ? `; Holm's correction over the ${n} comparisons (metrics x run pairs)` : ''}`;
 }
 
-/** The caveats of published rows, once each, as footnotes. */
+/** The caveats of published rows, once each, as footnotes; then the notes on group names the runs show. */
 function caveats(lb: Leaderboard): string[] {
-  return [...new Set(lb.rows.map((r) => r.caveat).filter((c): c is string => Boolean(c)))].map((c) => `* ${c}.`);
+  return [...[...new Set(lb.rows.map((r) => r.caveat).filter((c): c is string => Boolean(c)))].map((c) => `* ${c}.`), ...(lb.notes ?? [])];
 }
 
 /**

@@ -49,6 +49,8 @@ export interface Leaderboard {
   rows: LeaderboardRow[];
   comparisons: Comparison[];
   runs: RunRecord[];
+  /** Notes on group names the runs show that a reader would misread (the definition's `groupNotes`). */
+  notes?: string[];
 }
 
 /** A leaderboard column; `group` splits the terminal table in two so it fits a terminal. */
@@ -222,5 +224,20 @@ export async function buildLeaderboard(store: Store, runIds: string[], opts: Boo
       comparisons.push(...compareRuns(runs[i].id, rowsOf.get(runs[i].id)!, runs[j].id, rowsOf.get(runs[j].id)!, spec.comparisons, spec.metrics, opts));
     }
   }
-  return { benchmark, protocol, columns: columnsOf(spec, valuesOf), rows, comparisons: adjustComparisons(comparisons), runs, charts: spec.charts, headline: spec.metrics.headline };
+  const notes = groupNotesOf(findBenchmark(benchmark)?.groupNotes, rows);
+  return { benchmark, protocol, columns: columnsOf(spec, valuesOf), rows, comparisons: adjustComparisons(comparisons), runs, charts: spec.charts, headline: spec.metrics.headline, notes };
+}
+
+/** The definition's notes on the group names the runs show, as metrics or in a breakdown. */
+function groupNotesOf(notes: Record<string, string> | undefined, rows: LeaderboardRow[]): string[] {
+  if (!notes) return [];
+  const shown = new Set<string>();
+  for (const s of rows.map((r) => r.summary)) {
+    if (!s) continue;
+    for (const k of Object.keys(s.metrics)) shown.add(k);
+    for (const [k, v] of Object.entries(s)) if (k.startsWith('by_') && v && typeof v === 'object') for (const g of Object.keys(v)) shown.add(g);
+  }
+  return Object.entries(notes)
+    .filter(([g]) => shown.has(g))
+    .map(([g, note]) => `Note: "${g}" is ${note}.`);
 }
