@@ -109,7 +109,7 @@ export class MetricTally {
   private proportionOf(cell: string): Proportion {
     const n = this.tallies.observed(cell).n;
     const correct = this.tallies.observed(cell).hits;
-    return { ...proportion(correct, n), ...(this.bootstrapOn ? { ci95: this.interval(cell, correct, n), ci95_wilson: wilson(correct, n) } : {}) };
+    return { ...proportion(correct, n), ...(this.bootstrapOn ? { ci95: n ? this.interval(cell, correct / n) : [0, 0], ci95_wilson: wilson(correct, n) } : {}) };
   }
 
   private get bootstrapOn(): boolean {
@@ -135,19 +135,21 @@ export class MetricTally {
   }
 
   /**
-   * The bootstrap interval of a statistic. Where every replicate is the same 0% or 100% (every item
-   * right, or every item wrong) the bootstrap has no spread to show; Wilson over the clusters (the
-   * effective sample size when clusters answer alike) then keeps the interval from being zero-wide.
+   * The bootstrap interval of a statistic of value `p`. Where every replicate gives the same value
+   * (every item right, or every item wrong, or a single cluster) the bootstrap has no spread to
+   * show; Wilson at n = the clusters (the effective sample size when clusters answer alike) then
+   * keeps the interval from being zero-wide.
    */
-  private interval(id: string, hits: number, n: number, cells: string[] = [id]): Interval {
+  private interval(id: string, p: number, cells: string[] = [id]): Interval {
     if (!this.intervals) {
       const got = bootstrapEach(this.tallies, this.statistics(), this.opts);
       this.intervals = new Map(Object.entries(got).map(([k, v]) => [k, v?.ci95]));
     }
-    const ci = this.intervals.get(id) ?? [0, 0];
-    if (ci[0] === ci[1] && n > 0 && (hits === 0 || hits === n)) {
+    const ci = this.intervals.get(id);
+    if (!ci) return [0, 0];
+    if (ci[0] === ci[1]) {
       const k = this.tallies.clustersIn(cells);
-      return wilson(hits === 0 ? 0 : k, k);
+      return wilson(p * k, k);
     }
     return ci;
   }
@@ -159,8 +161,7 @@ export class MetricTally {
     const complete = used.length === parts.length;
     const value = used.length ? used.reduce((a, p) => a + p.accuracy, 0) / used.length : 0;
     const n = used.reduce((a, p) => a + p.n, 0);
-    const extreme = used.every((p) => p.correct === 0) ? 0 : used.every((p) => p.correct === p.n) ? n : 1;
-    const ci95 = !used.length ? ([0, 0] as Interval) : this.bootstrapOn ? this.interval(`mean:${e.key}`, extreme, n, usedCells) : moverSum(used.map((p) => ({ weight: 1 / used.length, p })));
+    const ci95 = !used.length ? ([0, 0] as Interval) : this.bootstrapOn ? this.interval(`mean:${e.key}`, value, usedCells) : moverSum(used.map((p) => ({ weight: 1 / used.length, p })));
     return { key: e.key, entry: e, value, n, ci95, stored: value, parts: used, complete };
   }
 
