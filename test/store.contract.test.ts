@@ -129,6 +129,27 @@ describe.each(kinds)('%s store contract', (name, open) => {
   });
 });
 
+describe.skipIf(!pg)('PostgreSQL connections', () => {
+  it('an idle pooled connection the server ends is replaced, not an uncaught error', async () => {
+    const { default: pgLib } = await import('pg');
+    await withRun(() => PostgresStore.connect(pg!.url), async (a, _b, runId) => {
+      await a.putResult(ok(runId, '1'));
+      const admin = new pgLib.Client({ connectionString: pg!.url });
+      await admin.connect();
+      try {
+        // Every other session on this database: the store's idle pooled connections among them.
+        const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+        expect(killed.rowCount).toBeGreaterThan(0);
+      } finally {
+        await admin.end();
+      }
+      // Give the termination notices time to arrive on the idle sockets.
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await a.result(runId, '1'))?.status).toBe('ok');
+    });
+  });
+});
+
 describe.skipIf(!pg)('PostgreSQL workers', () => {
   it('workers finishing at once keep every one of their endpoint counts', async () => {
     await withRun(() => PostgresStore.connect(pg!.url), async (a, b, runId) => {

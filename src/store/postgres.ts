@@ -73,6 +73,10 @@ export class PostgresStore implements WorkQueue {
   static async connect(url: string): Promise<PostgresStore> {
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: url, max: 8 });
+    // An idle pooled connection the server ends (a restart, an idle timeout, DROP DATABASE ... FORCE,
+    // or the race of pool.end() with the server) is dropped by the pool and replaced on next use;
+    // without a listener its error would be an uncaught exception that ends the process.
+    pool.on('error', () => undefined);
     let client: PoolClient;
     try {
       client = await pool.connect();
