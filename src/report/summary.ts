@@ -4,8 +4,8 @@ import type { ProtocolName } from '../benchmarks/types.ts';
 import type { DatasetProblem, ResultRow } from '../core/types.ts';
 import type { BootstrapOptions } from '../metrics/bootstrap.ts';
 import type { MetricValue } from '../metrics/declared.ts';
-import { summarizeWithValues, type MetricsSummary } from '../metrics/summary.ts';
-import { summarizeUsage, type UsageSummary } from '../metrics/usage.ts';
+import { SummaryBuilder, summarizeWithValues, type MetricsSummary, type SummaryInfo } from '../metrics/summary.ts';
+import { UsageTally, type UsageSummary } from '../metrics/usage.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { repeatsOf } from '../runner/config.ts';
 import { scoredRows } from '../metrics/repeats.ts';
@@ -42,14 +42,8 @@ export async function summarizeRun(store: Store, runId: string, bootstrap?: Boot
   if (!spec) throw new UnknownRunError(`run ${runId} uses the ${run.protocol} protocol, which no benchmark of this version defines`);
   const { missing, invalid } = problemsOf(run);
   const settings = run.config.run;
-  const rows = await store.results(runId);
   const judgeId = spec.scorer.kind === 'judge' ? settings.judge : undefined;
-  const pricing = run.config.pricing;
-  const usage = summarizeUsage(rows, {
-    model: pricing ? pricing.model !== null : rows.every((r) => r.costUsd !== undefined),
-    ...(judgeId ? { judge: pricing ? pricing.judge !== null && pricing.judge !== undefined : rows.every((r) => r.judgeCostUsd !== undefined) } : {}),
-  });
-  const { summary, values } = summarizeWithValues(rows, spec, {
+  const info: SummaryInfo = {
     benchmark: run.benchmark,
     protocol: run.protocol as ProtocolName,
     model: run.model,
@@ -61,10 +55,64 @@ export async function summarizeRun(store: Store, runId: string, bootstrap?: Boot
     runId,
     ...(repeatsOf(settings) > 1 ? { repeats: repeatsOf(settings) } : {}),
     bootstrap,
+  };
+  const facts = new RunFacts();
+  // Streamed from the store a page at a time, without the answer texts: a run of any size is
+  // summarised in the memory of its tallies, never of its rows.
+  const rows = store.scanResults(runId, { slim: true });
+  let result: { summary: MetricsSummary; values: MetricValue[] };
+  if ((info.repeats ?? 1) > 1) {
+    // --samples K votes over each item's answers: those runs still gather their (slim) rows.
+    const all: ResultRow[] = [];
+    for await (const r of rows) all.push(facts.add(r));
+    result = summarizeWithValues(all, spec, info);
+  } else {
+    const builder = new SummaryBuilder(spec, info);
+    for await (const r of rows) builder.add(facts.add(r));
+    result = builder.finish();
+  }
+  const pricing = run.config.pricing;
+  const usage = facts.usage.summary({
+    model: pricing ? pricing.model !== null : facts.usage.everyCosted,
+    ...(judgeId ? { judge: pricing ? pricing.judge !== null && pricing.judge !== undefined : facts.usage.everyJudgeCosted } : {}),
   });
   // Where the benchmark's prompt and judge templates came from (upstream file at a commit, --judge-prompts, or mmsafe's fallback).
   const templates = (run.config.protocol as { templates?: TemplateSource[] } | undefined)?.templates;
-  return { summary: { ...summary, ...(templates ? { templates } : {}), missing_image_ids: missing, usage, ...endpointsOf(run), ...errorsOf(rows), ...coverageOf(run.benchmark, rows) }, values };
+  return { summary: { ...result.summary, ...(templates ? { templates } : {}), missing_image_ids: missing, usage, ...endpointsOf(run), ...facts.errors(), ...facts.coverage(run.benchmark) }, values: result.values };
+}
+
+/** What a summary says beside the metrics, tallied one row at a time: usage, errors by kind, subsets answered. */
+class RunFacts {
+  readonly usage = new UsageTally();
+  private readonly byKind: ErrorsByKind = {};
+  private readonly answered = new Set<string>();
+
+  add(r: ResultRow): ResultRow {
+    this.usage.add(r);
+    if (r.status === 'ok' && r.subset) this.answered.add(r.subset);
+    if (r.status === 'error') {
+      const kind = r.errorKind ?? 'internal';
+      this.byKind[kind] ??= { count: 0, example: r.errorMessage ?? '' };
+      this.byKind[kind].count++;
+    }
+    return r;
+  }
+
+  /**
+   * A count of errors says that a run failed, not why: a server that is down, a rejected image and
+   * a content filter need different fixes. Absent when nothing failed, so clean summaries stay as they were.
+   */
+  errors(): { errors_by_kind?: ErrorsByKind } {
+    return Object.keys(this.byKind).length ? { errors_by_kind: this.byKind } : {};
+  }
+
+  /** Present only when some subset of the benchmark has no answer: a mean over subsets cannot be computed then. */
+  coverage(benchmark: string): { coverage?: Coverage } {
+    const known = findBenchmark(benchmark)?.subsets;
+    if (!known) return {};
+    const missing = known.filter((s) => !this.answered.has(s));
+    return missing.length ? { coverage: { subsets: known.filter((s) => this.answered.has(s)), missing_subsets: missing } } : {};
+  }
 }
 
 /**
@@ -76,30 +124,6 @@ export async function scoredResults(store: Store, runId: string): Promise<Result
   const rows = await store.results(runId);
   const spec = run && protocolSpec(run.benchmark, run.protocol as ProtocolName);
   return run && spec ? scoredRows(rows, spec.metrics, repeatsOf(run.config.run)) : rows;
-}
-
-/** Present only when some subset of the benchmark has no answer: a mean over subsets cannot be computed then. */
-function coverageOf(benchmark: string, rows: ResultRow[]): { coverage?: Coverage } {
-  const known = findBenchmark(benchmark)?.subsets;
-  if (!known) return {};
-  const answered = new Set(rows.filter((r) => r.status === 'ok' && r.subset).map((r) => r.subset!));
-  const missing = known.filter((s) => !answered.has(s));
-  return missing.length ? { coverage: { subsets: known.filter((s) => answered.has(s)), missing_subsets: missing } } : {};
-}
-
-/**
- * A count of errors says that a run failed, not why: a server that is down, a rejected image and a
- * content filter need different fixes. Absent when nothing failed, so clean summaries stay as they were.
- */
-function errorsOf(rows: ResultRow[]): { errors_by_kind?: ErrorsByKind } {
-  const out: ErrorsByKind = {};
-  for (const r of rows) {
-    if (r.status !== 'error') continue;
-    const kind = r.errorKind ?? 'internal';
-    out[kind] ??= { count: 0, example: r.errorMessage ?? '' };
-    out[kind].count++;
-  }
-  return Object.keys(out).length ? { errors_by_kind: out } : {};
 }
 
 const endpointsOf = (run: RunRecord) => (run.config.endpoint_stats ? { endpoints: run.config.endpoint_stats } : {});
