@@ -17,7 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('small errors', () => {
   it('a --db that does not exist is a usage error for commands that read, and no database is created', async () => {
     const typo = path.join(dir, 'typo.db');
-    for (const args of [['runs'], ['report', '--run', 'latest'], ['export', '--run', 'x']]) {
+    for (const args of [['runs'], ['report', '--run', 'latest'], ['export', '--run', 'x'], ['view']]) {
       const r = await runCli([...args, '--db', typo], {}, dir).done;
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/no database at .*typo\.db/);

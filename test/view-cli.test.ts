@@ -3,11 +3,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../src/store/sqlite.ts';
 import { runCli } from './helpers/cli.ts';
 
 let dir: string;
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-view-cli-'));
+  // view never creates a database: these tests open an existing (empty) one.
+  await new SqliteStore(path.join(dir, 'v.db')).close();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

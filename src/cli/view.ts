@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openStore } from '../store/open.ts';
+import { openExistingStore } from '../store/open.ts';
 import { startViewer } from '../viewer/serve.ts';
 import { openBrowser } from './open-browser.ts';
 import { parsePositiveInt, UsageError } from './usage.ts';
@@ -13,7 +13,7 @@ export function registerView(program: Command): void {
     .option('--port <n>', 'port (default: a free one)', parsePositiveInt)
     .option('--open', 'open it in the browser')
     .action(async (flags: { db: string; port?: number; open?: boolean }) => {
-      const store = await openStore(flags.db);
+      const store = await openExistingStore(flags.db);
       let viewer: Awaited<ReturnType<typeof startViewer>>;
       try {
         viewer = await startViewer(store, flags.port ?? 0);
