@@ -218,10 +218,21 @@ describe.skipIf(!db)('cooperative workers on one shared run', () => {
     }
   });
 
-  it('a worker with nothing queued exits at once; --enqueue on SQLite is refused before anything is stored', async () => {
-    const idle = await runCli(['worker', '--db', db!.url, '--runs', 'no-such-run', '--quiet']).done;
+  it('a worker with nothing queued exits at once; --runs resolves names like every command; --enqueue on SQLite is refused before anything is stored', async () => {
+    const store = await PostgresStore.connect(db!.url);
+    try {
+      await store.createRun({ ...run('idle-finished-run'), status: 'done' });
+    } finally {
+      await store.close();
+    }
+    // A unique prefix names the run; nothing of it is queued, so the worker is done at once.
+    const idle = await runCli(['worker', '--db', db!.url, '--runs', 'idle-fin', '--quiet']).done;
     expect(idle.code, idle.stderr).toBe(0);
+    expect(idle.stderr).toMatch(/\(runs idle-finished-run\)/);
     expect(idle.stderr).toMatch(/stored 0 samples/);
+    const typo = await runCli(['worker', '--db', db!.url, '--runs', 'idle-finishd-run', '--quiet']).done;
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/no run named "idle-finishd-run".*did you mean idle-finished-run\?/);
     const sqlite = path.join(dir, 'not-shared.db');
     const refused = await runCli(['run', '--benchmark', 'custom', '--data', data, '--model', 'baseline:always-unsafe', '--db', sqlite, '--enqueue']).done;
     expect(refused.code).toBe(2);

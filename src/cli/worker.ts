@@ -7,6 +7,8 @@ import { defaultWorkerId, runWorker } from '../runner/worker.ts';
 import { displayLocation, openStore } from '../store/open.ts';
 import { isWorkQueue } from '../store/queue.ts';
 import { safeUrl } from '../store/postgres.ts';
+import { resolveRunName, RunNameError } from '../store/run-names.ts';
+import type { Store } from '../store/store.ts';
 import { createProgressReporter } from './progress.ts';
 import { onInterrupt } from './interrupt.ts';
 import { parseNumber, parsePositiveInt, UsageError } from './usage.ts';
@@ -52,9 +54,15 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
   const overrides = workerOverrides(flags);
   const store = await openStore(flags.db);
   if (!isWorkQueue(store)) throw new UsageError(`${displayLocation(flags.db)}: not a shared store`);
+  let runIds: string[] | undefined;
+  try {
+    runIds = await workerRuns(store, flags);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const interrupt = onInterrupt('worker stopping: requests in flight are cancelled; their samples and its other claims go back to the queue to be asked again');
   const workerId = flags.workerId ?? defaultWorkerId();
-  const runIds = flags.runs?.split(',').map((s) => s.trim()).filter(Boolean);
   say(`mmsafe: worker ${workerId} on ${safeUrl(flags.db)}${runIds ? ` (runs ${runIds.join(', ')})` : ''}\n`);
   let progress = createProgressReporter();
   try {
@@ -92,6 +100,26 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
     interrupt.dispose();
     await store.close();
   }
+}
+
+/**
+ * --runs names resolved as every command resolves them (unique prefix, `latest`, "did you mean").
+ * With --wait, a name no run has yet is kept as typed: the worker waits for that run to be queued.
+ */
+async function workerRuns(store: Store, flags: WorkerFlags): Promise<string[] | undefined> {
+  const names = flags.runs?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!names) return undefined;
+  const out: string[] = [];
+  for (const name of names) {
+    try {
+      out.push(await resolveRunName(store, name));
+    } catch (error) {
+      if (!(flags.wait && name !== 'latest' && error instanceof RunNameError && !(await store.listRuns()).some((r) => r.id.startsWith(name)))) throw error;
+      say(`mmsafe: no run named "${name}" yet: waiting for it to be queued\n`);
+      out.push(name);
+    }
+  }
+  return out;
 }
 
 function workerOverrides(flags: WorkerFlags): Partial<RunConfigInput> | undefined {
