@@ -43,9 +43,14 @@ describe('several models in one command', () => {
     expect(runs.map((x) => x.id).sort()).toEqual(['pair-anthropic-claude-sonnet-4-5', 'pair-openai-gpt-4o']);
     expect(runs.every((x) => x.status === 'done' && x.done === 26)).toBe(true);
     // One leaderboard with both runs: "Yes" (safe) everywhere scores as always-safe (33.3 Total), "No" as always-unsafe (66.7).
-    const line = (id: string) => r.stdout.split('\n').find((l) => l.startsWith(id)) ?? '';
-    expect(line('pair-openai-gpt-4o')).toMatch(/33\.3 \[/);
-    expect(line('pair-anthropic-claude-sonnet-4-5')).toMatch(/66\.7 \[/);
+    // The leaderboard names runs by their model (the run ids are long), in tables that fit 100 columns.
+    const lines = (name: string) => r.stdout.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n');
+    expect(lines('gpt-4o')).toMatch(/33\.3 \[/);
+    expect(lines('claude-sonnet-4-5')).toMatch(/66\.7 \[/);
+    expect(r.stdout).not.toMatch(/^pair-/m);
+    expect(r.stdout).toMatch(/^ {2}gpt-4o: run pair-openai-gpt-4o, openai:gpt-4o$/m);
+    expect(r.stdout).toMatch(/- gpt-4o (and|catches|flags)|claude-sonnet-4-5 (catches|flags)/);
+    expect(r.stdout.split('\n').filter((l) => l.length > 100)).toEqual([]);
     expect(r.stdout).toMatch(/Paired comparisons/);
     // Messages of each run name its model.
     expect(r.stderr).toMatch(/\[openai:gpt-4o\] run pair-openai-gpt-4o: 26 samples/);

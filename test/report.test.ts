@@ -133,9 +133,14 @@ describe('leaderboard', () => {
     expect(published.find((r) => r.name === 'LLaVA-1.5-7B (paper)')!.caveat).toBeUndefined();
     expect(published.find((r) => r.name === 'GPT-4V (paper)')!.caveat).toBe(N_UNKNOWN);
     const text = leaderboardTable(lb);
-    expect(text).toMatch(/^GPT-4V \(paper\) \(published\) \* {2,}MMSafeAware, ACL 2025, Table 1 \(checked against the authors' table image\) +63\.9 +68\.4 +41\.1 +- +57\.8$/m);
+    // The table is dealt into tables that fit 100 columns: the row's subsets in one, its Total in the next.
+    expect(text).toMatch(/^GPT-4V \(paper\) \(published\) \* {2,}63\.9 +68\.4 +41\.1$/m);
+    expect(text).toMatch(/^GPT-4V \(paper\) \(published\) \* +- +57\.8$/m);
+    // Where the published rows come from, once, below the table; every line fits 100 columns.
+    expect(text.replace(/\n {4}/g, ' ')).toMatch(/^ {2}published rows: MMSafeAware, ACL 2025, Table 1 \(checked against the authors' table image\)/m);
+    expect(text.split('\n').filter((l) => l.length > 100)).toEqual([]);
     expect(text).toMatch(/^LLaVA-1\.5-7B \(paper\) \(published\) {2,}/m);
-    expect(text).toContain(`* ${N_UNKNOWN}.`);
+    expect(text.replace(/\n {2}/g, ' ')).toContain(`* ${N_UNKNOWN}.`);
     // By hand: 109/171 = 63.7 and 110/171 = 64.3, so 63.9 is not k/171; 30/497 = 6.0.
     expect(fitsN(63.9, 171)).toBe(false);
     expect(fitsN(6.0, 497)).toBe(true);
@@ -201,7 +206,8 @@ describe('leaderboard', () => {
 
   it('html: a hostile run name stays text in the tables and in the charts', async () => {
     const store = new SqliteStore(db);
-    const html = await leaderboardHtml(await buildLeaderboard(store, [HOSTILE[2], 'unsafe']), store);
+    // Two runs of one model: the hostile run id tells them apart in the tables and the charts.
+    const html = await leaderboardHtml(await buildLeaderboard(store, [HOSTILE[2], 'hostile', 'unsafe']), store);
     await store.close();
     const doc = parse(html);
     expect(doc.querySelectorAll('script')).toHaveLength(0);
@@ -209,7 +215,11 @@ describe('leaderboard', () => {
     expect(doc.querySelectorAll('figure > svg').length).toBe(3);
     expect((html.match(/<svg/g) ?? []).length).toBe(3);
     expect((html.match(/<\/svg>/g) ?? []).length).toBe(3);
-    expect(doc.querySelector('#leaderboard tbody tr td')!.text).toBe(HOSTILE[2]);
+    const [first, second] = doc.querySelectorAll('#leaderboard tbody tr.run td:first-child');
+    expect(first.text).toBe(`hostile [${HOSTILE[2]}]`);
+    expect(first.getAttribute('title')).toBe(`run ${HOSTILE[2]}`);
+    expect(second.text).toBe('hostile');
+    expect(doc.querySelectorAll('details summary').some((s) => s.text.includes(`run ${HOSTILE[2]}`))).toBe(true);
     expect(doc.querySelectorAll('figure svg text').some((t) => t.text.includes('</svg>'))).toBe(true);
   });
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBenchmark } from '../src/demo/dataset.ts';
+import { runLabels } from '../src/report/run-labels.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { startViewer } from '../src/viewer/serve.ts';
 import { runCli } from './helpers/cli.ts';
@@ -93,5 +94,20 @@ describe('failed runs', () => {
       await viewer.close();
       await store.close();
     }
+  });
+});
+
+describe('what tables, sentences and charts call a run', () => {
+  const run = (id: string, model: string, settings: { method?: string; ablation?: string } = {}) => ({ id, model, config: { run: settings } }) as unknown as Parameters<typeof runLabels>[0][number];
+
+  it('the model name with method and ablation; the run id only to tell apart runs that would share one', () => {
+    const labels = runLabels([
+      run('mmsafeaware-openai-gpt-4o-20261130-101500', 'openai:gpt-4o'),
+      run('qwen-cot-run', 'openai:Qwen/Qwen2.5-VL-7B', { method: 'cot', ablation: 'text-only' }),
+      run('claude-sonnet-4-5', 'anthropic:claude-sonnet-4-5'),
+      run('claude-sonnet-4-5-2', 'anthropic:claude-sonnet-4-5'),
+      run('sonnet-on-bedrock', 'anthropic:claude-sonnet-4-5'),
+    ]);
+    expect([...labels.values()]).toEqual(['gpt-4o', 'Qwen2.5-VL-7B cot text-only', 'claude-sonnet-4-5', 'claude-sonnet-4-5-2', 'claude-sonnet-4-5 [sonnet-on-bedrock]']);
   });
 });

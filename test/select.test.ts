@@ -99,9 +99,11 @@ describe('choosing samples from the command line', () => {
     expect(one.stdout).not.toMatch(/Total \(mean/);
     expect(JSON.parse(readFileSync(path.join(dir, 't.json'), 'utf8')).coverage).toEqual({ subsets: ['typical'], missing_subsets: ['attack', 'oversafe'] });
     const lb = await runCli(['report', '--db', path.join(dir, 'i.db'), '--runs', 't']).done;
-    const row = lb.stdout.split('\n').find((l) => l.startsWith('t '))!;
+    // The run is named by its model; run t is in the key below the table.
+    const row = lb.stdout.split('\n').find((l) => l.startsWith('always-unsafe '))!;
+    expect(lb.stdout).toMatch(/^ {2}always-unsafe: run t, baseline:always-unsafe$/m);
     // The Total column (the last of the first table) of the partial run is empty, not the typical accuracy again.
-    expect(row).toMatch(/^t\s+baseline:always-unsafe\s+8\s+100\.0 \S+\s+-\s+-\s+100\.0 \S+\s+-$/);
+    expect(row).toMatch(/^always-unsafe\s+8\s+100\.0 \S+\s+-\s+-\s+100\.0 \S+\s+-$/);
   });
 
   it('an unknown id is a usage error before anything runs', async () => {

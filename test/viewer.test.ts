@@ -63,7 +63,8 @@ describe('viewer over HTTP', () => {
     // Runs picked with the checkboxes come to /compare as run=A&run=B.
     expect(doc.querySelectorAll('#runs input[type=checkbox][name=run]').map((i) => i.getAttribute('value')).sort()).toEqual(['naive', 'safe']);
     const compare = parse(await (await get('/compare?run=naive&run=safe')).text());
-    expect(compare.querySelectorAll('#leaderboard tbody tr.run').map((tr) => tr.querySelector('td')!.text)).toEqual(['naive', 'safe']);
+    // The leaderboard names runs by their model (run safe answers as baseline:always-safe).
+    expect(compare.querySelectorAll('#leaderboard tbody tr.run').map((tr) => tr.querySelector('td')!.text)).toEqual(['naive', 'always-safe']);
     expect(compare.querySelectorAll('#comparisons li').length).toBeGreaterThan(0);
     expect(compare.querySelectorAll('.charts svg').length).toBe(3);
   });

@@ -2,7 +2,7 @@ import type { Store } from '../store/store.ts';
 import type { Leaderboard, LeaderboardRow } from './leaderboard.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { csvSafe } from './csv-safe.ts';
-import { renderTable } from './text-table.ts';
+import { renderTableWithin, wrapText } from './text-table.ts';
 import { inIdOrder } from './order.ts';
 
 const pct = (x: number) => (x * 100).toFixed(1);
@@ -15,8 +15,10 @@ function cellText(c: CellLike, withCi: boolean, withN = false): string {
   return `${pct(c.value)}${ci}${withN && c.n !== undefined ? ` n=${c.n}` : ''}`;
 }
 
-const kindMark = (r: LeaderboardRow) => `${r.kind === 'published' ? ' (published)' : r.kind === 'baseline' ? ' (reference)' : ''}${r.caveat ? ' *' : ''}`;
-const whoOf = (r: LeaderboardRow) => (r.kind === 'run' ? `${r.model}${r.settings ? ` (${r.settings})` : ''}` : (r.settings ?? ''));
+// A baseline's name already says what it is (baseline:...); the terminal table leaves out the mark to fit 100 columns.
+const kindMark = (r: LeaderboardRow, terminal = false) => `${r.kind === 'published' ? ' (published)' : r.kind === 'baseline' && !terminal ? ' (reference)' : ''}${r.caveat ? ' *' : ''}`;
+const whoOf = (r: LeaderboardRow) =>
+  r.kind === 'run' ? `${r.model}${r.settings ? ` (${r.settings})` : ''}${r.runId && r.runId !== r.name ? `, run ${r.runId}` : ''}` : (r.settings ?? '');
 
 /** What the numbers are: the interval methods and the kinds of reference row this leaderboard has. */
 export function legendOf(lb: Leaderboard): string {
@@ -57,22 +59,40 @@ function nLines(lb: Leaderboard): string[] {
   return [`n per metric: ${first}${differing.length ? ` (${measured[0].name}; see below for the others)` : ''}`, ...differing.map((r) => `n for ${r.name}: ${ns(r)}`)];
 }
 
+/** The terminal is assumed this wide: tables split their columns and sentences fold to fit it. */
+export const TERMINAL_WIDTH = 100;
+
+/**
+ * What the row names stand for, below the terminal table (which names runs by model to stay narrow):
+ * each run's id, model and settings, and where the published rows come from.
+ */
+function rowKey(lb: Leaderboard): string[] {
+  const line = (text: string) => `  ${wrapText(text, TERMINAL_WIDTH - 2, '    ')}`;
+  const runs = lb.rows.filter((r) => r.kind === 'run').map((r) => line(`${r.name}: ${[r.runId && r.runId !== r.name ? `run ${r.runId}` : '', r.model, r.settings].filter(Boolean).join(', ')}`));
+  const published = lb.rows.filter((r) => r.kind === 'published' && r.settings);
+  const sources = [...new Set(published.map((r) => r.settings!))];
+  const paper = sources.length === 1 ? [line(`published rows: ${sources[0]}`)] : published.map((r) => line(`${r.name}: ${r.settings}`));
+  return [...(runs.length ? ['runs:', ...runs] : []), ...paper];
+}
+
 export function leaderboardTable(lb: Leaderboard): string {
   const groups = [...new Set(lb.columns.map((c) => c.group))];
   const tables = groups.map((g, i) => {
     const cols = lb.columns.filter((c) => c.group === g);
-    const header = i === 0 ? ['run', 'model', 'n', ...cols.map((c) => c.label)] : ['run', ...cols.map((c) => c.label)];
+    const header = i === 0 ? ['run', 'n', ...cols.map((c) => c.label)] : ['run', ...cols.map((c) => c.label)];
     const rows = lb.rows
       .filter((r) => cols.some((c) => r.cells[c.key]))
-      .map((r) => [r.name + kindMark(r), ...(i === 0 ? [whoOf(r), String(r.summary?.counts.evaluated ?? '')] : []), ...cols.map((c) => cellText(r.cells[c.key], r.kind !== 'published'))]);
-    return renderTable(header, rows);
+      .map((r) => [r.name + kindMark(r, true), ...(i === 0 ? [String(r.summary?.counts.evaluated ?? '')] : []), ...cols.map((c) => cellText(r.cells[c.key], r.kind !== 'published'))]);
+    return renderTableWithin(TERMINAL_WIDTH, header, rows, i === 0 ? 2 : 1);
   });
+  const fold = (line: string, indent = '  ') => wrapText(line, TERMINAL_WIDTH, indent);
   return [
-    `${lb.benchmark} (${lb.protocol}). ${legendOf(lb)}`,
+    fold(`${lb.benchmark} (${lb.protocol}). ${legendOf(lb)}`, ''),
     tables.join('\n\n'),
-    ...nLines(lb),
-    ...caveats(lb),
-    ...(lb.comparisons.length ? ['', `Paired comparisons (${comparisonsNote(lb)}):`, ...lb.comparisons.map((c) => `- ${c.sentence}`)] : []),
+    ...nLines(lb).map((l) => fold(l)),
+    ...caveats(lb).map((l) => fold(l)),
+    ...rowKey(lb),
+    ...(lb.comparisons.length ? ['', `Paired comparisons (${comparisonsNote(lb)}):`, ...lb.comparisons.map((c) => fold(`- ${c.sentence}`))] : []),
   ].join('\n');
 }
 

@@ -4,6 +4,7 @@ import { groupAccuracies, heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec }
 import { escapeHtml as e } from './escape.ts';
 import { comparisonsNote, legendOf } from './formats.ts';
 import type { Leaderboard } from './leaderboard.ts';
+import { runLabels } from './run-labels.ts';
 
 const pct = (x: number) => (x * 100).toFixed(1);
 const plural = (word: string) => (word.endsWith('y') ? `${word.slice(0, -1)}ies` : `${word}s`);
@@ -32,11 +33,12 @@ export async function leaderboardHtml(lb: Leaderboard, store: Store): Promise<st
     if (heading === 'groups') heading = plural(key);
     const bottom = groups.filter(([, p]) => p.n >= 3).sort((a, b) => a[1].accuracy - b[1].accuracy).slice(0, 5);
     const rowsHtml = bottom.map(([k, p]) => `<tr><td>${e(k)}</td><td>${p.n}</td><td>${pct(p.accuracy)}</td><td>${pct(p.ci95[0])}-${pct(p.ci95[1])}</td></tr>`).join('');
-    worstParts.push(`<h3>${e(r.name)}</h3><table class="worst"><tr><th>${key}</th><th>n</th><th>accuracy %</th><th>95% CI</th></tr>${rowsHtml}</table>${await wrongExamples(store, r.name, key, new Set(bottom.map(([k]) => k)))}`);
+    worstParts.push(`<h3>${e(r.name)}</h3><table class="worst"><tr><th>${key}</th><th>n</th><th>accuracy %</th><th>95% CI</th></tr>${rowsHtml}</table>${await wrongExamples(store, r.runId ?? r.name, key, new Set(bottom.map(([k]) => k)))}`);
   }
   const worst = worstParts.join('\n');
 
-  const configs = lb.runs.map((run) => `<details><summary>${e(run.id)}: ${e(run.model)}</summary><pre>${e(JSON.stringify({ benchmark: run.benchmark, protocol: run.protocol, created: run.createdAt, status: run.status, settings: run.config.run, provider: run.config.provider, protocol_settings: run.config.protocol }, null, 2))}</pre></details>`).join('\n');
+  const labels = runLabels(lb.runs);
+  const configs = lb.runs.map((run) => `<details><summary>${e(labels.get(run.id))}: run ${e(run.id)}, ${e(run.model)}</summary><pre>${e(JSON.stringify({ benchmark: run.benchmark, protocol: run.protocol, created: run.createdAt, status: run.status, settings: run.config.run, provider: run.config.provider, protocol_settings: run.config.protocol }, null, 2))}</pre></details>`).join('\n');
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -76,7 +78,8 @@ export function leaderboardSection(lb: Leaderboard): string {
         return `<td>${pct(v.value)}${ci}${v.n !== undefined ? `<br><span class="ci">n=${v.n}</span>` : ''}</td>`;
       });
       const who = r.kind === 'run' ? `${r.model}${r.settings ? ` (${r.settings})` : ''}` : `${r.kind === 'published' ? 'published: ' : 'reference: '}${r.settings ?? ''}`;
-      return `<tr class="${r.kind}"><td>${e(r.name)}${r.caveat ? '&nbsp;*' : ''}</td><td class="text">${e(who)}</td><td>${e(r.summary?.counts.evaluated ?? '')}</td>${cells.join('')}</tr>`;
+      const title = r.runId && r.runId !== r.name ? ` title="run ${e(r.runId)}"` : '';
+      return `<tr class="${r.kind}"><td${title}>${e(r.name)}${r.caveat ? '&nbsp;*' : ''}</td><td class="text">${e(who)}</td><td>${e(r.summary?.counts.evaluated ?? '')}</td>${cells.join('')}</tr>`;
     })
     .join('\n');
   const caveats = [...new Set(lb.rows.map((r) => r.caveat).filter(Boolean))].map((c) => `<p class="ci">* ${e(c)}.</p>`).join('') + (lb.notes ?? []).map((n) => `<p class="method">${e(n)}</p>`).join('');

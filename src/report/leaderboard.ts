@@ -9,6 +9,7 @@ import { clusterOf, evaluateMetrics, type MetricValue } from '../metrics/declare
 import { BASELINES, baselineVerdict } from '../core/baseline.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { scoredResults, summarizeRun, UnknownRunError, type RunSummary } from './summary.ts';
+import { runLabels } from './run-labels.ts';
 
 export interface Cell {
   value: number;
@@ -17,7 +18,10 @@ export interface Cell {
 }
 
 export interface LeaderboardRow {
+  /** What the row is called: a run's model name with method and ablation (see runLabels), a baseline's or paper row's name. */
   name: string;
+  /** A run row's stored id (what commands take). */
+  runId?: string;
   kind: 'run' | 'baseline' | 'published';
   model?: string;
   /** Method / ablation / other settings that tell runs of one model apart. */
@@ -29,8 +33,11 @@ export interface LeaderboardRow {
 }
 
 export interface Comparison {
+  /** The run ids compared; the sentence names them by their labels. */
   a: string;
   b: string;
+  /** What the sentence calls them (see runLabels). */
+  labels?: { a: string; b: string };
   metric: string;
   result: PairedDifference;
   sentence: string;
@@ -122,7 +129,16 @@ function baselineRows(rows: ResultRow[], spec: ProtocolSpec, opts: BootstrapOpti
  * them): a paired cluster bootstrap of B minus A, the items of a cluster resampled together, so
  * each interval and its p-value come from the same replicates and never disagree.
  */
-export function compareRuns(nameA: string, rowsA: ResultRow[], nameB: string, rowsB: ResultRow[], comparisons: ComparisonSpec[], metrics: MetricSpec, opts: BootstrapOptions = {}): Comparison[] {
+export function compareRuns(
+  nameA: string,
+  rowsA: ResultRow[],
+  nameB: string,
+  rowsB: ResultRow[],
+  comparisons: ComparisonSpec[],
+  metrics: MetricSpec,
+  opts: BootstrapOptions = {},
+  labels: { a: string; b: string } = { a: nameA, b: nameB },
+): Comparison[] {
   const counted = (r: ResultRow) => countedRow(r, metrics.contentPolicy);
   const byId = new Map(rowsB.map(counted).filter((r) => r.status === 'ok').map((r) => [r.sampleId, r]));
   const tallies = new ClusterTallies(2);
@@ -161,7 +177,7 @@ export function compareRuns(nameA: string, rowsA: ResultRow[], nameB: string, ro
       clusters: d?.clusters ?? 0,
     };
     const what = { verb: m.verb, of: m.of };
-    return [{ a: nameA, b: nameB, metric: m.metric, result, sentence: describeDifference(nameA, nameB, result, what), what }];
+    return [{ a: nameA, b: nameB, labels, metric: m.metric, result, sentence: describeDifference(labels.a, labels.b, result, what), what }];
   });
 }
 
@@ -173,7 +189,7 @@ export function adjustComparisons(comparisons: Comparison[]): Comparison[] {
   const adjusted = holm(comparisons.map((c) => c.result.p_value));
   return comparisons.map((c, i) => {
     const result = { ...c.result, p_holm: adjusted[i] };
-    return { ...c, result, sentence: c.what ? describeDifference(c.a, c.b, result, c.what, comparisons.length) : c.sentence };
+    return { ...c, result, sentence: c.what ? describeDifference(c.labels?.a ?? c.a, c.labels?.b ?? c.b, result, c.what, comparisons.length) : c.sentence };
   });
 }
 
@@ -202,6 +218,7 @@ export async function buildLeaderboard(store: Store, runIds: string[], opts: Boo
   const rowsOf = new Map<string, ResultRow[]>();
   const valuesOf: MetricValue[][] = [];
   const rows: LeaderboardRow[] = [];
+  const labels = runLabels(runs);
   for (const run of runs) {
     // One row per item, as the summary scores them (the majority of an item's --samples K answers).
     const results = await scoredResults(store, run.id);
@@ -209,8 +226,8 @@ export async function buildLeaderboard(store: Store, runIds: string[], opts: Boo
     const { summary, values } = await summarizeRun(store, run.id, opts);
     valuesOf.push(values);
     // A run judged with mmsafe's fallback rubric or a user's templates is marked wherever it is shown.
-    const notes = templateNotes(summary.templates).map((n) => `${run.id}: ${n.replace(/^note: /, '')}`);
-    rows.push({ name: run.id, kind: 'run', model: run.model, settings: settingsOf(run), cells: cellsOf(values), summary, ...(notes.length ? { caveat: notes.join('; ') } : {}) });
+    const notes = templateNotes(summary.templates).map((n) => `${labels.get(run.id)}: ${n.replace(/^note: /, '')}`);
+    rows.push({ name: labels.get(run.id)!, runId: run.id, kind: 'run', model: run.model, settings: settingsOf(run), cells: cellsOf(values), summary, ...(notes.length ? { caveat: notes.join('; ') } : {}) });
   }
   if (spec.baselines) rows.push(...baselineRows(rowsOf.get(runs[0].id)!, spec, opts));
   for (const p of findBenchmark(benchmark)?.published ?? []) {
@@ -221,7 +238,8 @@ export async function buildLeaderboard(store: Store, runIds: string[], opts: Boo
   for (let i = 0; i < runs.length; i++) {
     for (let j = i + 1; j < runs.length; j++) {
       if (runs.length > 5 && i > 0) break;
-      comparisons.push(...compareRuns(runs[i].id, rowsOf.get(runs[i].id)!, runs[j].id, rowsOf.get(runs[j].id)!, spec.comparisons, spec.metrics, opts));
+      const [a, b] = [runs[i].id, runs[j].id];
+      comparisons.push(...compareRuns(a, rowsOf.get(a)!, b, rowsOf.get(b)!, spec.comparisons, spec.metrics, opts, { a: labels.get(a)!, b: labels.get(b)! }));
     }
   }
   const notes = groupNotesOf(findBenchmark(benchmark)?.groupNotes, rows);

@@ -9,12 +9,17 @@ export class RunNameError extends Error {}
  * when taken. Short enough to type; the date is kept as a column of its own.
  */
 export async function defaultRunId(store: Store, run: { model: string; method?: string; ablation?: string }): Promise<string> {
-  const name = run.model.slice(run.model.indexOf(':') + 1).split('/').filter(Boolean).pop() ?? run.model;
+  const name = modelName(run.model);
   const base = [name, run.method, run.ablation].filter((s): s is string => Boolean(s)).map(slug).join('-') || 'run';
   for (let n = 1; ; n++) {
     const id = n === 1 ? base : `${base}-${n}`;
     if (!(await store.getRun(id))) return id;
   }
+}
+
+/** A model spec's own name: `openai:gpt-4o` -> `gpt-4o`, `openai:Qwen/Qwen2.5-VL-7B` -> `Qwen2.5-VL-7B`. */
+export function modelName(model: string): string {
+  return model.slice(model.indexOf(':') + 1).split('/').filter(Boolean).pop() ?? model;
 }
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
