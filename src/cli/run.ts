@@ -10,6 +10,7 @@ import { evaluate, RunSetupError } from '../runner/evaluate.ts';
 import type { RunProgress } from '../runner/run.ts';
 import { DatasetError } from '../datasets/errors.ts';
 import { parseIdList } from '../datasets/select.ts';
+import { defaultDataDir } from '../datasets/pull.ts';
 import { buildLeaderboard } from '../report/leaderboard.ts';
 import { leaderboardTable } from '../report/formats.ts';
 import type { Store } from '../store/store.ts';
@@ -153,7 +154,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
   // A run id is printed and used in file names: no control characters (they would drive a terminal).
   if (flags.runId !== undefined && /[\x00-\x1f\x7f-\x9f]/.test(flags.runId)) throw new UsageError('--run-id must not contain control characters');
   if (!flags.resume) {
-    if (!inputs[0].data) throw new UsageError('--data is required (the benchmark directory), or --resume NAME');
+    if (!inputs[0].data) inputs.forEach((i) => (i.data = pulledData(i.benchmark)));
     if (inputs.some((i) => !i.model)) throw new UsageError('--model is required, e.g. --model openai:gpt-4o or baseline:always-unsafe');
   }
   if (inputs.length > 1) checkSeveral(inputs, flags);
@@ -423,7 +424,20 @@ function splitOption(spec: string, seed?: number) {
 /** A --data folder that is not the benchmark's data: say how to get the data. */
 function withPullHint(error: unknown, benchmark: string | undefined): unknown {
   if (!(error instanceof DatasetError) || !benchmark || !benchmarkNames({ pullable: true }).includes(benchmark) || !/not found|no such file|ENOENT/i.test(error.message)) return error;
-  return new DatasetError(`${error.message}; to download it: mmsafe data pull ${benchmark} (prints the path to give --data)`);
+  // Loaders may name the command already; say it once, with what it prints.
+  return new DatasetError(`${error.message.replace(` (mmsafe data pull ${benchmark})`, '')}; to download it: mmsafe data pull ${benchmark} (prints the path to give --data)`);
+}
+
+/** Without --data: the folder `mmsafe data pull` put the benchmark in, else how to get it. */
+function pulledData(benchmark: string | undefined): string {
+  const name = (benchmark ?? DEFAULT_BENCHMARK).toLowerCase();
+  const pulled = path.join(defaultDataDir(), name);
+  if (benchmarkNames({ pullable: true }).includes(name) && existsSync(pulled)) {
+    say(`mmsafe: --data ${pulled} (where mmsafe data pull put ${name})\n`);
+    return pulled;
+  }
+  const pull = benchmarkNames({ pullable: true }).includes(name) ? `; mmsafe data pull ${name} downloads it (then --data is optional)` : '';
+  throw new UsageError(`--data is required (the benchmark's folder)${pull}, or --resume NAME`);
 }
 
 function abbreviate(ids: string[], max = 12): string {

@@ -3,12 +3,15 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DatasetError } from './errors.ts';
+import { displayUrl, unreachable } from './download.ts';
 
 // Downloading and unpacking a benchmark archive: untrusted input, so nothing lands outside its target.
 
 export async function download(url: string, file: string): Promise<void> {
-  const res = await fetch(url, { redirect: 'follow' });
-  if (!res.ok || !res.body) throw new DatasetError(`download failed: HTTP ${res.status} from ${url} (use --from URL for a mirror)`);
+  const res = await fetch(url, { redirect: 'follow' }).catch((error: unknown) => {
+    throw unreachable(url, error, 'no network here? give a copy you can reach with --from URL (a mirror, or a server on this network)');
+  });
+  if (!res.ok || !res.body) throw new DatasetError(`download failed: HTTP ${res.status} from ${displayUrl(url)} (use --from URL for a mirror)`);
   await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(file));
 }
 

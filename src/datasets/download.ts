@@ -69,7 +69,7 @@ export async function downloadResumable(url: string, file: string, opts: Downloa
   const have = existsSync(part) ? statSync(part).size : 0;
   const headers: Record<string, string> = { ...opts.headers, ...(have ? { range: `bytes=${have}-` } : {}) };
   const res = await fetch(url, { headers, redirect: 'follow' }).catch((error: unknown) => {
-    throw unreachable(url, error, 'no network here? the download resumes where it stopped when you run it again');
+    throw unreachable(url, error, 'no network here? the download resumes where it stopped when you run it again, or give a copy you can reach with --from URL');
   });
   if (res.status === 416 && have) {
     // The part file is already complete (or longer than the file): start over to be sure.
