@@ -184,8 +184,9 @@ describe('MOSSBench end to end at the mock', () => {
       // Every report of that run says so.
       expect(formatSummaryTable(await summarizeStoredRun(store, 'fallback'))).toMatch(/mmsafe's own fallback rubric, not the paper's prompt/);
       const md = leaderboardMarkdown(await buildLeaderboard(store, ['fallback', 'own']));
-      expect(md).toMatch(/fallback: mossbench-refusal is mmsafe's own fallback rubric/);
-      expect(md).toMatch(/own: mossbench-refusal came from --judge-prompts/);
+      // The note names the run as the tables do: its model, with the run id telling the two runs of one model apart.
+      expect(md).toMatch(/vlm \\\[fallback\\\]: mossbench-refusal is mmsafe's own fallback rubric/);
+      expect(md).toMatch(/vlm \\\[own\\\]: mossbench-refusal came from --judge-prompts/);
     } finally {
       await store.close();
       rmSync(bare, { recursive: true, force: true });
