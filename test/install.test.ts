@@ -39,7 +39,9 @@ describe('installing mmsafe', () => {
   it('npm pack: a package of the compiled bundle and its runtime dependencies that installs with no registry and runs the demo', async () => {
     const packed = JSON.parse(await npmAsync(['pack', '--json', '--pack-destination', scratch])) as { filename: string; files: { path: string }[] }[];
     const files = packed[0].files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['bin/mmsafe.js', 'dist/mmsafe.mjs', 'package.json', 'README.md', 'npm-shrinkwrap.json']));
+    expect(files).toEqual(expect.arrayContaining(['bin/mmsafe.js', 'dist/release/mmsafe.mjs', 'package.json', 'README.md', 'npm-shrinkwrap.json']));
+    // The packed bundle only: not the clone's own development build beside it.
+    expect(files.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/release/'))).toEqual([]);
     expect(files.filter((f) => /^(src|test|scripts)\//.test(f))).toEqual([]);
     // The shrinkwrap and the addon copy exist only while packing: the clone is left as it was.
     expect(existsSync(path.join(repoRoot, 'npm-shrinkwrap.json'))).toBe(false);
@@ -57,7 +59,7 @@ describe('installing mmsafe', () => {
     execFileSync('mkdir', ['-p', unpacked]);
     execFileSync('tar', ['xzf', path.join(scratch, packed[0].filename), '-C', unpacked]);
     // Everything the bundle imports is Node's own or a runtime dependency: no dev dependency is needed.
-    const bundle = readFileSync(path.join(unpacked, 'package', 'dist', 'mmsafe.mjs'), 'utf8');
+    const bundle = files.filter((f) => /^dist\/.*\.mjs$/.test(f)).map((f) => readFileSync(path.join(unpacked, 'package', f), 'utf8')).join('\n');
     const imported = new Set([...bundle.matchAll(/(?:from\s*|import\s*\(\s*|import\s+)["']([^"'.][^"']*)["']/g)].map((m) => m[1]));
     const packageOf = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
     const foreign = [...imported].filter((s) => !s.startsWith('node:') && !builtinModules.includes(s)).map(packageOf);

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { displayLocation, openStore } from '../store/open.ts';
 import { show } from './print.ts';
+import { summaryOf } from './commands.ts';
 
 export function registerCache(program: Command): void {
-  const cache = program.command('cache').description('the answer cache of `mmsafe run --cache`');
+  const cache = program.command('cache').description(summaryOf('cache'));
   cache
     .command('clear')
     .description('forget cached answers (the runs and their stored answers stay)')

@@ -3,9 +3,10 @@ import { benchmarkNames } from '../benchmarks/registry.ts';
 import { pullBenchmark } from '../datasets/pull.ts';
 import { UsageError } from './usage.ts';
 import { say, show } from './print.ts';
+import { summaryOf } from './commands.ts';
 
 export function registerData(program: Command): void {
-  const data = program.command('data').description('get benchmark data');
+  const data = program.command('data').description(summaryOf('data'));
   data
     .command('pull <benchmark>')
     .description(`download a benchmark (${benchmarkNames({ pullable: true }).join(', ')}) from its public upstream, verify it, and print the --data path`)

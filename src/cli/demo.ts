@@ -12,13 +12,14 @@ import { renderTable } from '../report/text-table.ts';
 import { evaluate } from '../runner/evaluate.ts';
 import { SqliteStore } from '../store/sqlite.ts';
 import { nextSteps } from './next-steps.ts';
+import { summaryOf } from './commands.ts';
 
 const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : (x * 100).toFixed(1));
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('offline end-to-end demo: a built-in benchmark, baselines and a simulated model, no key needed')
+    .description(summaryOf('demo'))
     .option('--dir <dir>', 'where to write the demo benchmark and database (default ~/.cache/mmsafe/demo)', demoDir())
     .action(async (flags: { dir: string }) => {
       await runDemo(flags.dir);

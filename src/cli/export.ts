@@ -5,11 +5,12 @@ import { inIdOrder } from '../report/order.ts';
 import { openExistingStore } from '../store/open.ts';
 import { emit } from './print.ts';
 import { resolveRunName } from '../store/run-names.ts';
+import { summaryOf } from './commands.ts';
 
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description("export a run's answers: upstream ({id, response} JSONL, what the upstream scoring scripts read), jsonl (every stored field, the prompt and system prompt sent included) or csv")
+    .description(summaryOf('export'))
     .requiredOption('--run <name>', 'the run')
     .addOption(new Option('--format <format>', 'upstream, jsonl or csv').choices(['upstream', 'jsonl', 'csv']).default('upstream'))
     .option('--out <file>', 'write to a file instead of stdout')

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.ts';
 import { UsageError } from './usage.ts';
 import { say, show } from './print.ts';
 import { resolveRunName } from '../store/run-names.ts';
+import { summaryOf } from './commands.ts';
 
 const LabelLine = z.object({ id: z.union([z.string(), z.number()]), verdict: z.boolean() });
 
@@ -75,7 +76,7 @@ export async function measureJudge(store: Store, runId: string, reference: { lab
 export function registerJudgeAgreement(program: Command): void {
   program
     .command('judge-agreement')
-    .description("measure a judge against human labels ({id, verdict} JSONL), or two runs' judges against each other")
+    .description(summaryOf('judge-agreement'))
     .requiredOption('--run <name>', 'the judged run')
     .option('--labels <file>', 'human labels, JSONL {"id", "verdict": true|false}')
     .option('--against <run>', 'a second run of the same answers judged by another judge')

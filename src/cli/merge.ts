@@ -4,11 +4,12 @@ import { mergeStores } from '../store/merge.ts';
 import { openStore } from '../store/open.ts';
 import { UsageError } from './usage.ts';
 import { say } from './print.ts';
+import { summaryOf } from './commands.ts';
 
 export function registerMerge(program: Command): void {
   program
     .command('merge <shards...>')
-    .description('merge shard databases (from `mmsafe run --shard i/N`) into one')
+    .description(summaryOf('merge'))
     .requiredOption('--db <path>', 'the database to merge into (created if missing)')
     .action(async (shards: string[], flags: { db: string }) => {
       for (const s of shards) if (!existsSync(s)) throw new UsageError(`${s}: no such database`);

@@ -8,11 +8,12 @@ import { exportSft, SftError, type SftFormat } from '../methods/sft-export.ts';
 import { createProvider } from '../providers/registry.ts';
 import { parseNumber, UsageError } from './usage.ts';
 import { say, show } from './print.ts';
+import { summaryOf } from './commands.ts';
 
 export function registerMethods(program: Command): void {
   program
     .command('methods')
-    .description('list the mitigation methods and ablations, with the exact prompt texts')
+    .description(summaryOf('methods'))
     .option('--method-prompts <file>', 'show these prompt texts instead of the built-in ones')
     .action((flags: { methodPrompts?: string }) => {
       const p = loadMethodPrompts(flags.methodPrompts);
@@ -44,10 +45,12 @@ export function registerMethods(program: Command): void {
         ].join('\n'),
       );
     });
+}
 
+export function registerExportSft(program: Command): void {
   program
     .command('export-sft')
-    .description('write fine-tuning data (train side of a deterministic split) and the held-out ids')
+    .description(summaryOf('export-sft'))
     .option('--benchmark <name>', 'benchmark', DEFAULT_BENCHMARK)
     .requiredOption('--data <path>', 'dataset')
     .option('--split <spec>', 'train side and ratio, e.g. train:0.7', 'train:0.7')

@@ -11,6 +11,7 @@ import { BOOTSTRAP_HELP, bootstrapOf, parseReplicates, UsageError } from './usag
 import { emit, say, show } from './print.ts';
 import { resolveRunNames } from '../store/run-names.ts';
 import { failureOf } from '../store/run-status.ts';
+import { summaryOf } from './commands.ts';
 
 type Format = 'table' | 'md' | 'csv' | 'json' | 'html';
 
@@ -32,7 +33,7 @@ async function render(store: Store, ids: string[], flags: { runs?: string; forma
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('the summary of a run (--run), or a leaderboard with paired comparisons over runs (--runs A,B,...)')
+    .description(summaryOf('report'))
     .option('--run <name>', 'one run (see `mmsafe runs`): its name, a unique prefix of it, or latest')
     .option('--runs <names>', 'comma-separated runs of one benchmark')
     .addOption(new Option('--format <format>', 'output format (csv: one line per sample)').choices(['table', 'md', 'csv', 'json', 'html']).default('table'))

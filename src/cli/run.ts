@@ -24,6 +24,7 @@ import { resolveRunName } from '../store/run-names.ts';
 import { nextSteps } from './next-steps.ts';
 import { BOOTSTRAP_HELP, bootstrapOf, collectKeyValue, parseNumber, parsePositiveInt, parseReplicates, UsageError } from './usage.ts';
 import { say, show } from './print.ts';
+import { summaryOf } from './commands.ts';
 
 interface RunFlags {
   /** Replicates of the summary's cluster bootstrap (reporting only, not stored with the run). */
@@ -85,7 +86,7 @@ interface RunFlags {
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('evaluate a model on a benchmark; every answer is stored as it arrives')
+    .description(summaryOf('run'))
     .option('--config <file>', 'run settings as JSON (same names as the stored config); flags override it')
     .option('--benchmark <name>', `benchmark: ${BENCHMARKS.map((b) => (b.name === DEFAULT_BENCHMARK ? `${b.name} (default)` : b.name)).join(', ')}`)
     .option('--data <path>', `dataset: ${BENCHMARKS.map((b) => `${b.name}: ${b.dataHelp}`).join('; ')}`)

@@ -3,11 +3,12 @@ import { displayLocation, openExistingStore } from '../store/open.ts';
 import { renderTable } from '../report/text-table.ts';
 import { show } from './print.ts';
 import { evaluableOf, failureOf } from '../store/run-status.ts';
+import { summaryOf } from './commands.ts';
 
 export function registerRuns(program: Command): void {
   program
     .command('runs')
-    .description('list the runs stored in a database')
+    .description(summaryOf('runs'))
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .option('--json', 'machine-readable output')
     .action(async (flags: { db: string; json?: boolean }) => {

@@ -8,11 +8,12 @@ import { openExistingStore } from '../store/open.ts';
 import { BOOTSTRAP_HELP, bootstrapOf, parsePositiveInt, parseReplicates, UsageError } from './usage.ts';
 import { say, show } from './print.ts';
 import { resolveRunName } from '../store/run-names.ts';
+import { summaryOf } from './commands.ts';
 
 export function registerScore(program: Command): void {
   program
     .command('score')
-    .description('score stored answers again (a new judge or extraction mode) without calling the model')
+    .description(summaryOf('score'))
     .option('--run <name>', 'the run (see `mmsafe runs`)')
     .option('--judge <provider:model>', 'response runs: the judge to use')
     .option('--judge-base-url <url>', 'base URL for the judge API')

@@ -9,6 +9,7 @@ import { defaultRunId } from '../store/run-names.ts';
 import { openStore } from '../store/open.ts';
 import { onInterrupt } from './interrupt.ts';
 import { BOOTSTRAP_HELP, bootstrapOf, parsePositiveInt, parseReplicates, UsageError } from './usage.ts';
+import { summaryOf } from './commands.ts';
 
 interface SuiteFlags {
   benchmarks: string;
@@ -44,7 +45,7 @@ function perBenchmark(pairs: string[], names: string[], flag: string): Map<strin
 export function registerSuite(program: Command): void {
   program
     .command('suite')
-    .description("run one model over several benchmarks and print each one's headline metrics with intervals, and the model's safety / over-sensitivity profile")
+    .description(summaryOf('suite'))
     .requiredOption('--benchmarks <list>', `comma-separated, from: ${benchmarkNames().join(', ')}`)
     .requiredOption('--model <provider:model>', 'the model under test')
     .option('--base-url <url>', "the model's API base URL")

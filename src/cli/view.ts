@@ -4,11 +4,12 @@ import { startViewer } from '../viewer/serve.ts';
 import { openBrowser } from './open-browser.ts';
 import { parsePositiveInt, UsageError } from './usage.ts';
 import { say, show } from './print.ts';
+import { summaryOf } from './commands.ts';
 
 export function registerView(program: Command): void {
   program
     .command('view')
-    .description('open a local web viewer of the stored runs (127.0.0.1 only)')
+    .description(summaryOf('view'))
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .option('--port <n>', 'port (default: a free one)', parsePositiveInt)
     .option('--open', 'open it in the browser')

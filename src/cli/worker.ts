@@ -13,6 +13,7 @@ import { createProgressReporter } from './progress.ts';
 import { onInterrupt } from './interrupt.ts';
 import { parseNumber, parsePositiveInt, UsageError } from './usage.ts';
 import { say } from './print.ts';
+import { summaryOf } from './commands.ts';
 
 interface WorkerFlags {
   db: string;
@@ -31,7 +32,7 @@ interface WorkerFlags {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('answer queued samples of runs in a shared PostgreSQL store; start as many as you like, on any machines')
+    .description(summaryOf('worker'))
     .requiredOption('--db <url>', 'the shared store, postgres://user:password@host:5432/db')
     .option('--runs <ids>', 'only these runs, comma-separated (default: every run with queued samples)')
     .option('--concurrency <n>', "requests in flight at most (default: each run's own setting)", parsePositiveInt)
