@@ -7,7 +7,7 @@ import { recordEndpointStats } from '../src/runner/worker.ts';
 import type { RunSession } from '../src/runner/evaluate.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
-import type { Store } from '../src/store/store.ts';
+import { runDurationMs, type Store } from '../src/store/store.ts';
 import { POSTGRES_SKIP_MESSAGE, testDatabase } from './helpers/postgres.ts';
 import { storedConfig } from './helpers/run-config.ts';
 
@@ -42,6 +42,31 @@ async function withRun(open: Open, body: (a: Store, b: Store, runId: string) => 
 const ok = (runId: string, sampleId: string, extra: Partial<ResultRow> = {}): ResultRow => ({ runId, sampleId, status: 'ok', label: 'unsafe', response: 'No.', prediction: 'unsafe', correct: true, attempts: 1, ...extra });
 
 describe.each(kinds)('%s store contract', (name, open) => {
+  it.skipIf(!open)('a run is stamped when it starts and when it ends; a resume keeps the first start and ends anew', async () => {
+    await withRun(open!, async (a, b, runId) => {
+      const created = await a.getRun(runId);
+      expect(created?.startedAt).toBe(created?.createdAt);
+      expect(created?.finishedAt).toBeUndefined();
+      await a.updateRun(runId, { status: 'done' });
+      const ended = (await b.getRun(runId))!;
+      expect(Date.parse(ended.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(ended.startedAt!));
+      expect(runDurationMs(ended)).toBe(Date.parse(ended.finishedAt!) - Date.parse(ended.startedAt!));
+      await b.updateRun(runId, { status: 'running' });
+      const resumed = (await a.getRun(runId))!;
+      expect(resumed.startedAt).toBe(ended.startedAt);
+      expect(resumed.finishedAt).toBeUndefined();
+      expect(runDurationMs(resumed)).toBeUndefined();
+      await a.updateRun(runId, { status: 'stopped' });
+      expect((await b.getRun(runId))!.finishedAt! >= ended.finishedAt!).toBe(true);
+      // Queued for workers: not started until a worker sets it running.
+      const queued = `${runId}-queued`;
+      await a.createRun({ ...ended, id: queued, status: 'queued', startedAt: undefined, finishedAt: undefined });
+      expect((await b.getRun(queued))?.startedAt).toBeUndefined();
+      await b.updateRun(queued, { status: 'running' });
+      expect((await a.getRun(queued))?.startedAt).toBeDefined();
+    });
+  });
+
   it.skipIf(!open)('a late error never replaces an answer; an answer replaces an error', async () => {
     await withRun(open!, async (a, b, runId) => {
       await a.putResult(ok(runId, '1', { prompt: 'Is it safe?', system: 'Be careful.', costUsd: 0.25 }));

@@ -10,7 +10,7 @@ import { SqliteStore } from '../src/store/sqlite.ts';
 import { POSTGRES_SKIP_MESSAGE, testDatabase } from './helpers/postgres.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { SCHEMA_VERSION } from '../src/store/migrate.ts';
-import { answerKey, type Store } from '../src/store/store.ts';
+import { answerKey, runDurationMs, type Store } from '../src/store/store.ts';
 
 // The schema mmsafe 0.1 creates (SQLite user_version 2; PostgreSQL the same tables with its types),
 // captured here so the test writes an old database itself.
@@ -78,14 +78,26 @@ function oldSqlite(): string {
   for (const r of RUNS) db.prepare('INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(r.id, r.benchmark, r.protocol, r.model, JSON.stringify(r.config), r.total, '2026-01-01T00:00:00.000Z', 'done');
   const cols = ['run_id', 'sample_id', 'status', 'label', 'subset', 'category', 'response', 'prediction', 'correct', 'error_kind', 'error_message', 'input_tokens', 'output_tokens', 'attempts', 'details', 'updated_at'];
   for (const r of ROWS) {
-    const row: Record<string, unknown> = { subset: null, category: null, response: null, prediction: null, correct: null, error_kind: null, error_message: null, input_tokens: null, output_tokens: null, ...r, attempts: 1, updated_at: '2026-01-01T00:00:00.000Z' };
+    const row: Record<string, unknown> = { subset: null, category: null, response: null, prediction: null, correct: null, error_kind: null, error_message: null, input_tokens: null, output_tokens: null, ...r, attempts: 1, updated_at: LAST_STORED[r.sample_id] ?? '2026-01-01T00:00:00.000Z' };
     db.prepare(`INSERT INTO results (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`).run({ ...row, correct: row.correct === null ? null : row.correct ? 1 : 0, details: r.details ? JSON.stringify(r.details) : null });
   }
   db.close();
   return file;
 }
 
+// When each run's last answer was stored: schema 5 takes it as the end of a run stored before it.
+const LAST_STORED: Record<string, string> = { a4: '2026-01-01T00:03:12.000Z', j3: '2026-01-01T01:02:00.000Z' };
+
 async function expectSameNumbers(store: Store): Promise<void> {
+  // Schema 5: a run stored before it started when it was created and ended with its last answer.
+  const aware = (await store.getRun('aware'))!;
+  expect([aware.startedAt, aware.finishedAt]).toEqual(['2026-01-01T00:00:00.000Z', '2026-01-01T00:03:12.000Z']);
+  expect(runDurationMs(aware)).toBe(192_000);
+  expect(runDurationMs((await store.getRun('judged'))!)).toBe(62 * 60_000);
+  await expectSameMetrics(store);
+}
+
+async function expectSameMetrics(store: Store): Promise<void> {
   const aware = await summarizeStoredRun(store, 'aware');
   expect(aware).toMatchObject({
     extraction: 'final',
@@ -139,8 +151,8 @@ describe('a database written by mmsafe 0.1 opens and reports the same numbers', 
       for (const r of ROWS) {
         const x: Record<string, unknown> = { subset: null, category: null, response: null, prediction: null, correct: null, error_kind: null, error_message: null, input_tokens: null, output_tokens: null, ...r };
         await client.query(
-          'INSERT INTO results (run_id, sample_id, status, label, subset, category, response, prediction, correct, error_kind, error_message, input_tokens, output_tokens, attempts, details) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,1,$14)',
-          [x.run_id, x.sample_id, x.status, x.label, x.subset, x.category, x.response, x.prediction, x.correct, x.error_kind, x.error_message, x.input_tokens, x.output_tokens, r.details ? JSON.stringify(r.details) : null],
+          'INSERT INTO results (run_id, sample_id, status, label, subset, category, response, prediction, correct, error_kind, error_message, input_tokens, output_tokens, attempts, details, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,1,$14,$15)',
+          [x.run_id, x.sample_id, x.status, x.label, x.subset, x.category, x.response, x.prediction, x.correct, x.error_kind, x.error_message, x.input_tokens, x.output_tokens, r.details ? JSON.stringify(r.details) : null, LAST_STORED[r.sample_id] ?? '2026-01-01T00:00:00.000Z'],
         );
       }
     }, (store) => expectSameNumbers(store));

@@ -11,6 +11,7 @@ import { evaluate } from '../src/runner/evaluate.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
 import { RunSamples } from '../src/viewer/datasets.ts';
+import { formatDuration } from '../src/viewer/parts.ts';
 import { startViewer } from '../src/viewer/serve.ts';
 import { storedConfig } from './helpers/run-config.ts';
 import { compareIds, inIdOrder } from '../src/report/order.ts';
@@ -86,6 +87,10 @@ describe('viewer over HTTP', () => {
     expect(block.text).toMatch(/tokens [\d,]+ in \/ [\d,]+ out/);
     expect(block.text).toMatch(/cost (unknown|\$)/);
     expect(block.text).toMatch(/settings .*temperature 0/);
+    // How long the run took, from its stored start and end.
+    const stored = (await store.getRun('naive'))!;
+    expect(block.querySelector('#duration')!.text).toBe(formatDuration(Date.parse(stored.finishedAt!) - Date.parse(stored.startedAt!)));
+    expect(block.text).toMatch(/duration \d+\.\d s · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d to \d\d:\d\d:\d\d/);
     // Above the leaderboard.
     const html = run.toString();
     expect(html.indexOf('id="run-summary"')).toBeLessThan(html.indexOf('id="leaderboard"'));

@@ -2,6 +2,9 @@ import { costOf, judgementCost, loadPrices, resolvePricing, type Price, type Run
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
 
 /**
+ * Schema 5 keeps when each run started and ended (runs.started_at, runs.finished_at); a run stored
+ * before gets its creation time and, once ended, the time its last answer was stored.
+ *
  * Schema 4 adds the repeat index to the key of every answer (`--samples K` stores K answers per
  * item; rows written before are repeat 0), each store rebuilding its keys.
  *
@@ -11,7 +14,7 @@ import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts
  * this module computes the values of rows written before them, from what those rows kept in their
  * details and today's price table (or the run's --prices file, where still readable).
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** New result columns, with their SQL types per store. */
 export const RESULT_COLUMNS_V3 = [

@@ -4,12 +4,13 @@ import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts
 import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowValues, SCAN_PAGE, SLIM_COLUMNS, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import type { ClaimedSample, WorkQueue } from './queue.ts';
-import { answerKey, type HumanLabel, type ResultFilter, type RunListing, type RunRecord, type ScanOptions, type StagedScore } from './store.ts';
+import { runTimes, statusTimes } from './run-times.ts';
+import { answerKey, ENDED_STATUSES, type HumanLabel, type ResultFilter, type RunListing, type RunRecord, type ScanOptions, type StagedScore } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
   id TEXT PRIMARY KEY, benchmark TEXT NOT NULL, protocol TEXT NOT NULL, model TEXT NOT NULL,
-  config JSONB NOT NULL, total INTEGER NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL);
+  config JSONB NOT NULL, total INTEGER NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL, started_at TEXT, finished_at TEXT);
 CREATE TABLE IF NOT EXISTS results (
   run_id TEXT NOT NULL, sample_id TEXT NOT NULL, repeat INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL, label TEXT NOT NULL,
   subset TEXT, scenario TEXT, domain TEXT, attack TEXT, category TEXT, response TEXT, prediction TEXT,
@@ -58,6 +59,8 @@ const toRow = (r: Record<string, unknown>): ResultRow => rowFrom(r, pgDecode);
 const toRun = (r: Record<string, unknown>): RunRecord => ({
   id: String(r.id), benchmark: String(r.benchmark), protocol: String(r.protocol), model: String(r.model), config: StoredRunConfigSchema.parse(r.config),
   total: Number(r.total), createdAt: String(r.created_at), status: r.status as RunRecord['status'],
+  ...(r.started_at ? { startedAt: String(r.started_at) } : {}),
+  ...(r.finished_at ? { finishedAt: String(r.finished_at) } : {}),
 });
 
 /**
@@ -97,8 +100,9 @@ export class PostgresStore implements WorkQueue {
   }
 
   async createRun(run: RunRecord): Promise<void> {
-    await this.pool.query('INSERT INTO runs (id, benchmark, protocol, model, config, total, created_at, status) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)', [
-      run.id, run.benchmark, run.protocol, run.model, JSON.stringify(run.config), run.total, run.createdAt, run.status,
+    const { startedAt, finishedAt } = runTimes(run);
+    await this.pool.query('INSERT INTO runs (id, benchmark, protocol, model, config, total, created_at, status, started_at, finished_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)', [
+      run.id, run.benchmark, run.protocol, run.model, JSON.stringify(run.config), run.total, run.createdAt, run.status, startedAt, finishedAt,
     ]);
   }
 
@@ -108,8 +112,9 @@ export class PostgresStore implements WorkQueue {
   }
 
   async updateRun(id: string, patch: Partial<Pick<RunRecord, 'status' | 'config' | 'total'>>): Promise<void> {
-    await this.pool.query('UPDATE runs SET status = COALESCE($2, status), config = COALESCE($3::jsonb, config), total = COALESCE($4, total) WHERE id = $1', [
-      id, patch.status ?? null, patch.config ? JSON.stringify(patch.config) : null, patch.total ?? null,
+    const times = patch.status ? statusTimes(patch.status, '$5') : [];
+    await this.pool.query(`UPDATE runs SET ${['status = COALESCE($2, status)', 'config = COALESCE($3::jsonb, config)', 'total = COALESCE($4, total)', ...times].join(', ')} WHERE id = $1`, [
+      id, patch.status ?? null, patch.config ? JSON.stringify(patch.config) : null, patch.total ?? null, ...(times.length ? [new Date().toISOString()] : []),
     ]);
   }
 
@@ -369,6 +374,7 @@ async function migrate(client: PoolClient): Promise<void> {
   try {
     if (current < 3) await migrateToV3(client);
     await migrateToV4(client);
+    await migrateToV5(client);
     await client.query('DELETE FROM schema_version');
     await client.query('INSERT INTO schema_version (version) VALUES ($1)', [SCHEMA_VERSION]);
     await client.query('COMMIT');
@@ -387,6 +393,17 @@ async function migrateToV4(client: PoolClient): Promise<void> {
     await client.query(`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${table}_pkey`);
     await client.query(`ALTER TABLE ${table} ADD PRIMARY KEY (${key})`);
   }
+}
+
+/** Schema 5: when runs started and ended (see migrate.ts); results.updated_at is a timestamptz here. */
+async function migrateToV5(client: PoolClient): Promise<void> {
+  await client.query('ALTER TABLE runs ADD COLUMN IF NOT EXISTS started_at TEXT, ADD COLUMN IF NOT EXISTS finished_at TEXT');
+  await client.query("UPDATE runs SET started_at = created_at WHERE started_at IS NULL AND status <> 'queued'");
+  await client.query(
+    `UPDATE runs SET finished_at = (SELECT to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM results WHERE run_id = runs.id)
+      WHERE finished_at IS NULL AND status = ANY($1)`,
+    [ENDED_STATUSES],
+  );
 }
 
 /** Schema 3: what was sent and what it cost in columns of their own (see migrate.ts). */

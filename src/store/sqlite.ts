@@ -6,7 +6,8 @@ import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts
 import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowValues, SCAN_PAGE, SLIM_COLUMNS, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import { isDeadLocalProcess } from './process.ts';
-import { answerKey, type HumanLabel, type ResultFilter, type RunHolder, type RunLeases, type RunListing, type RunRecord, type ScanOptions, type StagedScore, type Store } from './store.ts';
+import { runTimes, statusTimes } from './run-times.ts';
+import { answerKey, ENDED_STATUSES, type HumanLabel, type ResultFilter, type RunHolder, type RunLeases, type RunListing, type RunRecord, type ScanOptions, type StagedScore, type Store } from './store.ts';
 
 /**
  * The results table as this version creates it: one row per answer, keyed by run, sample and
@@ -45,7 +46,9 @@ CREATE TABLE IF NOT EXISTS runs (
   config TEXT NOT NULL,
   total INTEGER NOT NULL,
   created_at TEXT NOT NULL,
-  status TEXT NOT NULL
+  status TEXT NOT NULL,
+  started_at TEXT,
+  finished_at TEXT
 );
 ${resultsTable('results')}
 CREATE TABLE IF NOT EXISTS captions (
@@ -120,7 +123,7 @@ export class SqliteStore implements Store, RunLeases {
     }
     this.stmts = {
       insertRun: this.db.prepare(
-        'INSERT INTO runs (id, benchmark, protocol, model, config, total, created_at, status) VALUES (@id, @benchmark, @protocol, @model, @config, @total, @createdAt, @status)',
+        'INSERT INTO runs (id, benchmark, protocol, model, config, total, created_at, status, started_at, finished_at) VALUES (@id, @benchmark, @protocol, @model, @config, @total, @createdAt, @status, @startedAt, @finishedAt)',
       ),
       getRun: this.db.prepare('SELECT * FROM runs WHERE id = ?'),
       listRuns: this.db.prepare(`
@@ -162,6 +165,7 @@ export class SqliteStore implements Store, RunLeases {
       if (from >= SCHEMA_VERSION) return;
       if (from < 3) this.migrateToV3();
       if (from < 4) this.migrateToV4();
+      if (from < 5) this.migrateToV5();
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   }
@@ -209,8 +213,17 @@ export class SqliteStore implements Store, RunLeases {
     rebuild('staged_scores', SCHEMA_V3);
   }
 
+  /** Schema 5: when runs started and ended (see migrate.ts). */
+  private migrateToV5(): void {
+    const have = this.columnsOf('runs');
+    for (const c of ['started_at', 'finished_at']) if (!have.has(c)) this.db.exec(`ALTER TABLE runs ADD COLUMN ${c} TEXT`);
+    this.db.exec(`UPDATE runs SET started_at = created_at WHERE started_at IS NULL AND status <> 'queued';
+      UPDATE runs SET finished_at = (SELECT max(updated_at) FROM results WHERE run_id = runs.id)
+        WHERE finished_at IS NULL AND status IN (${ENDED_STATUSES.map((s) => `'${s}'`).join(', ')})`);
+  }
+
   async createRun(run: RunRecord): Promise<void> {
-    this.stmts.insertRun.run({ ...run, config: JSON.stringify(run.config) });
+    this.stmts.insertRun.run({ ...run, config: JSON.stringify(run.config), ...runTimes(run) });
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -221,7 +234,10 @@ export class SqliteStore implements Store, RunLeases {
   async updateRun(id: string, patch: Partial<Pick<RunRecord, 'status' | 'config' | 'total'>>): Promise<void> {
     const sets: string[] = [];
     const params: Record<string, unknown> = { id };
-    if (patch.status !== undefined) (sets.push('status = @status'), (params.status = patch.status));
+    if (patch.status !== undefined) {
+      sets.push('status = @status', ...statusTimes(patch.status, '@now'));
+      Object.assign(params, { status: patch.status, now: new Date().toISOString() });
+    }
     if (patch.config !== undefined) (sets.push('config = @config'), (params.config = JSON.stringify(patch.config)));
     if (patch.total !== undefined) (sets.push('total = @total'), (params.total = patch.total));
     if (sets.length) this.db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE id = @id`).run(params);
@@ -424,6 +440,8 @@ function toRun(r: Record<string, unknown>): RunRecord {
   return {
     id: String(r.id), benchmark: String(r.benchmark), protocol: String(r.protocol), model: String(r.model),
     config: StoredRunConfigSchema.parse(JSON.parse(String(r.config))), total: Number(r.total), createdAt: String(r.created_at), status: r.status as RunRecord['status'],
+    ...(r.started_at ? { startedAt: String(r.started_at) } : {}),
+    ...(r.finished_at ? { finishedAt: String(r.finished_at) } : {}),
   };
 }
 

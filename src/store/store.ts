@@ -14,6 +14,20 @@ export interface RunRecord {
   createdAt: string;
   /** queued: stored and waiting for workers (`mmsafe run --enqueue`); failed: see `failureOf`. */
   status: 'queued' | 'running' | 'done' | 'stopped' | 'failed';
+  /** When the run first started asking (schema 5; the store sets it when the status becomes running). */
+  startedAt?: string;
+  /** When it last ended (done, stopped or failed); unset while it runs again after a resume. */
+  finishedAt?: string;
+}
+
+/** The statuses a run ends in: the store stamps finishedAt when a run reaches one. */
+export const ENDED_STATUSES: readonly RunRecord['status'][] = ['done', 'stopped', 'failed'];
+
+/** How long a run took, first start to last end, in ms (undefined while it runs or when not known). */
+export function runDurationMs(run: Pick<RunRecord, 'startedAt' | 'finishedAt'>): number | undefined {
+  if (!run.startedAt || !run.finishedAt) return undefined;
+  const ms = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
 export interface ScanOptions {

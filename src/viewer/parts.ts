@@ -1,7 +1,7 @@
 import type { ResultRow } from '../core/types.ts';
 import { escapeHtml as e } from '../report/escape.ts';
 import { scoredResults, type RunSummary } from '../report/summary.ts';
-import type { RunRecord, Store } from '../store/store.ts';
+import { runDurationMs, type RunRecord, type Store } from '../store/store.ts';
 
 /** Extra styles of the parts below: gold label and verdict as two distinct badges. */
 export const PARTS_STYLE = `
@@ -68,6 +68,23 @@ export function methodOf(run: RunRecord): string {
 
 const dollars = (x: number | null | undefined) => (x === null || x === undefined ? 'unknown' : `$${x.toFixed(x < 1 ? 4 : 2)}`);
 
+/** `1 h 02 min`, `3 min 12 s`, `8.4 s`: a duration as a person reads it. */
+export function formatDuration(ms: number): string {
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(Math.round(s - m * 60)).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+/** How long the run took, first start to last end (a resumed run's pause included), or how it stands. */
+function durationOf(run: RunRecord): string {
+  const ms = runDurationMs(run);
+  if (ms !== undefined) return `<span id="duration">${formatDuration(ms)}</span> · ${e(run.startedAt!.slice(0, 19).replace('T', ' '))} to ${e(run.finishedAt!.slice(11, 19))}`;
+  if (run.status === 'running' && run.startedAt) return `running since ${e(run.startedAt.slice(0, 19).replace('T', ' '))}`;
+  return run.status === 'queued' ? 'not started' : 'not recorded';
+}
+
 /** The run page's summary block: counts, errors by kind, tokens, cost and the run's configuration. */
 export function summaryBlock(run: RunRecord, s: RunSummary): string {
   const c = s.counts as Record<string, number>;
@@ -83,6 +100,7 @@ export function summaryBlock(run: RunRecord, s: RunSummary): string {
     ['status', `${e(run.status)} · created ${e(run.createdAt.slice(0, 19).replace('T', ' '))}`],
     ['samples', `${c.evaluated ?? 0} answered of ${c.samples ?? 0}${c.missing_image ? ` · ${c.missing_image} without image` : ''}${c.unparsed ? ` · ${c.unparsed} unparsed` : ''}${c.judge_errors ? ` · ${c.judge_errors} judge errors` : ''}`],
     ['errors', `${c.errors ?? 0}${c.errors ? ` (${errors})` : ''}`],
+    ['duration', durationOf(run)],
     ['tokens', u ? `${u.input_tokens.toLocaleString('en-US')} in / ${u.output_tokens.toLocaleString('en-US')} out${u.cached_answers ? ` · ${u.cached_answers} answers from the cache` : ''}` : '-'],
     ['cost', u ? `${dollars(u.cost_usd)}${u.judge_cost_usd !== undefined ? ` + judge ${dollars(u.judge_cost_usd)}` : ''}` : '-'],
     ['model', `${e(run.model)} · ${e(run.benchmark)} (${e(run.protocol)})`],
