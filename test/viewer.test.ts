@@ -100,10 +100,11 @@ describe('viewer over HTTP', () => {
     const compare = parse(await (await get('/compare?runs=naive,safe')).text());
     const links = compare.querySelectorAll('#discordant a');
     expect(links.length).toBeGreaterThan(0);
-    const aRight = links.find((a) => a.text.includes('naive right, safe wrong'))!;
+    // Named by model, as the leaderboard above (run safe answers as baseline:always-safe).
+    const aRight = links.find((a) => a.text.includes('naive right, always-safe wrong'))!;
     const [a, b] = [await store.results('naive'), new Map((await store.results('safe')).map((r) => [r.sampleId, r]))];
     const expected = a.filter((r) => r.status === 'ok' && r.correct && b.get(r.sampleId)?.correct === false).map((r) => r.sampleId).sort(compareIds);
-    expect(aRight.text).toBe(`${expected.length} naive right, safe wrong`);
+    expect(aRight.text).toBe(`${expected.length} naive right, always-safe wrong`);
     const table = parse(await (await get(aRight.getAttribute('href')!)).text());
     expect(table.querySelectorAll('#samples tr.sample td.id').map((td) => td.text)).toEqual(expected);
     expect(table.querySelector('#discordant-filter')!.text).toContain('naive got right and safe wrong');

@@ -2,6 +2,7 @@ import { heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from '../../repo
 import { escapeHtml as e } from '../../report/escape.ts';
 import { leaderboardSection } from '../../report/html.ts';
 import { buildLeaderboard, type Leaderboard } from '../../report/leaderboard.ts';
+import { runLabels } from '../../report/run-labels.ts';
 import { evaluableOf, failureOf } from '../../store/run-status.ts';
 import type { RunRecord, Store } from '../../store/store.ts';
 import type { Routes } from '../context.ts';
@@ -39,14 +40,16 @@ async function agreementLine(store: Store, id: string, protocol: string): Promis
 }
 
 /** For every pair of compared runs: the samples one got right and the other wrong, as filtered sample tables. */
-async function discordantLinks(store: Store, ids: string[]): Promise<string> {
+async function discordantLinks(store: Store, ids: string[], labels: Map<string, string>): Promise<string> {
   const items: string[] = [];
   for (let i = 0; i < ids.length && items.length < 40; i++) {
     for (let j = i + 1; j < ids.length; j++) {
       const [a, b] = [ids[i], ids[j]];
       const [aRight, bRight] = await Promise.all([discordantIds(store, a, b, 'a-right'), discordantIds(store, a, b, 'b-right')]);
       const link = (pair: string, n: number, text: string) => (n ? `<a href="/runs/${encodeURIComponent(a)}/samples${query({ vs: b, pair })}">${n} ${text}</a>` : `0 ${text}`);
-      items.push(`<li>${link('a-right', aRight.size, `${e(a)} right, ${e(b)} wrong`)} · ${link('b-right', bRight.size, `${e(b)} right, ${e(a)} wrong`)}</li>`);
+      // Named as the leaderboard above names them; the links lead to the runs' own sample tables.
+      const [la, lb] = [labels.get(a) ?? a, labels.get(b) ?? b];
+      items.push(`<li>${link('a-right', aRight.size, `${e(la)} right, ${e(lb)} wrong`)} · ${link('b-right', bRight.size, `${e(lb)} right, ${e(la)} wrong`)}</li>`);
     }
   }
   return items.length ? `<h2>Where they differ</h2><p class="muted">The discordant pairs of the paired test: samples one run got right and the other wrong.</p><ul id="discordant">${items.join('')}</ul>` : '';
@@ -75,7 +78,7 @@ export const runPages: Routes = (app, { store, heavy }) => {
       const ids = runIdsParam(c.req.query('runs'), c.req.queries('run'));
       const html = await heavy.run(async () => {
         const lb = await buildLeaderboard(store, ids);
-        return page('compare', `<h1>Leaderboard: ${e(lb.benchmark)}</h1>${leaderboardSection(lb)}${await discordantLinks(store, ids)}${await chartsOf(lb)}`);
+        return page('compare', `<h1>Leaderboard: ${e(lb.benchmark)}</h1>${leaderboardSection(lb)}${await discordantLinks(store, ids, runLabels(lb.runs))}${await chartsOf(lb)}`);
       });
       if (html === undefined) return c.text('the viewer is busy with other comparisons; try again in a moment', 503, { 'retry-after': '2' });
       return c.html(html);
