@@ -13,7 +13,9 @@ const SRC = path.resolve(import.meta.dirname, '../src');
 /** Where a name may appear although it is not a benchmark definition, and why. */
 const ALLOWED: { file: string; line: RegExp }[] = [
   // The `mmsafe demo` command is a public command name that happens to match the demo benchmark's.
-  { file: 'cli/demo.ts', line: /\.command\('demo'\)/ },
+  { file: 'cli/demo.ts', line: /\.command\('demo'\)|summaryOf\('demo'\)/ },
+  // The same command in the command table that `mmsafe --help` reads.
+  { file: 'cli/commands.ts', line: /^ {2}\{ name: 'demo', term: 'demo \[options\]'/ },
 ];
 
 function sourceFiles(dir: string): string[] {
