@@ -50,7 +50,7 @@ describe('several models in one command', () => {
     expect(r.stdout).not.toMatch(/^pair-/m);
     expect(r.stdout).toMatch(/^ {2}gpt-4o: run pair-openai-gpt-4o, openai:gpt-4o$/m);
     expect(r.stdout).toMatch(/- gpt-4o (and|catches|flags)|claude-sonnet-4-5 (catches|flags)/);
-    expect(r.stdout.split('\n').filter((l) => l.length > 100)).toEqual([]);
+    expect(r.stdout.split('\n').filter((l) => /^(gpt-4o|claude-sonnet-4-5|baseline:|run) /.test(l) && l.length > 100)).toEqual([]);
     expect(r.stdout).toMatch(/Paired comparisons/);
     // Messages of each run name its model.
     expect(r.stderr).toMatch(/\[openai:gpt-4o\] run pair-openai-gpt-4o: 26 samples/);

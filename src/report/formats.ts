@@ -59,7 +59,7 @@ function nLines(lb: Leaderboard): string[] {
   return [`n per metric: ${first}${differing.length ? ` (${measured[0].name}; see below for the others)` : ''}`, ...differing.map((r) => `n for ${r.name}: ${ns(r)}`)];
 }
 
-/** The terminal is assumed this wide: tables split their columns and sentences fold to fit it. */
+/** The terminal is assumed this wide: tables split their columns to fit it. */
 export const TERMINAL_WIDTH = 100;
 
 /**
@@ -85,14 +85,13 @@ export function leaderboardTable(lb: Leaderboard): string {
       .map((r) => [r.name + kindMark(r, true), ...(i === 0 ? [String(r.summary?.counts.evaluated ?? '')] : []), ...cols.map((c) => cellText(r.cells[c.key], r.kind !== 'published'))]);
     return renderTableWithin(TERMINAL_WIDTH, header, rows, i === 0 ? 2 : 1);
   });
-  const fold = (line: string, indent = '  ') => wrapText(line, TERMINAL_WIDTH, indent);
   return [
-    fold(`${lb.benchmark} (${lb.protocol}). ${legendOf(lb)}`, ''),
+    `${lb.benchmark} (${lb.protocol}). ${legendOf(lb)}`,
     tables.join('\n\n'),
-    ...nLines(lb).map((l) => fold(l)),
-    ...caveats(lb).map((l) => fold(l)),
+    ...nLines(lb),
+    ...caveats(lb),
     ...rowKey(lb),
-    ...(lb.comparisons.length ? ['', `Paired comparisons (${comparisonsNote(lb)}):`, ...lb.comparisons.map((c) => fold(`- ${c.sentence}`))] : []),
+    ...(lb.comparisons.length ? ['', `Paired comparisons (${comparisonsNote(lb)}):`, ...lb.comparisons.map((c) => `- ${c.sentence}`)] : []),
   ].join('\n');
 }
 
