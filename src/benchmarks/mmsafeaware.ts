@@ -164,7 +164,8 @@ const table1 = (name: string, typical: number, attack: number, oversafe: number,
     protocol: 'awareness',
     source: TABLE1,
     values: { typical: pct(typical), attack: pct(attack), oversafe: pct(oversafe), total_macro: pct(total) },
-    ...(fits ? {} : { caveat: N_UNKNOWN }),
+    // The paper's n only where every cell fits it; the released images are fewer (170/850/426).
+    ...(fits ? { n: { ...PAPER_N, total_macro: PAPER_N.typical + PAPER_N.attack + PAPER_N.oversafe } } : { caveat: N_UNKNOWN }),
   };
 };
 

@@ -354,6 +354,8 @@ export interface PublishedRow {
   source: string;
   /** Fractions, by metric key. */
   values: Record<string, number>;
+  /** The items behind each value, by metric key, where the paper's n is known (`--against-paper` sets it beside the run's). */
+  n?: Record<string, number>;
   /** Printed under every table that shows the row: what is not yet verified about it. */
   caveat?: string;
 }

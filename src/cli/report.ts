@@ -1,8 +1,10 @@
+import type { BootstrapOptions } from '../metrics/bootstrap.ts';
 import { Option, type Command } from 'commander';
 import { leaderboardJson, leaderboardMarkdown, leaderboardTable, samplesCsv } from '../report/formats.ts';
 import { leaderboardHtml } from '../report/html.ts';
 import { buildLeaderboard } from '../report/leaderboard.ts';
 import { summarizeStoredRun } from '../report/summary.ts';
+import { compareWithPaper, paperHtml, paperJson, paperMarkdown, paperTable } from '../report/paper.ts';
 import { formatSummaryTable } from '../report/table.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { openExistingStore } from '../store/open.ts';
@@ -15,8 +17,9 @@ import { summaryOf } from './commands.ts';
 
 type Format = 'table' | 'md' | 'csv' | 'json' | 'html';
 
-async function render(store: Store, ids: string[], flags: { runs?: string; format: Format; bootstrap?: number }): Promise<string> {
+async function render(store: Store, ids: string[], flags: { runs?: string; format: Format; bootstrap?: number; againstPaper?: string | boolean }): Promise<string> {
   const bootstrap = bootstrapOf(flags.bootstrap);
+  if (flags.againstPaper) return againstPaper(store, ids, flags.format, typeof flags.againstPaper === 'string' ? flags.againstPaper : undefined, bootstrap ?? {});
   // One run as table or JSON: its summary, in the public summary format.
   if (!flags.runs && (flags.format === 'json' || flags.format === 'table')) {
     const summary = await summarizeStoredRun(store, ids[0], bootstrap);
@@ -30,6 +33,17 @@ async function render(store: Store, ids: string[], flags: { runs?: string; forma
   return `${leaderboardTable(lb)}\n`;
 }
 
+/** Each run beside the published row of its model (or the row named), in the format asked for. */
+async function againstPaper(store: Store, ids: string[], format: Format, row: string | undefined, bootstrap: BootstrapOptions = {}): Promise<string> {
+  if (format === 'csv') throw new UsageError('--against-paper writes table, md, html or json');
+  const list = [];
+  for (const id of ids) list.push(await compareWithPaper(store, id, row, bootstrap));
+  if (format === 'json') return paperJson(list);
+  if (format === 'md') return paperMarkdown(list);
+  if (format === 'html') return paperHtml(list);
+  return `${paperTable(list)}\n`;
+}
+
 export function registerReport(program: Command): void {
   program
     .command('report')
@@ -37,10 +51,11 @@ export function registerReport(program: Command): void {
     .option('--run <name>', 'one run (see `mmsafe runs`): its name, a unique prefix of it, or latest')
     .option('--runs <names>', 'comma-separated runs of one benchmark')
     .addOption(new Option('--format <format>', 'output format (csv: one line per sample)').choices(['table', 'md', 'csv', 'json', 'html']).default('table'))
+    .option('--against-paper [row]', "set each run beside the benchmark's published row for its model (matched by name; or the row named): both numbers, whether the published value lies in the run's 95% interval, both n")
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--db <path>', 'where runs are stored: a SQLite file or a postgres:// URL', './mmsafe.db')
     .option('--bootstrap <n>', BOOTSTRAP_HELP, parseReplicates)
-    .action(async (flags: { run?: string; runs?: string; format: Format; out?: string; db: string; bootstrap?: number }) => {
+    .action(async (flags: { run?: string; runs?: string; format: Format; out?: string; db: string; bootstrap?: number; againstPaper?: string | boolean }) => {
       if (!flags.run && !flags.runs) throw new UsageError('give --run NAME or --runs A,B,... (see `mmsafe runs`)');
       const store = await openExistingStore(flags.db, { readOnly: true });
       try {

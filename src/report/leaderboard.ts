@@ -79,7 +79,7 @@ export interface Column {
 const cellOf = (v: MetricValue): Cell | undefined => (v.n > 0 && v.complete !== false ? { value: v.value, n: v.n, ci95: v.ci95 } : undefined);
 
 /** Every declared metric with its n and 95% interval: the stored summary's own values. */
-const cellsOf = (values: MetricValue[]): Record<string, Cell | undefined> => Object.fromEntries(values.map((v) => [v.key, cellOf(v)]));
+export const cellsOf = (values: MetricValue[]): Record<string, Cell | undefined> => Object.fromEntries(values.map((v) => [v.key, cellOf(v)]));
 
 /** The columns the spec declares; a groups entry gives one column per group the runs have. */
 function columnsOf(spec: ProtocolSpec, runsValues: MetricValue[][]): Column[] {
