@@ -402,7 +402,7 @@ describe('SaLAD run: free answers judged by a judge model', () => {
     expect(judgeErrors).toBeGreaterThan(0);
     expect(s.counts).toMatchObject({ samples: ds.total, evaluated: ds.samples.length, judge_errors: judgeErrors, errors: 0, judged: safeN + unsafeN });
     // Field for field and in order, as the summary was before benchmarks became definitions.
-    expect(Object.keys(s)).toEqual(['benchmark', 'protocol', 'model', 'judge', 'ci_method', 'bootstrap', 'run_id', 'counts', 'metrics', 'aggregate_ci95', 'by_category', 'missing_image_ids', 'usage']);
+    expect(Object.keys(s)).toEqual(['benchmark', 'protocol', 'model', 'judge', 'ci_method', 'bootstrap', 'run_id', 'counts', 'metrics', 'aggregate_ci95', 'by_category', 'missing_image_ids', 'usage', 'judge_rubric']);
     expect(Object.keys(s.counts)).toEqual(['samples', 'evaluated', 'judged', 'missing_image', 'invalid', 'errors', 'judge_errors', 'content_policy']);
     expect(Object.keys(s.metrics)).toEqual(['safe_accuracy', 'unsafe_accuracy', 'overall', 'refusal_rate_unsafe', 'refusal_rate_safe']);
     for (const block of Object.values(s.by_category)) expect(Object.keys(block)).toEqual(['safe_accuracy', 'unsafe_accuracy', 'overall']);

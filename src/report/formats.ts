@@ -41,6 +41,15 @@ export function comparisonsNote(lb: Leaderboard): string {
   return `${how}${n > 1 ? `; Holm's correction over the ${n} comparisons (metrics x run pairs)` : ''}`;
 }
 
+/** The judge rubric of every judged run: once when the runs share it, else one line per run. */
+export function rubricLines(lb: Leaderboard): string[] {
+  const runs = lb.rows.filter((r) => r.kind === 'run' && r.summary?.judge_rubric);
+  const descriptions = [...new Set(runs.map((r) => r.summary!.judge_rubric!.description))];
+  if (!descriptions.length) return [];
+  if (descriptions.length === 1) return [`${runs.length > 1 ? 'Every run: ' : ''}${descriptions[0]}.`];
+  return runs.map((r) => `${r.name}: ${r.summary!.judge_rubric!.description}.`);
+}
+
 /** The caveats of published rows, once each, as footnotes; then the notes on group names the runs show. */
 function caveats(lb: Leaderboard): string[] {
   return [...[...new Set(lb.rows.map((r) => r.caveat).filter((c): c is string => Boolean(c)))].map((c) => `* ${c}.`), ...(lb.notes ?? [])];
@@ -89,6 +98,7 @@ export function leaderboardTable(lb: Leaderboard): string {
     `${lb.benchmark} (${lb.protocol}). ${legendOf(lb)}`,
     tables.join('\n\n'),
     ...nLines(lb),
+    ...rubricLines(lb),
     ...caveats(lb),
     ...rowKey(lb),
     ...(lb.comparisons.length ? ['', `Paired comparisons (${comparisonsNote(lb)}):`, ...lb.comparisons.map((c) => `- ${c.sentence}`)] : []),
@@ -119,6 +129,7 @@ export function leaderboardMarkdown(lb: Leaderboard): string {
     // n once per column (and a line of its own for a run whose n differ), not in every cell.
     ...nLines(lb).map((l) => `${mdEscape(l)}  `),
     legendOf(lb),
+    ...rubricLines(lb).map((l) => `\n${mdEscape(l)}`),
     ...caveats(lb).map((c) => `\n${mdEscape(c)}`),
   ];
   if (lb.comparisons.length) lines.push('', `**Paired comparisons** (${comparisonsNote(lb)}):`, '', ...lb.comparisons.map((c) => `- ${mdEscape(c.sentence)}`));

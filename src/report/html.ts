@@ -2,7 +2,7 @@ import type { Store } from '../store/store.ts';
 import { fieldOf } from '../benchmarks/types.ts';
 import { groupAccuracies, heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from './charts.ts';
 import { escapeHtml as e } from './escape.ts';
-import { comparisonsNote, legendOf } from './formats.ts';
+import { comparisonsNote, legendOf, rubricLines } from './formats.ts';
 import type { Leaderboard } from './leaderboard.ts';
 import { runLabels } from './run-labels.ts';
 
@@ -47,6 +47,7 @@ export async function leaderboardHtml(lb: Leaderboard, store: Store): Promise<st
 <body>
 <h1>mmsafe report: ${e(lb.benchmark)} (${e(lb.protocol)} protocol)</h1>
 <p>${e(legendOf(lb))}</p>
+${rubricLines(lb).map((l) => `<p class="rubric">${e(l)}</p>`).join('\n')}
 <h2>Leaderboard</h2>
 ${leaderboardSection(lb)}
 <h2>Charts</h2>

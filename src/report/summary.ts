@@ -6,6 +6,7 @@ import type { BootstrapOptions } from '../metrics/bootstrap.ts';
 import type { MetricValue } from '../metrics/declared.ts';
 import { SummaryBuilder, summarizeWithValues, type MetricsSummary, type SummaryInfo } from '../metrics/summary.ts';
 import { UsageTally, type UsageSummary } from '../metrics/usage.ts';
+import { judgeRubricOf, type JudgeRubricInfo } from './rubric.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { repeatsOf } from '../runner/config.ts';
 import { scoredRows } from '../metrics/repeats.ts';
@@ -19,7 +20,7 @@ export interface Coverage {
   missing_subsets: string[];
 }
 
-export type RunSummary = MetricsSummary & { templates?: TemplateSource[]; missing_image_ids?: string[]; usage?: UsageSummary; endpoints?: unknown[]; errors_by_kind?: ErrorsByKind; coverage?: Coverage };
+export type RunSummary = MetricsSummary & { judge_rubric?: JudgeRubricInfo; templates?: TemplateSource[]; missing_image_ids?: string[]; usage?: UsageSummary; endpoints?: unknown[]; errors_by_kind?: ErrorsByKind; coverage?: Coverage };
 
 export class UnknownRunError extends Error {}
 
@@ -77,8 +78,11 @@ export async function summarizeRun(store: Store, runId: string, bootstrap?: Boot
     ...(judgeId ? { judge: pricing ? pricing.judge !== null && pricing.judge !== undefined : facts.usage.everyJudgeCosted } : {}),
   });
   // Where the benchmark's prompt and judge templates came from (upstream file at a commit, --judge-prompts, or mmsafe's fallback).
-  const templates = (run.config.protocol as { templates?: TemplateSource[] } | undefined)?.templates;
-  return { summary: { ...result.summary, ...(templates ? { templates } : {}), missing_image_ids: missing, usage, ...endpointsOf(run), ...facts.errors(), ...facts.coverage(run.benchmark) }, values: result.values };
+  const protocolSettings = run.config.protocol as { templates?: TemplateSource[]; rubric?: unknown; judge_prompts?: { file?: string; sha256?: string } };
+  const templates = protocolSettings.templates;
+  // Every judged run names its rubric: mmsafe's own wording, a --judge-prompts file, or the upstream files.
+  const rubric = spec.scorer.kind === 'judge' ? judgeRubricOf({ rubric: protocolSettings.rubric ?? spec.scorer.rubric.id, templates, judgePromptsFile: settings.judgePrompts, judgePrompts: protocolSettings.judge_prompts }) : undefined;
+  return { summary: { ...result.summary, ...(templates ? { templates } : {}), missing_image_ids: missing, usage, ...endpointsOf(run), ...facts.errors(), ...facts.coverage(run.benchmark), ...(rubric ? { judge_rubric: rubric } : {}) }, values: result.values };
 }
 
 /** What a summary says beside the metrics, tallied one row at a time: usage, errors by kind, subsets answered. */

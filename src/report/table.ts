@@ -8,6 +8,7 @@ import { forTerminal } from '../core/terminal.ts';
 import type { UsageSummary } from '../metrics/usage.ts';
 import { renderTable } from './text-table.ts';
 import type { Coverage, ErrorsByKind } from './summary.ts';
+import type { JudgeRubricInfo } from './rubric.ts';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}`;
 const ci = (p: Proportion) => (p.n ? `[${pct(p.ci95[0])}, ${pct(p.ci95[1])}]` : '-');
@@ -131,9 +132,10 @@ function formatErrors(errors: ErrorsByKind, evaluated: number): string {
 }
 
 /** A run's summary with its errors and usage. */
-export function formatSummaryTable(s: MetricsSummary & { usage?: UsageSummary; errors_by_kind?: ErrorsByKind; templates?: TemplateSource[] }): string {
+export function formatSummaryTable(s: MetricsSummary & { usage?: UsageSummary; errors_by_kind?: ErrorsByKind; templates?: TemplateSource[]; judge_rubric?: JudgeRubricInfo }): string {
   const body = formatMetricsTable(s);
   const parts = [body];
+  if (s.judge_rubric) parts.push(s.judge_rubric.description);
   const notes = templateNotes(s.templates);
   if (notes.length) parts.push(notes.join('\n'));
   if (s.errors_by_kind) parts.push(formatErrors(s.errors_by_kind, s.counts.evaluated));

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadRowsFile, protocolSpec } from '../benchmarks/registry.ts';
 import type { PreparedProtocol, ProtocolSpec } from '../benchmarks/types.ts';
@@ -167,7 +168,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
       run: scoring,
       data_source: dataset.source,
       provider: provider.describe(),
-      protocol: protocolSettings,
+      protocol: { ...protocolSettings, ...judgePromptsRecord(config.judgePrompts) },
       image_limits: { ...limits },
       method: method.describe,
       ablation: config.ablation ? { name: config.ablation, captioner: config.captioner, ...(config.ablation === 'caption' ? { caption_prompt: CAPTION_PROMPT } : {}) } : undefined,
@@ -212,6 +213,12 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   };
 }
 
+/** A --judge-prompts file as reports name it: its path and the sha256 of its bytes at run start. */
+function judgePromptsRecord(file: string | undefined): { judge_prompts?: { file: string; sha256: string } } {
+  if (!file || !existsSync(file)) return {};
+  return { judge_prompts: { file, sha256: createHash('sha256').update(readFileSync(file)).digest('hex') } };
+}
+
 /** The run's settings and name: new ones checked, or the stored ones with the allowed overrides. */
 async function resolveRun(input: RunConfigInput | undefined, opts: SessionOptions): Promise<{ config: RunConfig; runId: string; existing?: RunRecord }> {
   if (opts.mode !== 'create') {
@@ -242,6 +249,11 @@ function checkSettings(config: RunConfig): void {
     for (const m of [config.model, ...(protocolName(config) === 'response' && config.judge ? [config.judge] : []), ...(extractor ? [extractor] : [])]) {
       if (!priceFor(m, prices)) throw new RunSetupError(`--max-cost needs the price of ${m}, which is unknown: give it with --prices FILE ({"${m}": {"input": USD per 1M tokens, "output": ...}})`);
     }
+  }
+  // A --judge-prompts file a protocol never reads would be named in reports as the rubric it did not use.
+  const spec = protocolSpec(config.benchmark, protocolName(config));
+  if (config.judgePrompts && spec && !spec.upstream) {
+    throw new RunSetupError(`--judge-prompts: the ${config.benchmark} ${protocolName(config)} protocol reads no templates (its rubric is mmsafe's own wording); leave the flag out`);
   }
   if (config.method === 'vcd' && config.ablation === 'text-only') throw new RunSetupError('--method vcd contrasts the image with a noised copy, so it cannot run with --ablation text-only');
 }
