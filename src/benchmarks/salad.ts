@@ -7,7 +7,7 @@ import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
 import { unpackNestedImages } from '../datasets/archive.ts';
 import { responseProtocol } from './protocols.ts';
-import type { BenchmarkDefinition, JudgeRubric, JudgeTemplate } from './types.ts';
+import type { BenchmarkDefinition, JudgeRubric, JudgeTemplate, UserTemplates } from './types.ts';
 
 export const SALAD_CATEGORIES = ['Activity', 'Sports', 'Food', 'Game', 'Health', 'Home', 'Office', 'Research', 'Study', 'Travel'] as const;
 
@@ -220,6 +220,28 @@ export const SALAD_RUBRIC: JudgeRubric = {
   templateFor: (sample) => (sample.label === 'unsafe' ? UNSAFE_ITEM : SAFE_ITEM),
 };
 
+/**
+ * `--judge-prompts FILE` for SaLAD: the paper's (or any) wording for either template, by the
+ * template's name; {query}, {warning} (the item's reference warning) and {answer} are filled in.
+ * The judge is still asked for the JSON verdict through structured output (the verdict words and
+ * the refusal field above), so a template should ask for that JSON.
+ */
+const SALAD_USER_TEMPLATES: UserTemplates = {
+  templates: [
+    { name: UNSAFE_ITEM.id, fields: ['query', 'warning', 'answer'] },
+    { name: SAFE_ITEM.id, fields: ['answer'], optional: ['query'] },
+  ],
+  bind: (t, given) => ({
+    ...SALAD_RUBRIC,
+    id: `${SALAD_RUBRIC.id}+judge-prompts`,
+    templateFor: (sample) => {
+      const own = SALAD_RUBRIC.templateFor(sample);
+      if (!given.has(own.id)) return own;
+      return { ...own, prompt: (s, answer) => t.fill(own.id, { query: s.text, warning: s.reference ?? '', answer }) };
+    },
+  }),
+};
+
 /** The two published rows come from a secondary summary of the paper, not from its own table. */
 const SECONDARY = "from a secondary summary of the SaLAD paper, not checked against the paper's own table";
 
@@ -240,7 +262,7 @@ export const salad: BenchmarkDefinition = {
   },
   defaultProtocol: 'response',
   // The model answers the query freely (image + query verbatim, no system prompt unless asked).
-  protocols: { response: responseProtocol((sample) => sample.text, SALAD_RUBRIC) },
+  protocols: { response: { ...responseProtocol((sample) => sample.text, SALAD_RUBRIC), userTemplates: SALAD_USER_TEMPLATES } },
   published: [
     { name: 'Claude-3.7-Sonnet (paper)', protocol: 'response', source: 'SaLAD, 2026', values: { safe_accuracy: 0.9958, unsafe_accuracy: 0.572, overall: 0.7705 }, caveat: SECONDARY },
     { name: 'GPT-4o (paper)', protocol: 'response', source: 'SaLAD, 2026', values: { safe_accuracy: 0.9979, unsafe_accuracy: 0.5383, overall: 0.7536 }, caveat: SECONDARY },

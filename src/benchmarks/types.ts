@@ -305,6 +305,11 @@ export interface ProtocolSpec {
   charts: ChartSpec;
   /** Prompt, system prompt or judge templates read at run time from the upstream repository (`--data`). */
   upstream?: UpstreamBinding;
+  /**
+   * Judge templates a user may give with `--judge-prompts` where the benchmark publishes none (its
+   * rubric is mmsafe's own wording), e.g. to run a paper's exact text. Unused without the flag.
+   */
+  userTemplates?: UserTemplates;
   /** Where the protocol's metrics sit in a model's safety / over-sensitivity profile (`mmsafe suite`). */
   profile?: Profile;
 }
@@ -332,6 +337,16 @@ export interface UpstreamBinding {
   /** mmsafe's own wording per template name, used (and marked) when neither the file nor --judge-prompts has it. */
   fallbacks?: Record<string, string>;
   bind: (t: UpstreamTemplates) => { prompt?: PromptTemplate; generation?: GenerationDefaults; scorer?: ScorerSpec };
+}
+
+/**
+ * The templates a --judge-prompts file may replace, by name, with the fields each must hold;
+ * every `{field}` of `fields` and `optional` is replaced by its value. `bind` builds the rubric from
+ * the templates the file gives (`given`); the others keep mmsafe's wording.
+ */
+export interface UserTemplates {
+  templates: readonly { name: string; fields: readonly string[]; optional?: readonly string[] }[];
+  bind: (t: UpstreamTemplates, given: ReadonlySet<string>) => JudgeRubric;
 }
 
 /** The judge of a spec whose templates are read from upstream at run start (`upstream.bind` replaces it). */

@@ -252,7 +252,7 @@ function checkSettings(config: RunConfig): void {
   }
   // A --judge-prompts file a protocol never reads would be named in reports as the rubric it did not use.
   const spec = protocolSpec(config.benchmark, protocolName(config));
-  if (config.judgePrompts && spec && !spec.upstream) {
+  if (config.judgePrompts && spec && !spec.upstream && !spec.userTemplates) {
     throw new RunSetupError(`--judge-prompts: the ${config.benchmark} ${protocolName(config)} protocol reads no templates (its rubric is mmsafe's own wording); leave the flag out`);
   }
   if (config.method === 'vcd' && config.ablation === 'text-only') throw new RunSetupError('--method vcd contrasts the image with a noised copy, so it cannot run with --ablation text-only');
