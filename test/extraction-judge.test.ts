@@ -8,6 +8,7 @@ import { startMockOpenAI, type MockServer, type ParsedChatRequest } from '../src
 import { evaluate } from '../src/runner/evaluate.ts';
 import { RunConfigSchema } from '../src/runner/config.ts';
 import { rescoreRun } from '../src/runner/rescore.ts';
+import { buildLeaderboard } from '../src/report/leaderboard.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
 import { formatSummaryTable } from '../src/report/table.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
@@ -109,6 +110,8 @@ describe('--extraction judge:provider:model', () => {
       expect(summary.counts.extracted_by_judge).toBe(leaning);
       expect(summary.counts.unparsed).toBe(unreadable.length - leaning);
       expect(formatSummaryTable(summary)).toContain(`read by rule ${rows.length - unreadable.length}, by extractor ${leaning}`);
+
+      expect((await buildLeaderboard(store, [runId])).rows[0].settings).toContain('extractor openai:reader');
 
       // Re-scoring keeps the extractor's readings without asking it again.
       const asked = extractor.requests;

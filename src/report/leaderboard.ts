@@ -7,6 +7,7 @@ import { ClusterTallies, holm, pairedClusterBootstraps, pooled, type BootstrapOp
 import { describeDifference, type PairedDifference } from '../metrics/compare.ts';
 import { clusterOf, evaluateMetrics, type MetricValue } from '../metrics/declared.ts';
 import { BASELINES, baselineVerdict } from '../core/baseline.ts';
+import { extractorOf } from '../scoring/awareness.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { scoredResults, summarizeRun, UnknownRunError, type RunSummary } from './summary.ts';
 import { runLabels } from './run-labels.ts';
@@ -104,7 +105,8 @@ function columnsOf(spec: ProtocolSpec, runsValues: MetricValue[][]): Column[] {
 /** What tells runs apart besides the model: method, ablation, extraction, judge. */
 function settingsOf(run: RunRecord): string {
   const c = run.config.run;
-  const parts = [c.method, c.ablation, c.extraction === 'paper' ? 'paper extraction' : undefined, c.judge ? `judge ${c.judge}` : undefined, c.system ? 'system prompt' : undefined];
+  const extractor = extractorOf(c.extraction);
+  const parts = [c.method, c.ablation, c.extraction === 'paper' ? 'paper extraction' : undefined, extractor ? `extractor ${extractor}` : undefined, c.judge ? `judge ${c.judge}` : undefined, c.system ? 'system prompt' : undefined];
   return parts.filter(Boolean).join(', ');
 }
 
