@@ -168,7 +168,8 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
       run: scoring,
       data_source: dataset.source,
       provider: provider.describe(),
-      protocol: { ...protocolSettings, ...judgePromptsRecord(config.judgePrompts) },
+      // The file as the run's first judgements read it: a resume keeps that record.
+      protocol: { ...protocolSettings, ...(existing?.config.protocol.judge_prompts ? { judge_prompts: existing.config.protocol.judge_prompts } : judgePromptsRecord(config.judgePrompts)) },
       image_limits: { ...limits },
       method: method.describe,
       ablation: config.ablation ? { name: config.ablation, captioner: config.captioner, ...(config.ablation === 'caption' ? { caption_prompt: CAPTION_PROMPT } : {}) } : undefined,
