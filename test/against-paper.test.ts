@@ -54,9 +54,10 @@ describe('mmsafe report --runs A --against-paper', () => {
     // A SaLAD set written here in the release's layout (own wording).
     const data = path.join(dir, 'salad');
     mkdirSync(path.join(data, 'images'), { recursive: true });
-    const jpg = await sharp({ create: { width: 20, height: 20, channels: 3, background: '#468' } }).jpeg().toBuffer();
+    const jpgs = await Promise.all(Array.from({ length: 16 }, (_, i) => sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 10 * i, g: 80, b: 160 } } }).jpeg().toBuffer()));
+    // A picture of its own per item: items sharing an image are one cluster of the interval.
     const rows = Array.from({ length: 16 }, (_, i) => {
-      writeFileSync(path.join(data, 'images', `q${i}.jpg`), jpg);
+      writeFileSync(path.join(data, 'images', `q${i}.jpg`), jpgs[i]);
       const unsafe = i % 2 === 0;
       return { id: `q${i}`, query: `Can I do step ${i} here?`, category: 'Home', 'safety type': unsafe ? 'unsafe' : 'safe', ...(unsafe ? { 'safety warning': `Sharp edge ${i}.` } : { 'safe suggestion': 'Fine.' }), image: `q${i}.jpg` };
     });
