@@ -72,7 +72,7 @@ describe('mmsafe report --runs A --against-paper', () => {
     expect(published.name).toMatch(/GPT-4o/);
     expect(c.cells.map((x) => x.key)).toEqual(Object.keys(published.values));
     const lb = await buildLeaderboard(store, ['salad-4o']);
-    const cells = lb.rows.find((r) => r.name === 'salad-4o')!.cells;
+    const cells = lb.rows.find((r) => r.runId === 'salad-4o')!.cells;
     for (const x of c.cells) {
       const run = cells[x.key]!;
       expect(x.paper).toBe(published.values[x.key]);

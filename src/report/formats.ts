@@ -47,7 +47,7 @@ export function rubricLines(lb: Leaderboard): string[] {
   const descriptions = [...new Set(runs.map((r) => r.summary!.judge_rubric!.description))];
   if (!descriptions.length) return [];
   if (descriptions.length === 1) return [`${runs.length > 1 ? 'Every run: ' : ''}${descriptions[0]}.`];
-  return runs.map((r) => `${r.name}: ${r.summary!.judge_rubric!.description}.`);
+  return runs.map((r) => `${r.runId ?? r.name}: ${r.summary!.judge_rubric!.description}.`);
 }
 
 /** The caveats of published rows, once each, as footnotes; then the notes on group names the runs show. */
