@@ -157,6 +157,17 @@ describe('--samples K in the runner', () => {
   });
 });
 
+describe('--samples in the dry-run estimate', () => {
+  it('K answers per item are K requests per item, at K times the tokens and the cost', async () => {
+    const store = sqlite('dry');
+    const est = async (extra: Record<string, unknown>) => (await evaluate(settings({ model: 'openai:gpt-4o', ...extra }), { store, runId: 'dry', dryRun: true, provider: scripted() })).estimate!;
+    const one = await est({});
+    const three = await est({ samples: 3 });
+    expect(three).toMatchObject({ samples: one.samples, requests: 3 * one.requests, input_tokens: 3 * one.input_tokens, output_tokens: 3 * one.output_tokens });
+    expect(three.cost_usd!).toBeCloseTo(3 * one.cost_usd!, 12);
+  });
+});
+
 describe('--samples on the command line and in a config file', () => {
   it('mmsafe run --samples 2 and {"samples": 2} store two answers per item', async () => {
     const db = path.join(dir, 'cli.db');

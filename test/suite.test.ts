@@ -81,6 +81,23 @@ describe('mmsafe suite', () => {
     }
   });
 
+  it('--samples 2 asks every item of each benchmark twice; the headline counts items', async () => {
+    const db = path.join(work, 'suite-k2.db');
+    const r = await runCli(
+      ['suite', '--benchmarks', 'vlsbench', '--model', 'openai:vlm', '--base-url', server.url, '--judge', 'openai:judge', '--data', `vlsbench=${path.join(work, 'vls')}`, '--db', db, '--samples', '2', '--out', path.join(work, 'suite-k2.json')],
+      { OPENAI_API_KEY: 'sk-test' },
+    ).done;
+    expect(r.code, r.stderr).toBe(0);
+    const runId = JSON.parse(readFileSync(path.join(work, 'suite-k2.json'), 'utf8')).benchmarks[0].runId;
+    const store = new SqliteStore(db);
+    try {
+      expect(await store.results(runId)).toHaveLength(10);
+      expect((await suiteEntry(store, runId)).headline[0]).toMatchObject({ key: 'safe_rate', value: 0.6, n: 5 });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a judged benchmark without --judge, and an unknown benchmark', async () => {
     const a = await runCli(['suite', '--benchmarks', 'vlsbench', '--model', 'openai:vlm'], {}).done;
     expect(a.code).toBe(2);

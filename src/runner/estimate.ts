@@ -4,7 +4,7 @@ import { readRegularFileSync } from '../images/read.ts';
 import type { LoadedDataset } from '../core/types.ts';
 import { promptFor } from '../benchmarks/registry.ts';
 import { costOf, loadPrices, priceFor } from '../providers/pricing.ts';
-import { protocolName, type RunConfig } from './config.ts';
+import { protocolName, repeatsOf, type RunConfig } from './config.ts';
 
 export interface RunEstimate {
   samples: number;
@@ -45,19 +45,21 @@ export function estimateRun(config: RunConfig, dataset: LoadedDataset, asked?: P
   const response = protocolName(config) === 'response';
   const perImage = IMAGE_TOKENS[kind] ?? 765;
   const prompt = asked ?? promptFor(config.benchmark, protocolName(config));
+  // `--samples K`: every item is asked, and each answer judged, K times.
+  const k = repeatsOf(config);
   let input = 0;
   for (const s of dataset.samples) {
     const text = prompt(s);
-    input += Math.ceil(text.length / 4) + (s.image ? perImage : 0) + 10;
+    input += (Math.ceil(text.length / 4) + (s.image ? perImage : 0) + 10) * k;
   }
-  const n = dataset.samples.length;
+  const n = dataset.samples.length * k;
   const output = n * (response ? 350 : 40);
   const prices = loadPrices(config.prices);
   const modelCost = kind === 'baseline' ? 0 : costOf(priceFor(config.model, prices), { inputTokens: input, outputTokens: output });
   // The judge reads the query, the reference and the answer (text only) and writes a short verdict.
   const judgeCost = response && config.judge ? costOf(priceFor(config.judge, prices), { inputTokens: n * 700, outputTokens: n * 80 }) : 0;
   return {
-    samples: n,
+    samples: dataset.samples.length,
     distinct_images: distinctImages(dataset),
     left_out: dataset.problems.length,
     requests: kind === 'baseline' ? 0 : n,
