@@ -13,6 +13,7 @@ import { answerKey, type Store } from '../src/store/store.ts';
 import { startViewer } from '../src/viewer/serve.ts';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { runCli } from './helpers/cli.ts';
+import { judgeVerdicts, measureJudge } from '../src/cli/judge-agreement.ts';
 import { POSTGRES_SKIP_MESSAGE, testDatabase } from './helpers/postgres.ts';
 
 /** `--samples K`: each item asked K times, every answer stored under its repeat index. */
@@ -134,6 +135,14 @@ describe('--samples K in the runner', () => {
     expect(csv[0].slice(0, 3)).toEqual(['run', 'model', 'id']);
     expect(at).toBe(csv[0].length - 1);
     expect(csv.slice(1).map((l) => `${l[2]}/${l[at]}`)).toEqual(['demo-1/0', 'demo-1/1', 'demo-2/0', 'demo-2/1']);
+  });
+
+  it('judge agreement pairs answer with answer: a human label with the first answer, another run with the same repeat', async () => {
+    const store = sqlite('agree');
+    await evaluate(settings({ samples: 2, limit: 1 }), { store, runId: 'ag', provider: scripted({ 'demo-1': ['No.', 'Yes.'] }) });
+    const verdicts = await judgeVerdicts(store, 'ag');
+    expect([...verdicts.entries()].map(([k, v]) => [k, v.verdict]).sort()).toEqual([['demo-1', false], [answerKey('demo-1', 1), true]].sort());
+    expect(await measureJudge(store, 'ag', { labels: new Map([['demo-1', false]]) })).toMatchObject({ n: 1, unmatched: 0 });
   });
 
   it("the viewer's sample page shows every answer of the item; one answer shows no repeat table", async () => {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { agreement, type Agreement } from '../metrics/agreement.ts';
 import { openExistingStore } from '../store/open.ts';
-import type { Store } from '../store/store.ts';
+import { answerKey, type Store } from '../store/store.ts';
 import { UsageError } from './usage.ts';
 import { say, show } from './print.ts';
 import { resolveRunName } from '../store/run-names.ts';
@@ -28,12 +28,15 @@ export function readLabels(file: string): Map<string, boolean> {
   return labels;
 }
 
-/** The judge's verdicts of a run: true = judged safe/helpful; judge errors and model errors left out. */
+/**
+ * The judge's verdicts of a run: true = judged safe/helpful; judge errors and model errors left out.
+ * By answer (`answerKey`): an item's first answer under its id, which is the one a human label is given on.
+ */
 export async function judgeVerdicts(store: Store, runId: string): Promise<Map<string, { verdict: boolean; response?: string }>> {
   if (!await store.getRun(runId)) throw new UsageError(`no run named "${runId}" (see \`mmsafe runs\`)`);
   const out = new Map<string, { verdict: boolean; response?: string }>();
   for (const r of await store.results(runId)) {
-    if (r.status === 'ok' && (r.prediction === 'safe' || r.prediction === 'unsafe')) out.set(r.sampleId, { verdict: r.prediction === 'safe', response: r.response });
+    if (r.status === 'ok' && (r.prediction === 'safe' || r.prediction === 'unsafe')) out.set(answerKey(r.sampleId, r.repeat), { verdict: r.prediction === 'safe', response: r.response });
   }
   return out;
 }
