@@ -1,7 +1,9 @@
 import type { MetricSpec, RepeatRule } from '../benchmarks/types.ts';
 import type { ResultRow } from '../core/types.ts';
-import { evaluateMetrics, type MetricValue } from './declared.ts';
-import { proportion, type Proportion } from './stats.ts';
+import { countedRow } from './blocks.ts';
+import type { BootstrapOptions } from './bootstrap.ts';
+import { evaluateMetrics, MetricTally, type MetricValue } from './declared.ts';
+import type { Proportion } from './stats.ts';
 
 /*
  * `--samples K`: each item answered K times. The headline metrics are computed on one verdict per
@@ -34,25 +36,33 @@ function majority(values: string[], prefer: (v: string) => boolean = () => false
   return best;
 }
 
+/** What the repeats of a benchmark's answers are read with: its rule, and how a blocked answer counts. */
+export type RepeatSpec = Pick<MetricSpec, 'repeats' | 'contentPolicy'>;
+
 /**
  * One row standing for an item answered several times: the majority verdict of its answers with
  * a verdict (a tie goes against the model: not correct), carried by the first answer that gave it.
+ * A blocked answer votes with the verdict its benchmark counts it as; when it carries the majority
+ * it is returned as stored, so the summary still counts it as a block.
  * With `vote: 'aspects'`, each judged aspect (details.judge_verdicts) is voted on by itself too, as
  * a paper that takes the majority of safety, of effectiveness and of their conjunction separately
  * does (an aspect tie keeps the carrying answer's value). An item with no verdict at all is represented
  * by its first judge error, else its first error.
  */
-export function majorityRow(answers: ResultRow[], rule: RepeatRule = DEFAULT_REPEAT_RULE): ResultRow {
+export function majorityRow(answers: ResultRow[], spec: RepeatSpec = { contentPolicy: 'excluded' }): ResultRow {
+  const rule = spec.repeats ?? DEFAULT_REPEAT_RULE;
   const ordered = [...answers].sort((a, b) => repeatOf(a) - repeatOf(b));
-  const votes = ordered.filter(voting);
+  const counted = ordered.map((r) => ({ stored: r, read: countedRow(r, spec.contentPolicy) }));
+  const votes = counted.filter((c) => voting(c.read));
   const { repeat: _repeat, ...first } = ordered.find((r) => r.status === 'ok') ?? ordered[0];
   if (!votes.length) return first;
-  const won = majority(votes.map(verdictOf), (v) => v.endsWith('|false'));
-  const { repeat: _r, ...carrier } = votes.find((r) => verdictOf(r) === won)!;
-  if (rule.aggregate !== 'majority' || rule.vote !== 'aspects' || !aspectsOf(carrier)) return carrier;
+  const won = majority(votes.map((c) => verdictOf(c.read)), (v) => v.endsWith('|false'));
+  const winner = votes.find((c) => verdictOf(c.read) === won)!;
+  const { repeat: _r, ...carrier } = winner.stored;
+  if (rule.aggregate !== 'majority' || rule.vote !== 'aspects' || carrier.status !== 'ok' || !aspectsOf(carrier)) return carrier;
   const aspects = Object.fromEntries(
     Object.entries(aspectsOf(carrier)!).map(([name, own]) => {
-      const values = votes.map((r) => aspectsOf(r)?.[name]).filter((v): v is string => v !== undefined);
+      const values = votes.map((c) => aspectsOf(c.read)?.[name]).filter((v): v is string => v !== undefined);
       return [name, majority(values, (v) => v === own)];
     }),
   );
@@ -60,8 +70,8 @@ export function majorityRow(answers: ResultRow[], rule: RepeatRule = DEFAULT_REP
 }
 
 /** Whether an item's answers disagree: two answers with verdicts that differ. Undefined with fewer than two verdicts. */
-export function flipped(answers: ResultRow[]): boolean | undefined {
-  const verdicts = answers.filter(voting).map(verdictOf);
+export function flipped(answers: ResultRow[], spec: RepeatSpec = { contentPolicy: 'excluded' }): boolean | undefined {
+  const verdicts = answers.map((r) => countedRow(r, spec.contentPolicy)).filter(voting).map(verdictOf);
   return verdicts.length < 2 ? undefined : new Set(verdicts).size > 1;
 }
 
@@ -119,12 +129,13 @@ function spreadOf(values: number[]): RepeatSpread {
   return { mean, sd, min: Math.min(...values), max: Math.max(...values) };
 }
 
-/** Each repeat's metrics on its own answers, and their spread per metric (a metric missing from a repeat is left out of its spread). */
+/** Each repeat's metrics on its own answers (blocks counted as the benchmark declares), and their spread per metric (a metric missing from a repeat is left out of its spread). */
 export function repeatsSummary(rows: ResultRow[], spec: MetricSpec, k: number): RepeatsSummary {
   const rule = spec.repeats ?? DEFAULT_REPEAT_RULE;
   const per_repeat = Array.from({ length: k }, (_, repeat) => {
-    const own = rows.filter((r) => repeatOf(r) === repeat);
-    const values: MetricValue[] = evaluateMetrics(own, spec, { replicates: 0 }); // values only: no intervals per repeat
+    const own = rows.filter((r) => repeatOf(r) === repeat).map((r) => countedRow(r, spec.contentPolicy));
+    // Values only: the intervals belong to the headline metrics.
+    const values: MetricValue[] = evaluateMetrics(own, spec, { replicates: 0 });
     return { repeat, evaluated: own.filter((r) => r.status === 'ok').length, metrics: Object.fromEntries(values.map((v) => [v.key, v.value])) };
   });
   const keys = [...new Set(per_repeat.flatMap((p) => Object.keys(p.metrics)))];
@@ -132,10 +143,27 @@ export function repeatsSummary(rows: ResultRow[], spec: MetricSpec, k: number): 
   return { k, aggregate: rule.aggregate, ...(rule.aggregate === 'majority' ? { vote: rule.vote } : {}), per_repeat, spread };
 }
 
-/** `metrics.flip_rate`: the share of items (with two or more verdicts) whose verdict changes between repeats. */
-export function flipRate(items: ResultRow[][]): Proportion {
-  const seen = items.map(flipped).filter((f): f is boolean => f !== undefined);
-  return proportion(seen.filter(Boolean).length, seen.length);
+/**
+ * `metrics.flip_rate`: the share of items (with two or more verdicts) whose verdict changes between
+ * repeats, a proportion with its interval by the same method as the benchmark's other metrics (the
+ * cluster bootstrap over its cluster key, an item standing for its cluster as its answers do).
+ */
+export function flipRate(items: ResultRow[][], spec: MetricSpec, opts: BootstrapOptions = {}): Proportion {
+  const tally = new MetricTally({
+    entries: [{ kind: 'rate', key: 'flip_rate', over: (r) => typeof r.details?.flipped === 'boolean', hit: (r) => r.details?.flipped === true, form: 'proportion', better: 'lower' }],
+    breakdowns: [],
+    headline: [],
+    cluster: spec.cluster,
+    contentPolicy: 'excluded',
+  });
+  for (const answers of items) {
+    const flip = flipped(answers, spec);
+    if (flip === undefined) continue;
+    // The item's first answer keeps what its cluster is read from (the image sent, its fields).
+    const { imageSha256, sampleId, details } = answers[0];
+    tally.add({ ...answers[0], status: 'ok', sampleId, imageSha256, details: { ...(details?.fields ? { fields: details.fields } : {}), flipped: flip } });
+  }
+  return tally.values(opts)[0].stored as Proportion;
 }
 
 /**
@@ -144,7 +172,7 @@ export function flipRate(items: ResultRow[][]): Proportion {
  */
 export function headlineRows(items: ResultRow[][], spec: MetricSpec): ResultRow[] {
   const rule = spec.repeats ?? DEFAULT_REPEAT_RULE;
-  return rule.aggregate === 'mean' ? items.flat() : items.map((answers) => majorityRow(answers, rule));
+  return rule.aggregate === 'mean' ? items.flat() : items.map((answers) => majorityRow(answers, spec));
 }
 
 /** The rows a run's metrics are read from: its answers, or with K > 1 answers per item the headline rows. */

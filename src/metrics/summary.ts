@@ -207,7 +207,7 @@ function summarizeRepeats(rows: ResultRow[], spec: ProtocolSpec, info: SummaryIn
     summary: {
       ...summary,
       counts: { ...summary.counts, answers: rows.length },
-      metrics: { ...summary.metrics, flip_rate: flipRate(items) },
+      metrics: { ...summary.metrics, flip_rate: flipRate(items, spec.metrics, info.bootstrap) },
       repeats: repeatsSummary(rows, spec.metrics, info.repeats!),
     },
     values,
