@@ -206,15 +206,18 @@ const pg = await testDatabase();
 if (!pg) console.warn(`\n*** ${POSTGRES_SKIP_MESSAGE} ***\n`);
 
 describe.skipIf(!pg)('--samples K on a shared PostgreSQL store', () => {
-  const opened: PostgresStore[] = [];
-  afterAll(async () => {
-    await Promise.all(opened.map((s) => s.close()));
-    await pg?.drop();
-  });
-
-  it('queues one entry per (item, repeat); claims carry the repeat; storing an answer dequeues only it', async () => {
+  afterAll(async () => pg?.drop());
+  /** A store for one test, closed before the test ends (the database is dropped after the last). */
+  async function withStore(work: (store: PostgresStore) => Promise<void>): Promise<void> {
     const store = await PostgresStore.connect(pg!.url);
-    opened.push(store);
+    try {
+      await work(store);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('queues one entry per (item, repeat); claims carry the repeat; storing an answer dequeues only it', () => withStore(async (store) => {
     await store.createRun({ id: 'q', benchmark: 'demo', protocol: 'awareness', model: 'openai:m', total: 2, createdAt: new Date().toISOString(), status: 'queued', config: { version: 1, run: settings() } as never });
     expect(await store.enqueue('q', ['a', 'b'], 3)).toBe(6);
     expect(await store.enqueue('q', ['a', 'b'], 3)).toBe(0);
@@ -226,16 +229,14 @@ describe.skipIf(!pg)('--samples K on a shared PostgreSQL store', () => {
     await store.release('w');
     // Another answer stored is not queued again; more repeats later add only what is new.
     expect(await store.enqueue('q', ['a'], 4)).toBe(1);
-  });
+  }));
 
-  it('a run with --samples 2 through the queue stores every answer once', async () => {
-    const store = await PostgresStore.connect(pg!.url);
-    opened.push(store);
+  it('a run with --samples 2 through the queue stores every answer once', () => withStore(async (store) => {
     const model = scripted();
     const r = await evaluate(settings({ samples: 2 }), { store, runId: 'pgk', provider: model });
     expect(r.progress).toMatchObject({ total: 8, done: 8 });
     expect(model.asked).toHaveLength(8);
     expect(keysOf(await store.results('pgk'))).toEqual(['demo-1', 'demo-2', 'demo-3', 'demo-4'].flatMap((id) => [id, answerKey(id, 1)]).sort());
     expect(await store.pending(['pgk'])).toBe(0);
-  });
+  }));
 });

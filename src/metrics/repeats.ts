@@ -2,7 +2,7 @@ import type { MetricSpec, RepeatRule } from '../benchmarks/types.ts';
 import type { ResultRow } from '../core/types.ts';
 import { countedRow } from './blocks.ts';
 import type { BootstrapOptions } from './bootstrap.ts';
-import { evaluateMetrics, MetricTally, type MetricValue } from './declared.ts';
+import { MetricTally } from './declared.ts';
 import type { Proportion } from './stats.ts';
 
 /*
@@ -129,41 +129,71 @@ function spreadOf(values: number[]): RepeatSpread {
   return { mean, sd, min: Math.min(...values), max: Math.max(...values) };
 }
 
-/** Each repeat's metrics on its own answers (blocks counted as the benchmark declares), and their spread per metric (a metric missing from a repeat is left out of its spread). */
-export function repeatsSummary(rows: ResultRow[], spec: MetricSpec, k: number): RepeatsSummary {
-  const rule = spec.repeats ?? DEFAULT_REPEAT_RULE;
-  const per_repeat = Array.from({ length: k }, (_, repeat) => {
-    const own = rows.filter((r) => repeatOf(r) === repeat).map((r) => countedRow(r, spec.contentPolicy));
-    // Values only: the intervals belong to the headline metrics.
-    const values: MetricValue[] = evaluateMetrics(own, spec, { replicates: 0 });
-    return { repeat, evaluated: own.filter((r) => r.status === 'ok').length, metrics: Object.fromEntries(values.map((v) => [v.key, v.value])) };
-  });
-  const keys = [...new Set(per_repeat.flatMap((p) => Object.keys(p.metrics)))];
-  const spread = Object.fromEntries(keys.map((key) => [key, spreadOf(per_repeat.map((p) => p.metrics[key]).filter((v) => v !== undefined))]));
-  return { k, aggregate: rule.aggregate, ...(rule.aggregate === 'majority' ? { vote: rule.vote } : {}), per_repeat, spread };
-}
+const FLIPS = (spec: MetricSpec): MetricSpec => ({
+  entries: [{ kind: 'rate', key: 'flip_rate', over: (r) => typeof r.details?.flipped === 'boolean', hit: (r) => r.details?.flipped === true, form: 'proportion', better: 'lower' }],
+  breakdowns: [],
+  headline: [],
+  cluster: spec.cluster,
+  contentPolicy: 'excluded',
+});
 
 /**
- * `metrics.flip_rate`: the share of items (with two or more verdicts) whose verdict changes between
- * repeats, a proportion with its interval by the same method as the benchmark's other metrics (the
- * cluster bootstrap over its cluster key, an item standing for its cluster as its answers do).
+ * The repeats of a run, reduced one item at a time from rows ordered by item then repeat (a
+ * store's scan gives them so): each item's headline rows go to `sink` as the item ends (its
+ * majority row, or every answer under `mean`); each repeat's metrics and the flips are tallied.
  */
-export function flipRate(items: ResultRow[][], spec: MetricSpec, opts: BootstrapOptions = {}): Proportion {
-  const tally = new MetricTally({
-    entries: [{ kind: 'rate', key: 'flip_rate', over: (r) => typeof r.details?.flipped === 'boolean', hit: (r) => r.details?.flipped === true, form: 'proportion', better: 'lower' }],
-    breakdowns: [],
-    headline: [],
-    cluster: spec.cluster,
-    contentPolicy: 'excluded',
-  });
-  for (const answers of items) {
-    const flip = flipped(answers, spec);
-    if (flip === undefined) continue;
-    // The item's first answer keeps what its cluster is read from (the image sent, its fields).
-    const { imageSha256, sampleId, details } = answers[0];
-    tally.add({ ...answers[0], status: 'ok', sampleId, imageSha256, details: { ...(details?.fields ? { fields: details.fields } : {}), flipped: flip } });
+export class RepeatsTally {
+  private item: ResultRow[] = [];
+  private answers = 0;
+  private readonly perRepeat: { tally: MetricTally; evaluated: number }[];
+  private readonly flips: MetricTally;
+
+  constructor(
+    private readonly spec: MetricSpec,
+    private readonly k: number,
+    private readonly sink: (row: ResultRow) => void,
+  ) {
+    this.perRepeat = Array.from({ length: k }, () => ({ tally: new MetricTally(spec), evaluated: 0 }));
+    this.flips = new MetricTally(FLIPS(spec));
   }
-  return tally.values(opts)[0].stored as Proportion;
+
+  add(row: ResultRow): void {
+    if (this.item.length && this.item[0].sampleId !== row.sampleId) this.endItem();
+    this.item.push(row);
+    this.answers++;
+    const own = this.perRepeat[repeatOf(row)];
+    const read = countedRow(row, this.spec.contentPolicy);
+    if (own) (own.tally.add(read), (own.evaluated += read.status === 'ok' ? 1 : 0));
+  }
+
+  private endItem(): void {
+    const answers = this.item;
+    this.item = [];
+    for (const r of headlineRows([answers], this.spec)) this.sink(r);
+    const flip = flipped(answers, this.spec);
+    // The item's first answer keeps what its cluster is read from (the image sent, its fields).
+    const { details } = answers[0];
+    if (flip !== undefined) this.flips.add({ ...answers[0], status: 'ok', details: { ...(details?.fields ? { fields: details.fields } : {}), flipped: flip } });
+  }
+
+  /**
+   * `counts.answers`; `metrics.flip_rate` (the share of items with two or more verdicts whose verdict
+   * changes between repeats, with its interval by the summary's method, an item standing for its
+   * cluster); and the `repeats` block (each repeat's metric values, their spread).
+   */
+  finish(opts: BootstrapOptions = {}): { answers: number; flipRate: Proportion; repeats: RepeatsSummary } {
+    if (this.item.length) this.endItem();
+    const rule = this.spec.repeats ?? DEFAULT_REPEAT_RULE;
+    // Values only: the intervals belong to the headline metrics.
+    const per_repeat = this.perRepeat.map(({ tally, evaluated }, repeat) => ({ repeat, evaluated, metrics: Object.fromEntries(tally.values({ replicates: 0 }).map((v) => [v.key, v.value])) }));
+    const keys = [...new Set(per_repeat.flatMap((p) => Object.keys(p.metrics)))];
+    const spread = Object.fromEntries(keys.map((key) => [key, spreadOf(per_repeat.map((p) => p.metrics[key]).filter((v) => v !== undefined))]));
+    return {
+      answers: this.answers,
+      flipRate: this.flips.values(opts)[0].stored as Proportion,
+      repeats: { k: this.k, aggregate: rule.aggregate, ...(rule.aggregate === 'majority' ? { vote: rule.vote } : {}), per_repeat, spread },
+    };
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { countedRow, isBlocked } from './blocks.ts';
 import type { BootstrapOptions } from './bootstrap.ts';
 import { aggregateIntervals, MetricTally, metricsObject, type BootstrapInfo, type CiMethod, type MetricValue } from './declared.ts';
 import type { Interval, Proportion } from './stats.ts';
-import { byItem, flipRate, headlineRows, repeatsSummary, type RepeatsSummary } from './repeats.ts';
+import { byItem, RepeatsTally, type RepeatsSummary } from './repeats.ts';
 
 /** A metric as stored: a proportion (n, correct, accuracy, ci95) or a bare rate or mean. */
 export type StoredMetric = Proportion | number;
@@ -199,17 +199,17 @@ export function summarizeWithValues(rows: Iterable<ResultRow>, spec: ProtocolSpe
 /**
  * `--samples K`: the summary of the items' majority verdicts (or of every answer, where the
  * benchmark declares `mean`), with `counts.answers`, `metrics.flip_rate` and the `repeats` block.
+ * A list in storage order is grouped by item first; a streaming reader feeds a RepeatsTally rows
+ * in item-then-repeat order instead.
  */
 function summarizeRepeats(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): { summary: MetricsSummary; values: MetricValue[] } {
-  const items = byItem(rows);
-  const { summary, values } = summarizeWithValues(headlineRows(items, spec.metrics), spec, { ...info, repeats: 1 });
+  const headline = new SummaryBuilder(spec, { ...info, repeats: 1 });
+  const repeats = new RepeatsTally(spec.metrics, info.repeats!, (r) => headline.add(r));
+  for (const answers of byItem(rows)) for (const r of answers) repeats.add(r);
+  const extra = repeats.finish(info.bootstrap);
+  const { summary, values } = headline.finish();
   return {
-    summary: {
-      ...summary,
-      counts: { ...summary.counts, answers: rows.length },
-      metrics: { ...summary.metrics, flip_rate: flipRate(items, spec.metrics, info.bootstrap) },
-      repeats: repeatsSummary(rows, spec.metrics, info.repeats!),
-    },
+    summary: { ...summary, counts: { ...summary.counts, answers: extra.answers }, metrics: { ...summary.metrics, flip_rate: extra.flipRate }, repeats: extra.repeats },
     values,
   };
 }
