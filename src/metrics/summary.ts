@@ -198,18 +198,28 @@ export function summarizeWithValues(rows: Iterable<ResultRow>, spec: ProtocolSpe
 
 /**
  * `--samples K`: the summary of the items' majority verdicts (or of every answer, where the
- * benchmark declares `mean`), with `counts.answers`, `metrics.flip_rate` and the `repeats` block.
- * A list in storage order is grouped by item first; a streaming reader feeds a RepeatsTally rows
- * in item-then-repeat order instead.
+ * benchmark declares `mean`), with `counts.answers`, `metrics.flip_rate` and the `repeats` block,
+ * built from rows in item-then-repeat order (a store's scan gives them so), one item at a time.
  */
-function summarizeRepeats(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): { summary: MetricsSummary; values: MetricValue[] } {
-  const headline = new SummaryBuilder(spec, { ...info, repeats: 1 });
-  const repeats = new RepeatsTally(spec.metrics, info.repeats!, (r) => headline.add(r));
-  for (const answers of byItem(rows)) for (const r of answers) repeats.add(r);
-  const extra = repeats.finish(info.bootstrap);
-  const { summary, values } = headline.finish();
+export function repeatsBuilder(spec: ProtocolSpec, info: SummaryInfo): { add(row: ResultRow): void; finish(): { summary: MetricsSummary; values: MetricValue[] } } {
+  const headline = new SummaryBuilder(spec, info);
+  const repeats = new RepeatsTally(spec.metrics, info.repeats ?? 1, (r) => headline.add(r));
   return {
-    summary: { ...summary, counts: { ...summary.counts, answers: extra.answers }, metrics: { ...summary.metrics, flip_rate: extra.flipRate }, repeats: extra.repeats },
-    values,
+    add: (row) => repeats.add(row),
+    finish: () => {
+      const extra = repeats.finish(info.bootstrap);
+      const { summary, values } = headline.finish();
+      return {
+        summary: { ...summary, counts: { ...summary.counts, answers: extra.answers }, metrics: { ...summary.metrics, flip_rate: extra.flipRate }, repeats: extra.repeats },
+        values,
+      };
+    },
   };
+}
+
+/** A list of rows in storage order, grouped by item first. */
+function summarizeRepeats(rows: ResultRow[], spec: ProtocolSpec, info: SummaryInfo): { summary: MetricsSummary; values: MetricValue[] } {
+  const b = repeatsBuilder(spec, info);
+  for (const answers of byItem(rows)) for (const r of answers) b.add(r);
+  return b.finish();
 }

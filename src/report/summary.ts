@@ -4,7 +4,7 @@ import type { ProtocolName } from '../benchmarks/types.ts';
 import type { DatasetProblem, ResultRow } from '../core/types.ts';
 import type { BootstrapOptions } from '../metrics/bootstrap.ts';
 import type { MetricValue } from '../metrics/declared.ts';
-import { SummaryBuilder, summarizeWithValues, type MetricsSummary, type SummaryInfo } from '../metrics/summary.ts';
+import { repeatsBuilder, SummaryBuilder, type MetricsSummary, type SummaryInfo } from '../metrics/summary.ts';
 import { UsageTally, type UsageSummary } from '../metrics/usage.ts';
 import { judgeRubricOf, type JudgeRubricInfo } from './rubric.ts';
 import type { RunRecord, Store } from '../store/store.ts';
@@ -61,17 +61,10 @@ export async function summarizeRun(store: Store, runId: string, bootstrap?: Boot
   // Streamed from the store a page at a time, without the answer texts: a run of any size is
   // summarised in the memory of its tallies, never of its rows.
   const rows = store.scanResults(runId, { slim: true });
-  let result: { summary: MetricsSummary; values: MetricValue[] };
-  if ((info.repeats ?? 1) > 1) {
-    // --samples K votes over each item's answers: those runs still gather their (slim) rows.
-    const all: ResultRow[] = [];
-    for await (const r of rows) all.push(facts.add(r));
-    result = summarizeWithValues(all, spec, info);
-  } else {
-    const builder = new SummaryBuilder(spec, info);
-    for await (const r of rows) builder.add(facts.add(r));
-    result = builder.finish();
-  }
+  // --samples K votes over each item's answers, which the scan gives together (by item, then repeat).
+  const builder = (info.repeats ?? 1) > 1 ? repeatsBuilder(spec, info) : new SummaryBuilder(spec, info);
+  for await (const r of rows) builder.add(facts.add(r));
+  const result = builder.finish();
   const pricing = run.config.pricing;
   const usage = facts.usage.summary({
     model: pricing ? pricing.model !== null : facts.usage.everyCosted,
