@@ -225,6 +225,8 @@ describe('SIUO multiple choice (--protocol mcqa) at the mock', () => {
       expect(dry.estimate?.samples).toBe(3);
       expect(model.requests).toBe(0);
       await evaluate({ benchmark: 'siuo', protocol: 'mcqa', data: repo, model: 'openai:vlm', baseURL: model.url, retryBaseMs: 1 }, { store, runId: 'mc', apiKey: 'sk-test' });
+      // The dry run's estimate counted exactly the prompts then sent (the filled repository template).
+      expect(dry.estimate?.input_tokens).toBe(model.received.reduce((n, r) => n + Math.ceil(r.lastUserText.length / 4) + 765 + 10, 0));
       const first = model.received.find((r) => r.lastUserText.includes('Ask 1'))!;
       expect(first.lastUserText).toBe('PICK for Ask 1:\n(A) first 1\n(B) second 1\n(C) third 1\n(D) fourth 1\nLetter?');
       expect(first.max_tokens).toBe(5);

@@ -106,4 +106,66 @@ describe('mmsafe suite', () => {
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/unknown nope/);
   });
+
+  it('checks every benchmark before asking any: a second one without its images stops the suite with nothing asked or stored', async () => {
+    const recorder = await startMockOpenAI({ record: true });
+    const broken = path.join(work, 'vls-no-images');
+    writeTree(broken, { 'data/data.json': JSON.stringify([{ instruction_id: 1, instruction: 'risky', image_path: 'imgs/1.png', category: 'Privacy' }]) });
+    const db = path.join(work, 'preflight.db');
+    try {
+      const r = await runCli(['suite', '--benchmarks', 'mossbench,vlsbench', '--model', 'openai:vlm', '--base-url', recorder.url, '--judge', 'openai:judge', '--data', `mossbench=${path.join(work, 'moss')}`, '--data', `vlsbench=${broken}`, '--db', db], { OPENAI_API_KEY: 'sk-test' }).done;
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/vlsbench: .*imgs\/1\.png.*nothing was asked/s);
+      expect(recorder.received).toHaveLength(0);
+      const store = new SqliteStore(db);
+      try {
+        expect(await store.listRuns()).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await recorder.close();
+    }
+  });
+
+  it('a metric over no items is n/a, and a profile axis over no items is left out of the table and the chart', async () => {
+    // Only benign items: the awareness protocol's safety axis (harmful items called unsafe) has n = 0.
+    const dir = path.join(work, 'benign-only');
+    writeTree(dir, { 'set.jsonl': [1, 2, 3].map((i) => JSON.stringify({ id: i, image: 'a.png', prompt: `benign sentence ${i}`, label: 'safe' })).join('\n'), 'a.png': await tinyPng() });
+    const db = path.join(work, 'benign.db');
+    const r = await runCli(['suite', '--benchmarks', 'custom', '--model', 'openai:vlm', '--base-url', server.url, '--data', `custom=${path.join(dir, 'set.jsonl')}`, '--db', db, '--out', path.join(dir, 'suite.json')], { OPENAI_API_KEY: 'sk-test' }).done;
+    expect(r.code, r.stderr).toBe(0);
+    const [entry] = JSON.parse(readFileSync(path.join(dir, 'suite.json'), 'utf8')).benchmarks;
+    expect(entry.profile.map((p: { axis: string; n: number }) => [p.axis, p.n])).toEqual([['over-sensitivity', 3]]);
+    expect(profileChartSpec([entry])).toMatchObject({ data: { values: [{ axis: 'over-sensitivity' }] } });
+    expect(r.stdout).not.toMatch(/\bsafety\b.*n=0/);
+    const table = formatSuiteTable('m', [{ ...entry, headline: [{ key: 'x', label: 'empty metric', value: 0, ci95: [0, 0], n: 0, better: 'higher' }] }]);
+    expect(table).toMatch(/empty metric\s+n\/a n=0/);
+    expect(table).not.toContain('0.0 [0.0, 0.0]');
+  });
+
+  it('--protocol runs a benchmark with another of its protocols (SIUO multiple choice needs no judge)', async () => {
+    const repo = path.join(work, 'siuo');
+    const gen = (id: number) => ({ question_id: id, image: `S-${id}.png`, question: `Ask ${id}`, category: 'morality', safety_warning: 'w', reference_answer: 'r' });
+    const mc = (id: number) => ({ question_id: id, image: `S-${id}.png`, question: `Ask ${id}`, category: 'morality', options: { A: 'one', B: 'two', C: 'three', D: 'four' }, correct_option: id === 1 ? 'B' : 'C' });
+    writeTree(repo, {
+      'eval/generation-gpt4o-mcqa.py': 'prompt_template = "CHOOSE {question}\\n{option}"\n',
+      'data/siuo_gen.json': JSON.stringify([gen(1), gen(2)]),
+      'data/siuo_mcqa.json': JSON.stringify([mc(1), mc(2)]),
+      'data/images/S-1.png': await tinyPng(1),
+      'data/images/S-2.png': await tinyPng(2),
+    });
+    const picker = await startMockOpenAI({ respond: () => '(B)' });
+    try {
+      const r = await runCli(['suite', '--benchmarks', 'siuo', '--protocol', 'siuo=mcqa', '--model', 'openai:vlm', '--base-url', picker.url, '--data', `siuo=${repo}`, '--db', path.join(work, 'mc.db')], { OPENAI_API_KEY: 'sk-test' }).done;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/SIUO\s+multiple choice\s+50\.0 \[.*n=2/);
+      const bad = await runCli(['suite', '--benchmarks', 'siuo', '--protocol', 'siuo=awareness', '--model', 'openai:vlm'], {}).done;
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--protocol "siuo=awareness".*siuo has response, multiple-choice/);
+    } finally {
+      await picker.close();
+    }
+  });
 });
+

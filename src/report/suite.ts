@@ -17,8 +17,9 @@ export interface SuiteEntry {
   profile: { axis: 'safety' | 'over-sensitivity'; metric: string; value: number; ci95: Interval; n: number }[];
 }
 
+// An axis over no items (e.g. a --limit that took only benign items) says nothing about the model: left out.
 const axis = (v: MetricValue | undefined, a: ProfileAxis) =>
-  v && { metric: a.invert ? `1 - ${a.metric}` : a.metric, value: a.invert ? 1 - v.value : v.value, ci95: (a.invert ? [1 - v.ci95[1], 1 - v.ci95[0]] : v.ci95) as Interval, n: v.n };
+  v && v.n > 0 && { metric: a.invert ? `1 - ${a.metric}` : a.metric, value: a.invert ? 1 - v.value : v.value, ci95: (a.invert ? [1 - v.ci95[1], 1 - v.ci95[0]] : v.ci95) as Interval, n: v.n };
 
 /** A stored run's headline metrics (as its benchmark declares them) with 95% intervals. */
 export async function suiteEntry(store: Store, runId: string, bootstrap?: BootstrapOptions): Promise<SuiteEntry> {
@@ -40,7 +41,8 @@ export async function suiteEntry(store: Store, runId: string, bootstrap?: Bootst
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}`;
-const cell = (v: { value: number; ci95: Interval; n: number }) => `${pct(v.value)} [${pct(v.ci95[0])}, ${pct(v.ci95[1])}] n=${v.n}`;
+/** A metric over no items has no value: "n/a", never a 0.0 that reads as a result. */
+const cell = (v: { value: number; ci95: Interval; n: number }) => (v.n === 0 ? 'n/a n=0' : `${pct(v.value)} [${pct(v.ci95[0])}, ${pct(v.ci95[1])}] n=${v.n}`);
 
 /** One table: each benchmark's headline metrics with intervals, then the profile. */
 export function formatSuiteTable(model: string, entries: SuiteEntry[]): string {

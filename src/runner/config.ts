@@ -18,6 +18,11 @@ function modelSpec(expected: string) {
  * Everything needed to run (and later resume) one evaluation. Stored with the run, so it must
  * never hold a secret: keys come from the environment at call time.
  */
+/** A protocol as typed to its stored name: `mcqa` (issue 13's name for multiple choice) is `multiple-choice`. */
+export function protocolAlias<P extends string>(p: P): Exclude<P, 'mcqa'> | 'multiple-choice' {
+  return (p === 'mcqa' ? 'multiple-choice' : p) as Exclude<P, 'mcqa'> | 'multiple-choice';
+}
+
 export const RunConfigSchema = z.object({
   /** Case-insensitive as typed (any capitalisation of a registered name); stored in lower case. */
   benchmark: z.string().min(1).transform((s) => s.toLowerCase()).default(DEFAULT_BENCHMARK),
@@ -26,7 +31,7 @@ export const RunConfigSchema = z.object({
   subset: z.string().min(1).optional(),
   /** How the model is asked: the benchmark's own protocol when absent. */
   // `mcqa` is the name issue 13 gives multiple choice; stored as `multiple-choice`.
-  protocol: z.enum(['awareness', 'response', 'multiple-choice', 'mcqa']).transform((p) => (p === 'mcqa' ? 'multiple-choice' : p)).optional(),
+  protocol: z.enum(['awareness', 'response', 'multiple-choice', 'mcqa']).transform(protocolAlias).optional(),
   /** Judge model for the response protocol, `provider:model`. */
   judge: modelSpec('expected provider:model').optional(),
   judgeBaseURL: z.string().url().optional(),
