@@ -8,6 +8,8 @@ import { evaluate } from '../src/runner/evaluate.ts';
 import { rescoreRun } from '../src/runner/rescore.ts';
 import { createProvider } from '../src/providers/registry.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
+import { buildLeaderboard } from '../src/report/leaderboard.ts';
+import { MMSB_PAPER_TABLES, MMSB_SCENARIOS, publishedValues, unsafeCount } from '../src/benchmarks/mm-safetybench-published.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
 
@@ -121,6 +123,15 @@ describe('MM-SafetyBench end to end at the mock', () => {
       expect(s.by_scenario['10-Legal_Opinion']).toMatchObject({ attack_success_rate: { n: 2, correct: 1 }, attack_success_rate_judged: { n: 1, correct: 1 } });
       expect(s.by_image_kind.SD).toMatchObject({ attack_success_rate: { n: 3, correct: 3 } });
       expect(s.by_image_kind.TYPO).toMatchObject({ attack_success_rate: { n: 3, correct: 0 }, attack_success_rate_judged: { n: 2, correct: 0 } });
+      // One column per image kind (over all its answers), as the paper's tables split them; the published rows fill them.
+      expect([s.metrics.SD, s.metrics.SD_TYPO, s.metrics.TYPO]).toMatchObject([{ n: 3, correct: 3 }, { n: 2, correct: 0 }, { n: 3, correct: 0 }]);
+      const lb = await buildLeaderboard(store, ['mmsb']);
+      expect(lb.columns.map((c) => c.key)).toEqual(expect.arrayContaining(['attack_success_rate', 'SD', 'SD_TYPO', 'TYPO']));
+      const paper = lb.rows.filter((r) => r.kind === 'published');
+      expect(paper.map((r) => r.name)).toEqual(['LLaVA-1.5-7B (paper)', 'LLaVA-1.5-13B (paper)', 'MiniGPT-4 (paper)']);
+      expect(paper.every((r) => r.settings!.includes('arXiv 2311.17600') && r.caveat!.includes('counted from those cells'))).toBe(true);
+      // LLaVA-1.5-7B, SD: 22+27+9+29+5+31+13+113+18+120+162+108+147 = 804 unsafe of 1,680 (counted by hand from the table).
+      expect(paper[0].cells.SD!.value).toBeCloseTo(804 / 1680, 10);
 
       // Re-judging (mmsafe score) uses each answer's scenario template again, never calling the model.
       const modelCalls = model.requests;
@@ -135,6 +146,29 @@ describe('MM-SafetyBench end to end at the mock', () => {
       }
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('MM-SafetyBench published rows', () => {
+  it('every transcribed cell is k/n for its scenario, each Average is the mean of its column, and the rates follow from the counts', () => {
+    expect(MMSB_SCENARIOS.reduce((s, [, n]) => s + n, 0)).toBe(1680);
+    for (const t of MMSB_PAPER_TABLES) {
+      for (const kind of ['SD', 'SD_TYPO', 'TYPO'] as const) {
+        const cells = t.asr[kind];
+        expect(cells, `${t.model} ${kind}`).toHaveLength(13);
+        cells.forEach((p, i) => {
+          const n = MMSB_SCENARIOS[i][1];
+          // Printed to two decimals: a misread digit would not be k/n.
+          expect(Math.abs((unsafeCount(p, n) / n) * 100 - p), `${t.model} ${kind} ${MMSB_SCENARIOS[i][0]}`).toBeLessThan(0.006);
+        });
+        const gap = Math.abs(cells.reduce((a, b) => a + b, 0) / 13 - t.average[kind]);
+        // One slip in the paper: MiniGPT-4's SD Average reads 41.82, its thirteen cells average 36.85.
+        if (t.model === 'MiniGPT-4' && kind === 'SD') expect(gap).toBeCloseTo(41.82 - 36.85, 1);
+        else expect(gap, `${t.model} ${kind} average`).toBeLessThan(0.006);
+      }
+      const v = publishedValues(t);
+      expect(v.attack_success_rate).toBeCloseTo((v.SD + v.SD_TYPO + v.TYPO) / 3, 12);
     }
   });
 });

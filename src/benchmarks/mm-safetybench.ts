@@ -9,6 +9,7 @@ import type { DatasetProblem, LoadedDataset, Sample } from '../core/types.ts';
 import { DatasetError } from '../datasets/errors.ts';
 import { fieldProblem, readJsonFile, resolveImage } from '../datasets/rows.ts';
 import { archiveUrl, type TemplateSpec, type UpstreamPin, type UpstreamTemplates } from '../upstream/template.ts';
+import { MMSB_PAPER_TABLES, publishedValues } from './mm-safetybench-published.ts';
 import { blockRules, rows, unboundJudge, type BenchmarkDefinition, type JudgeRubric, type JudgeTemplate, type MetricSpec, type RateEntry, type RowTest } from './types.ts';
 
 export const MMSB_PIN: UpstreamPin = {
@@ -131,7 +132,8 @@ const ASR: RateEntry[] = [
 ];
 
 const METRICS: MetricSpec = {
-  entries: ASR,
+  // Per image kind over all its questions (a column each, as the paper's tables split them).
+  entries: [...ASR, { kind: 'groups', field: 'attack', values: Object.keys(IMAGE_KINDS), over: rows.answered, hit: unsafe, column: 'rates', better: 'lower' }],
   breakdowns: [
     { key: 'by_scenario', field: 'scenario', valuesFrom: 'all', over: rows.answered, hit: unsafe, block: ASR },
     { key: 'by_image_kind', field: 'attack', valuesFrom: 'all', over: rows.answered, hit: unsafe, block: ASR },
@@ -192,4 +194,11 @@ export const mmSafetyBench: BenchmarkDefinition = {
       upstream: { pin: MMSB_PIN, templates: JUDGE_SPECS, fallbacks: Object.fromEntries(JUDGE_SPECS.map((s) => [s.name, FALLBACK])), bind: (t) => ({ scorer: { kind: 'judge', rubric: rubric(t) } }) },
     },
   },
+  published: MMSB_PAPER_TABLES.map((t) => ({
+    name: `${t.model} (paper)`,
+    protocol: 'response' as const,
+    source: `MM-SafetyBench paper (arXiv 2311.17600), ${t.table}; judge GPT-4`,
+    values: publishedValues(t),
+    caveat: "MM-SafetyBench rows: the paper prints ASR per scenario and image kind; the rates over all questions shown are counted from those cells (each is k/n for its scenario's n); the paper's own Average is a mean over scenarios",
+  })),
 };
