@@ -18,7 +18,7 @@ describe('Markdown report', () => {
       protocol: 'awareness',
       charts: {},
       headline: [],
-      columns: [{ key: 'typical', label: 'typical', group: 'accuracy' }],
+      columns: [{ key: 'typical', label: 'typical', group: 'accuracy', better: 'higher' }],
       rows: [
         { name: '<b>x</b>', kind: 'run', model: 'openai:a|b', cells: { typical: { value: 0.5, n: 40, ci95: [0.35, 0.65] } } },
         { name: 'y', kind: 'run', model: 'openai:y', cells: { typical: { value: 0.9, n: 40, ci95: [0.77, 0.96] } } },
@@ -33,6 +33,7 @@ describe('Markdown report', () => {
     expect(md).toContain('| 50.0 [35.0-65.0] |');
     expect(md.match(/n per metric: typical 40/g)).toHaveLength(1);
     expect(md).not.toMatch(/n=40/);
+    expect(md).toContain('Higher is better: typical.');
   });
 });
 

@@ -9,6 +9,8 @@ import { rescoreRun } from '../src/runner/rescore.ts';
 import { createProvider } from '../src/providers/registry.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
 import { buildLeaderboard } from '../src/report/leaderboard.ts';
+import { leaderboardTable } from '../src/report/formats.ts';
+import { leaderboardSection } from '../src/report/html.ts';
 import { MMSB_PAPER_TABLES, MMSB_SCENARIOS, publishedValues, unsafeCount } from '../src/benchmarks/mm-safetybench-published.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { tinyPng, writeTree } from './helpers/upstream.ts';
@@ -125,7 +127,12 @@ describe('MM-SafetyBench end to end at the mock', () => {
       expect(s.by_image_kind.TYPO).toMatchObject({ attack_success_rate: { n: 3, correct: 0 }, attack_success_rate_judged: { n: 2, correct: 0 } });
       // One column per image kind (over all its answers), as the paper's tables split them; the published rows fill them.
       expect([s.metrics.SD, s.metrics.SD_TYPO, s.metrics.TYPO]).toMatchObject([{ n: 3, correct: 3 }, { n: 2, correct: 0 }, { n: 3, correct: 0 }]);
+      // Every metric says which way is better: in the summary JSON and under the leaderboard.
+      expect(Object.keys(s.better).sort()).toEqual(Object.keys(s.metrics).sort());
+      expect(Object.values(s.better).every((b) => b === 'lower')).toBe(true);
       const lb = await buildLeaderboard(store, ['mmsb']);
+      expect(leaderboardTable(lb)).toContain('Lower is better: ASR (all), ASR (judged), SD, SD_TYPO, TYPO.');
+      expect(leaderboardSection(lb)).toContain('<th title="lower is better">ASR (all)</th>');
       expect(lb.columns.map((c) => c.key)).toEqual(expect.arrayContaining(['attack_success_rate', 'SD', 'SD_TYPO', 'TYPO']));
       const paper = lb.rows.filter((r) => r.kind === 'published');
       expect(paper.map((r) => r.name)).toEqual(['LLaVA-1.5-7B (paper)', 'LLaVA-1.5-13B (paper)', 'MiniGPT-4 (paper)']);

@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pythonStringAfter, PythonLiteralError } from '../src/upstream/python-literal.ts';
+import { gitCheckout } from '../src/upstream/git-checkout.ts';
 import { fillTemplate, gitBlobId, readTemplateFile, resolveTemplate, TemplateError, type TemplateSpec } from '../src/upstream/template.ts';
 
 // Every source below is this test's own wording, laid out the way Python projects publish prompts.
@@ -122,5 +124,54 @@ describe('checking a snapshot against its pin', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+// A plain `git clone` as --data: the templates verify by blob id and the checked-out commit is recorded.
+const hasGit = (() => {
+  try {
+    execFileSync('git', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!hasGit) console.warn('[skip] plain-clone tests: git is not installed here');
+describe.skipIf(!hasGit)('--data as a plain git clone', () => {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-clone-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', '-c', 'core.hooksPath=/dev/null', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
+  const source = 'RUBRIC = """Score {answer} to {question} please."""\n';
+  const spec: TemplateSpec = { name: 'rubric', file: 'judge/rubric.py', anchors: ['RUBRIC ='], fill: 'format', fields: ['question', 'answer'] };
+  const pin = { repo: 'someone/bench', commit: 'e'.repeat(40), blobs: { 'judge/rubric.py': gitBlobId(Buffer.from(source)) } };
+
+  it('verifies the pinned file in a clone, records the checked-out commit, and reads a later commit as unverified', () => {
+    const upstream = path.join(work, 'upstream');
+    mkdirSync(path.join(upstream, 'judge'), { recursive: true });
+    writeFileSync(path.join(upstream, 'judge', 'rubric.py'), source);
+    git(upstream, 'init', '-q');
+    git(upstream, 'add', '.');
+    git(upstream, 'commit', '-qm', 'first');
+    const clone = path.join(work, 'clone');
+    git(work, 'clone', '-q', upstream, clone);
+    const head = git(clone, 'rev-parse', 'HEAD');
+    expect(gitCheckout(clone)).toBe(head);
+    expect(resolveTemplate(spec, pin, { root: clone }).source).toMatchObject({ origin: 'upstream', commit: pin.commit, checkout: head, verified: true });
+
+    writeFileSync(path.join(clone, 'judge', 'rubric.py'), 'RUBRIC = """Rate {answer} for {question}."""\n');
+    git(clone, 'commit', '-qam', 'reworded');
+    git(clone, 'pack-refs', '--all');
+    const later = git(clone, 'rev-parse', 'HEAD');
+    expect(later).not.toBe(head);
+    const t = resolveTemplate(spec, pin, { root: clone });
+    expect(t.text).toBe('Rate {answer} for {question}.');
+    expect(t.source).toMatchObject({ checkout: later, verified: false });
+    expect(t.source.note).toContain(`--data is a clone at ${later.slice(0, 12)}`);
+    git(clone, 'checkout', '-q', '--detach', head);
+    expect(gitCheckout(clone)).toBe(head);
+    // An unpacked snapshot (no .git) has no checkout to record.
+    expect(gitCheckout(work)).toBeUndefined();
+    expect(resolveTemplate(spec, pin, { root: path.join(upstream, 'judge', '..') }).source.checkout).toBe(git(upstream, 'rev-parse', 'HEAD'));
   });
 });

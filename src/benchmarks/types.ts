@@ -200,6 +200,8 @@ export interface BreakdownSpec {
   hit: RowTest;
   /** Per value, these rates (keys as in metrics) instead of one proportion. */
   block?: RateEntry[];
+  /** Without a block: whether the one proportion is better high or low (default higher: a share of correct answers). */
+  better?: Better;
 }
 
 /**

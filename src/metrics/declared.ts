@@ -1,4 +1,4 @@
-import type { BreakdownSpec, ClusterKey, MetricEntry, MetricSpec } from '../benchmarks/types.ts';
+import type { Better, BreakdownSpec, ClusterKey, MetricEntry, MetricSpec } from '../benchmarks/types.ts';
 import { fieldOf } from '../benchmarks/types.ts';
 import type { ResultRow } from '../core/types.ts';
 import { bootstrapEach, ClusterTallies, DEFAULT_REPLICATES, DEFAULT_SEED, meanOfCells, pooled, type BootstrapOptions, type Supported } from './bootstrap.ts';
@@ -230,6 +230,19 @@ export function tallyOf(rows: Iterable<ResultRow>, spec: MetricSpec): MetricTall
 /** The `metrics` object of the summary JSON. */
 export function metricsObject(values: MetricValue[]): Record<string, Proportion | number> {
   return Object.fromEntries(values.map((v) => [v.key, v.stored]));
+}
+
+/**
+ * Whether higher or lower is better: per key of `metrics`, per rate of a breakdown's block (keyed as
+ * in `metrics`) and per breakdown of one proportion (by its key, e.g. `by_category`).
+ */
+export function directionsObject(values: MetricValue[], spec: MetricSpec): Record<string, Better> {
+  const out: Record<string, Better> = Object.fromEntries(values.map((v) => [v.key, v.entry.better]));
+  for (const b of spec.breakdowns) {
+    if (b.block) for (const e of b.block) out[e.key] ??= e.better;
+    else out[b.key] = b.better ?? 'higher';
+  }
+  return out;
 }
 
 /** The intervals of the metrics `metrics` keeps as bare numbers (means, rates stored as numbers). */

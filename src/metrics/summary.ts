@@ -1,9 +1,9 @@
-import type { ProtocolName, ProtocolSpec } from '../benchmarks/types.ts';
+import type { Better, ProtocolName, ProtocolSpec } from '../benchmarks/types.ts';
 import { extractorOf, type ExtractionMode } from '../scoring/awareness.ts';
 import type { ResultRow } from '../core/types.ts';
 import { countedRow, isBlocked } from './blocks.ts';
 import type { BootstrapOptions } from './bootstrap.ts';
-import { aggregateIntervals, MetricTally, metricsObject, type BootstrapInfo, type CiMethod, type MetricValue } from './declared.ts';
+import { aggregateIntervals, directionsObject, MetricTally, metricsObject, type BootstrapInfo, type CiMethod, type MetricValue } from './declared.ts';
 import type { Interval, Proportion } from './stats.ts';
 import { byItem, RepeatsTally, type RepeatsSummary } from './repeats.ts';
 
@@ -28,6 +28,8 @@ export interface MetricsSummary {
   run_id?: string;
   counts: Record<string, number>;
   metrics: Record<string, StoredMetric>;
+  /** Per metric (and per breakdown of one proportion): whether higher or lower is better. */
+  better: Record<string, Better>;
   /** `--samples K` (K > 1): each repeat's metrics and their spread; absent for one answer per item. */
   repeats?: RepeatsSummary;
   /** The 95% intervals of the metrics `metrics` keeps as bare numbers (Total, balanced accuracy, rates). */
@@ -168,6 +170,7 @@ export class SummaryBuilder {
       ...(info.runId ? { run_id: info.runId } : {}),
       counts: this.counts.object(spec, info),
       metrics: metricsObject(values),
+      better: directionsObject(values, this.spec.metrics),
       aggregate_ci95: aggregateIntervals(values),
       ...(withoutBlocks && rule !== 'excluded'
         ? { blocks: { count: this.blocked, counted_as: rule.countedAs, metrics_without_blocks: metricsObject(withoutBlocks), aggregate_ci95_without_blocks: aggregateIntervals(withoutBlocks) } }
@@ -210,7 +213,7 @@ export function repeatsBuilder(spec: ProtocolSpec, info: SummaryInfo): { add(row
       const extra = repeats.finish(info.bootstrap);
       const { summary, values } = headline.finish();
       return {
-        summary: { ...summary, counts: { ...summary.counts, answers: extra.answers }, metrics: { ...summary.metrics, flip_rate: extra.flipRate }, repeats: extra.repeats },
+        summary: { ...summary, counts: { ...summary.counts, answers: extra.answers }, metrics: { ...summary.metrics, flip_rate: extra.flipRate }, better: { ...summary.better, flip_rate: 'lower' }, repeats: extra.repeats },
         values,
       };
     },

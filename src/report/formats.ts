@@ -50,6 +50,13 @@ export function rubricLines(lb: Leaderboard): string[] {
   return runs.map((r) => `${r.runId ?? r.name}: ${r.summary!.judge_rubric!.description}.`);
 }
 
+/** Which way each column is better, in one sentence (every metric says it). */
+export function directionsOf(lb: Leaderboard): string {
+  const of = (b: 'higher' | 'lower') => lb.columns.filter((c) => c.better === b).map((c) => c.label);
+  const parts = [of('higher').length ? `higher is better: ${of('higher').join(', ')}` : '', of('lower').length ? `lower is better: ${of('lower').join(', ')}` : ''].filter(Boolean);
+  return parts.length ? `${parts.join('; ')}.`.replace(/^./, (c) => c.toUpperCase()) : '';
+}
+
 /** The caveats of published rows, once each, as footnotes; then the notes on group names the runs show. */
 function caveats(lb: Leaderboard): string[] {
   return [...[...new Set(lb.rows.map((r) => r.caveat).filter((c): c is string => Boolean(c)))].map((c) => `* ${c}.`), ...(lb.notes ?? [])];
@@ -99,6 +106,7 @@ export function leaderboardTable(lb: Leaderboard): string {
     tables.join('\n\n'),
     ...nLines(lb),
     ...rubricLines(lb),
+    directionsOf(lb),
     ...caveats(lb),
     ...rowKey(lb),
     ...(lb.comparisons.length ? ['', `Paired comparisons (${comparisonsNote(lb)}):`, ...lb.comparisons.map((c) => `- ${c.sentence}`)] : []),
@@ -128,8 +136,9 @@ export function leaderboardMarkdown(lb: Leaderboard): string {
     '',
     // n once per column (and a line of its own for a run whose n differ), not in every cell.
     ...nLines(lb).map((l) => `${mdEscape(l)}  `),
-    legendOf(lb),
+    `${legendOf(lb)}  `,
     ...rubricLines(lb).map((l) => `\n${mdEscape(l)}`),
+    mdEscape(directionsOf(lb)),
     ...caveats(lb).map((c) => `\n${mdEscape(c)}`),
   ];
   if (lb.comparisons.length) lines.push('', `**Paired comparisons** (${comparisonsNote(lb)}):`, '', ...lb.comparisons.map((c) => `- ${mdEscape(c.sentence)}`));

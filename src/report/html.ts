@@ -2,7 +2,7 @@ import type { Store } from '../store/store.ts';
 import { fieldOf } from '../benchmarks/types.ts';
 import { groupAccuracies, heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from './charts.ts';
 import { escapeHtml as e } from './escape.ts';
-import { comparisonsNote, legendOf, rubricLines } from './formats.ts';
+import { comparisonsNote, directionsOf, legendOf, rubricLines } from './formats.ts';
 import type { Leaderboard } from './leaderboard.ts';
 import { runLabels } from './run-labels.ts';
 
@@ -87,9 +87,11 @@ export function leaderboardSection(lb: Leaderboard): string {
   const comparisons = lb.comparisons.length
     ? `<h2>Paired comparisons</h2><ul id="comparisons">${lb.comparisons.map((c) => `<li>${e(c.sentence)}</li>`).join('')}</ul><p class="method">${e(comparisonsNote(lb))}, on the samples both runs answered; differences with p &ge; 0.05 are reported as not distinguishable.</p>`
     : '';
-  return `<table id="leaderboard"><thead><tr>${header.map((h, i) => `<th${i === 1 ? ' class="text"' : ''}>${e(h)}</th>`).join('')}</tr></thead><tbody>
+  const title = (i: number) => (i >= 3 ? ` title="${lb.columns[i - 3].better} is better"` : '');
+  return `<table id="leaderboard"><thead><tr>${header.map((h, i) => `<th${i === 1 ? ' class="text"' : ''}${title(i)}>${e(h)}</th>`).join('')}</tr></thead><tbody>
 ${rows}
 </tbody></table>
+<p class="ci">${e(directionsOf(lb))}</p>
 ${caveats}
 ${comparisons}`;
 }

@@ -1,6 +1,6 @@
 import { templateNotes } from '../upstream/template.ts';
 import { findBenchmark, protocolSpec } from '../benchmarks/registry.ts';
-import type { ChartSpec, ComparisonSpec, MetricSpec, ProtocolName, ProtocolSpec } from '../benchmarks/types.ts';
+import type { Better, ChartSpec, ComparisonSpec, MetricSpec, ProtocolName, ProtocolSpec } from '../benchmarks/types.ts';
 import type { ResultRow } from '../core/types.ts';
 import { countedRow } from '../metrics/blocks.ts';
 import { ClusterTallies, holm, pairedClusterBootstraps, pooled, type BootstrapOptions } from '../metrics/bootstrap.ts';
@@ -70,6 +70,7 @@ export interface Column {
   field?: string;
   /** How its interval is computed without the bootstrap (`--bootstrap 0`): Wilson, or MOVER over Wilson for a mean of proportions. */
   interval?: 'wilson' | 'mover';
+  better: Better;
 }
 
 /**
@@ -96,7 +97,7 @@ function columnsOf(spec: ProtocolSpec, runsValues: MetricValue[][]): Column[] {
     if (seen.has(v.key)) continue;
     seen.add(v.key);
     if (!e.column || (e.kind !== 'groups' && !e.label)) continue;
-    columns.push({ key: v.key, label: e.kind === 'groups' ? v.key : e.label!, group: e.column, ...(e.kind === 'groups' ? { field: e.field } : {}), interval: e.kind === 'mean' ? 'mover' : 'wilson' });
+    columns.push({ key: v.key, label: e.kind === 'groups' ? v.key : e.label!, group: e.column, ...(e.kind === 'groups' ? { field: e.field } : {}), interval: e.kind === 'mean' ? 'mover' : 'wilson', better: e.better });
   }
   const order = spec.metrics.columns;
   return order ? order.flatMap((k) => columns.filter((c) => c.key === k)) : columns;

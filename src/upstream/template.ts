@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { gitCheckout } from './git-checkout.ts';
 import { PythonLiteralError, pythonStringAfter } from './python-literal.ts';
 
 /**
@@ -44,7 +45,10 @@ export interface TemplateSource {
   origin: TemplateOrigin;
   file?: string;
   repo?: string;
+  /** The pinned commit the file was checked against (`verified`: the file is the one it has). */
   commit?: string;
+  /** When --data is a plain git clone: the commit it has checked out (the file's version when not verified). */
+  checkout?: string;
   /** Git blob id of the file read; `verified` when it equals the pinned one. */
   blob?: string;
   verified?: boolean;
@@ -113,14 +117,17 @@ export function resolveTemplate(spec: TemplateSpec, pin: UpstreamPin, opts: Reso
     try {
       let text = pythonStringAfter(content.toString('utf8'), spec.anchors);
       if (spec.strip) text = pyStrip(text);
+      // A plain clone may be at another commit than the pin: the one it has checked out is recorded too.
+      const checkout = gitCheckout(opts.root);
       return make(text, {
         origin: 'upstream',
         file: spec.file,
         repo: pin.repo,
         commit: pin.commit,
+        ...(checkout ? { checkout } : {}),
         blob,
         verified: blob === pinned,
-        ...(blob === pinned ? {} : { note: `${spec.file} differs from ${pin.repo}@${pin.commit.slice(0, 12)} (blob ${blob.slice(0, 12)}, expected ${pinned?.slice(0, 12) ?? 'unknown'})` }),
+        ...(blob === pinned ? {} : { note: `${spec.file} differs from ${pin.repo}@${pin.commit.slice(0, 12)} (blob ${blob.slice(0, 12)}, expected ${pinned?.slice(0, 12) ?? 'unknown'})${checkout ? `; --data is a clone at ${checkout.slice(0, 12)}` : ''}` }),
       });
     } catch (error) {
       if (!(error instanceof PythonLiteralError)) throw error;
