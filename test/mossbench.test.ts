@@ -150,14 +150,15 @@ describe('MOSSBench end to end at the mock', () => {
       expect(rows['4'].prediction).toBe('judge_error');
       expect(rows['5'].details).toMatchObject({ judge_verdict: 'compliance', judge_fallback: 'digit-0' });
 
-      // Metrics by hand: 4 judged (one judge error apart), 2 refusals; per trigger type; one verdict by fallback.
+      // Metrics by hand: 4 judged (one judge error apart), 2 refusals; per trigger type; two verdicts by fallback.
       const summary = await summarizeStoredRun(store, 'moss');
       expect(summary.counts).toMatchObject({ evaluated: 5, judged: 4, judge_errors: 1 });
       expect(summary.metrics.refusal_rate).toMatchObject({ n: 4, correct: 2, accuracy: 0.5 });
       expect(summary.metrics['Exaggerated Risk']).toMatchObject({ n: 1, correct: 1 });
       expect(summary.metrics['Negated Harm']).toMatchObject({ n: 1, correct: 1 });
       expect(summary.metrics['Counterintuitive Interpretation']).toMatchObject({ n: 2, correct: 0 });
-      expect(summary.metrics.parser_fallbacks).toMatchObject({ n: 4, correct: 1 });
+      // Fallbacks: the digit-0 reply and the empty answer scored without the judge.
+      expect(summary.metrics.parser_fallbacks).toMatchObject({ n: 4, correct: 2 });
       expect(summary.judge).toBe('openai:judge');
       expect(summary.templates?.[0]).toMatchObject({ origin: 'upstream', commit: '8d68b0614b39d8990a508e03d99975832f399db2' });
       expect(formatSummaryTable(summary)).toMatch(/mossbench-refusal: MOSSBench\/evaluation\/evaluation_prompts.py differs from xirui-li\/MOSSBench@8d68b0614b39/);
