@@ -277,27 +277,8 @@ export interface ChartSpec {
   bars?: string[];
 }
 
-/** What a protocol may read at run time: the benchmark's own files, as `--data` gives them. */
-export interface PrepareContext {
-  data: string;
-  images?: string;
-}
-
-/** Templates read at run time (e.g. from the upstream repository), replacing the declared ones. */
-export interface PreparedProtocol {
-  prompt?: PromptTemplate;
-  rubric?: JudgeRubric;
-  /** Where the templates came from (file, commit, origin), stored with the run under `protocol.templates`. */
-  provenance?: Record<string, unknown>;
-}
-
 export interface ProtocolSpec {
   prompt: PromptTemplate;
-  /**
-   * Reads what the benchmark publishes with its data (prompt templates, judge prompts) when a run
-   * or a re-scoring starts; a throw is a setup error naming what is missing.
-   */
-  prepare?: (ctx: PrepareContext) => Promise<PreparedProtocol>;
   generation?: GenerationDefaults;
   scorer: ScorerSpec;
   metrics: MetricSpec;

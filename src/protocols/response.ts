@@ -19,7 +19,7 @@ export interface ResponseOptions {
   textFirst?: boolean;
   retry?: RetryPolicy;
   /** Where the benchmark's templates came from (upstream file, --judge-prompts, fallback), recorded with the run. */
-  templates?: TemplateSource[] | Record<string, unknown>;
+  templates?: TemplateSource[];
 }
 
 /**

@@ -9,7 +9,7 @@ import { everySampleFailed, markFailed } from '../store/run-status.ts';
 import { recordEndpointStats, workOnQueuedRun } from './worker.ts';
 import { holdRun, RunHeldError } from './run-lease.ts';
 
-export { createJudge, openRun, prepareProtocol, protocolFor, RunSetupError, shardOf, type RunSession } from './session.ts';
+export { createJudge, openRun, protocolFor, RunSetupError, shardOf, type RunSession } from './session.ts';
 
 export interface EvaluateOptions {
   store: Store;

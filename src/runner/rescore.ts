@@ -92,10 +92,10 @@ export async function rescoreRun(opts: RescoreOptions): Promise<{ rescored: numb
   if (!opts.judge) throw new Error('re-judging a response run needs --judge provider:model');
   const judge = opts.judge;
   const declared = protocolSpec(run.benchmark, 'response');
-  // A benchmark's judge templates come from its upstream files (or its prepare()), read again as the run did.
+  // A benchmark's judge templates come from its upstream files, read again as the run did.
   const scorer = declared ? bindUpstream(declared, config.run.data, config.run.judgePrompts).spec.scorer : undefined;
   if (!declared || scorer?.kind !== 'judge') throw new Error(`${run.benchmark} has no judge rubric for the response protocol`);
-  const rubric = (await declared.prepare?.({ data: config.run.data, images: config.run.images }))?.rubric ?? scorer.rubric;
+  const rubric = scorer.rubric;
   const generation = `judge:${judge.id}`;
   const price = judgePrice(run, judge.id);
   // Verdicts a previous, unfinished attempt with this judge already gave are not asked for again.

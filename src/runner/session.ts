@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadRowsFile, protocolSpec } from '../benchmarks/registry.ts';
-import type { PreparedProtocol, ProtocolSpec } from '../benchmarks/types.ts';
+import type { ProtocolSpec } from '../benchmarks/types.ts';
 import { bindUpstream } from '../upstream/bind.ts';
 import { TemplateError } from '../upstream/template.ts';
 import type { ImageLimits, LoadedDataset, Provider, Sample } from '../core/types.ts';
@@ -145,7 +145,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   // An extractor model reads only what the rule cannot: under CoT that rule is the final answer's.
   const rule = method.extraction && config.extraction !== 'paper' ? method.extraction : config.extraction;
   const scoring = { ...config, extraction: extractor ? config.extraction : rule, judge: extractor ? config.judge : (judge?.id ?? config.judge) };
-  const protocol = protocolFor(scoring, judge, await prepareProtocol(config), extractor && method.extraction ? { rule: method.extraction } : {});
+  const protocol = protocolFor(scoring, judge, extractor && method.extraction ? { rule: method.extraction } : {});
   const { extraction: _extraction, judge: _judge, ...protocolSettings } = protocol.describe();
   const pricing = resolvePricing(config.model, judge?.id, loadPrices(config.prices));
 
@@ -351,29 +351,18 @@ export function createJudge(config: RunConfig, apiKey?: string): Provider {
   return createProvider(config.judge, { baseURL: config.judgeBaseURL ?? config.baseURL, apiKey, timeoutMs: config.timeoutMs });
 }
 
-/** What the benchmark's protocol reads at run time (upstream templates); nothing for most. */
-export async function prepareProtocol(config: Pick<RunConfig, 'benchmark' | 'protocol' | 'data' | 'images'>): Promise<PreparedProtocol> {
-  const spec = protocolSpec(config.benchmark, protocolName(config));
-  if (!spec?.prepare) return {};
-  try {
-    return await spec.prepare({ data: config.data, images: config.images });
-  } catch (error) {
-    throw new RunSetupError((error as Error).message);
-  }
-}
-
 /**
- * The run's protocol, as its benchmark declares it (with the templates `prepared` read at run
- * time); run flags override the benchmark's generation settings.
+ * The run's protocol, as its benchmark declares it (with the templates its `upstream` binding reads
+ * at run time); run flags override the benchmark's generation settings.
  */
-export function protocolFor(config: RunConfig, judge?: Provider, prepared: PreparedProtocol = {}, reading: { rule?: ExtractionRule } = {}): Protocol {
+export function protocolFor(config: RunConfig, judge?: Provider, reading: { rule?: ExtractionRule } = {}): Protocol {
   const name = protocolName(config);
   const declared = protocolSpec(config.benchmark, name);
   if (!declared) throw new RunSetupError(`no benchmark defines the ${name} protocol`);
   const bound = withTemplates(declared, config);
-  const spec = { ...bound.spec, prompt: prepared.prompt ?? bound.spec.prompt };
-  // Where the run-time templates came from: the upstream files (and their provenance), or a prepare() hook's record.
-  const templates = bound.templates ?? prepared.provenance;
+  const spec = bound.spec;
+  // Where the run-time templates came from: the upstream files (and their provenance).
+  const templates = bound.templates;
   const generation = {
     maxTokens: config.maxTokens ?? (spec.scorer.kind === 'extraction' && config.extraction === 'paper' ? PAPER_EXTRACTION_MAX_TOKENS : undefined) ?? spec.generation?.maxTokens ?? 256,
     temperature: config.temperature,
@@ -384,7 +373,7 @@ export function protocolFor(config: RunConfig, judge?: Provider, prepared: Prepa
   if (spec.scorer.kind === 'judge') {
     return new ResponseProtocol({
       judge: judge ?? createJudge(config),
-      rubric: prepared.rubric ?? spec.scorer.rubric,
+      rubric: spec.scorer.rubric,
       prompt: spec.prompt,
       ...generation,
       retry: retryPolicyOf(config),
