@@ -54,8 +54,12 @@ describe('summary JSON: the names issue 2 fixed', () => {
     expectIssue2Shape(s);
     // Field for field and in order, as the summary was before benchmarks became definitions.
     // Field for field and in order, as the summary was before benchmarks became definitions; the
-    // interval method's details (bootstrap) and the bare numbers' intervals (aggregate_ci95) added.
-    expect(Object.keys(s)).toEqual(['benchmark', 'protocol', 'model', 'extraction', 'ci_method', 'bootstrap', 'run_id', 'counts', 'metrics', 'aggregate_ci95', 'by_scenario', 'by_domain', 'by_attack', 'by_category', 'missing_image_ids', 'usage']);
+    // interval method's details (bootstrap), which way each metric is better (better) and the bare
+    // numbers' intervals (aggregate_ci95) added.
+    expect(Object.keys(s)).toEqual(['benchmark', 'protocol', 'model', 'extraction', 'ci_method', 'bootstrap', 'run_id', 'counts', 'metrics', 'better', 'aggregate_ci95', 'by_scenario', 'by_domain', 'by_attack', 'by_category', 'missing_image_ids', 'usage']);
+    // Which way each metric (and each breakdown of one proportion) is better.
+    expect(Object.keys(s.better)).toEqual([...METRIC_KEYS, 'by_scenario', 'by_domain', 'by_attack', 'by_category']);
+    expect(s.better.by_scenario).toBe('higher');
     expect(Object.keys(s.counts)).toEqual(['samples', 'evaluated', 'missing_image', 'errors', 'unparsed', 'content_policy']);
     expect(Object.keys(s.metrics)).toEqual(METRIC_KEYS);
     expect(s).toMatchObject({ benchmark: 'demo', protocol: 'awareness', model: 'baseline:random', extraction: 'strict', ci_method: 'cluster_bootstrap', bootstrap: { replicates: 2000, seed: expect.any(Number), cluster_key: 'image' } });
