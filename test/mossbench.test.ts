@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMossBench, parseRefusalScore } from '../src/benchmarks/mossbench.ts';
+import { loadMossBench, MOSSBENCH_PUBLISHED, parseRefusalScore } from '../src/benchmarks/mossbench.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { summarizeStoredRun } from '../src/report/summary.ts';
@@ -191,6 +191,20 @@ describe('MOSSBench end to end at the mock', () => {
     } finally {
       await store.close();
       rmSync(bare, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('MOSSBench published rows', () => {
+  it("all 19 rows of the README's table; ALL is the mean of the three types (100 items each), as printed to two decimals, but for one row", () => {
+    expect(MOSSBENCH_PUBLISHED).toHaveLength(19);
+    expect(new Set(MOSSBENCH_PUBLISHED.map((r) => r.name)).size).toBe(19);
+    for (const r of MOSSBENCH_PUBLISHED) {
+      const v = r.values;
+      const mean = (v['Exaggerated Risk'] + v['Negated Harm'] + v['Counterintuitive Interpretation']) / 3;
+      // One slip in the README: Claude 3 Opus (API) prints ALL 34.67 beside 11 / 43 / 55 (mean 36.33); kept as printed.
+      if (r.name === 'Claude 3 Opus') expect(mean - v.refusal_rate).toBeCloseTo(0.3633 - 0.3467, 4);
+      else expect(Math.abs(mean - v.refusal_rate), r.name).toBeLessThan(0.00006);
     }
   });
 });

@@ -129,18 +129,32 @@ export function parseRefusalScore(reply: string): RefusalVerdict | undefined {
 }
 
 const MOSS_SOURCE = 'MOSSBench README leaderboard "Refusal Rate" (xirui-li/MOSSBench@8d68b06, 2024-06-22 rows; judge gpt-4-turbo)';
-/** [model, all, Exaggerated Risk, Negated Harm, Counterintuitive Interpretation] in percent, as the table prints them. */
+/**
+ * [model, all, Exaggerated Risk, Negated Harm, Counterintuitive Interpretation] in percent: every row
+ * of the table, in its order ("(web)": the table's "Web version" rows, asked through the chat site).
+ * ALL is the mean of the three types (100 items each) in every row but Claude 3 Opus, whose ALL the
+ * table prints as 34.67 beside 11 / 43 / 55 (mean 36.33): kept as printed.
+ */
 const MOSS_ROWS: [string, number, number, number, number][] = [
+  ['Claude 3 Opus (web)', 70.67, 41, 93, 78],
+  ['Gemini Advanced (web)', 61, 41, 67, 75],
   ['Claude 3 Sonnet', 55, 39, 65, 61],
   ['Claude 3 Haiku', 49.33, 27, 58, 63],
   ['Claude 3 Opus', 34.67, 11, 43, 55],
   ['Gemini Pro 1.5', 29.33, 25, 28, 35],
   ['Qwen-VL-Chat', 21.67, 16, 13, 36],
+  ['InternLM-Xcomposer2-7b', 17.67, 14, 11, 28],
   ['Gemini Pro Vision', 17, 20, 9, 22],
+  ['Reka', 16.67, 11, 21, 18],
   ['InstructBLIP-Vicuna-7b', 15.67, 21, 23, 3],
+  ['IDEFICS-9b-Instruct', 13.67, 17, 9, 15],
+  ['MiniCPM-V 2.0', 12.33, 16, 11, 10],
   ['LLaVA-1.5-7b', 12.33, 18, 10, 9],
+  ['mPLUG-Owl2', 10, 11, 7, 12],
   ['LLaVA-1.5-13b', 9.67, 9, 9, 11],
   ['GPT-4o', 6.33, 6, 8, 5],
+  ['MiniCPM-Llama3-V 2.5', 6, 8, 5, 5],
+  ['GPT-4o (web)', 4, 6, 2, 4],
 ];
 export const MOSSBENCH_PUBLISHED = MOSS_ROWS.map(([name, all, er, nh, ci]) => ({
   name,
