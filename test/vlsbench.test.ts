@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadVlsBench, parseVlsVerdict } from '../src/benchmarks/vlsbench.ts';
+import { loadVlsBench, parseVlsVerdict, VLSBENCH_PUBLISHED } from '../src/benchmarks/vlsbench.ts';
 import { startMockOpenAI, type MockServer } from '../src/mock/openai-server.ts';
 import { evaluate } from '../src/runner/evaluate.ts';
 import { rescoreRun } from '../src/runner/rescore.ts';
@@ -163,5 +163,12 @@ describe('VLSBench end to end at the mock', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('VLSBench published rows', () => {
+  it("the paper table's base models and APIs, each with safe = refuse + warn as printed", () => {
+    expect(VLSBENCH_PUBLISHED.map((r) => r.name)).toEqual(['LLaVA-v1.5-7b', 'LLaVA-v1.5-13b', 'LLaVA-v1.6-mistral-7b', 'LLaVA-llama3-8b', 'Qwen2-VL-7B', 'Llama-3.2-11B-Vision', 'GPT-4o', 'Gemini-1.5-pro']);
+    for (const r of VLSBENCH_PUBLISHED) expect(Math.abs(r.values.refuse_rate + r.values.warn_rate - r.values.safe_rate), r.name).toBeLessThan(0.00006);
   });
 });
