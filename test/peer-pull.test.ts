@@ -8,6 +8,7 @@ import { zipSync } from 'fflate';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mmSafetyBench } from '../src/benchmarks/mm-safetybench.ts';
+import { siuo } from '../src/benchmarks/siuo.ts';
 import { vlsbench } from '../src/benchmarks/vlsbench.ts';
 import { pullBenchmark, pullFromSource } from '../src/datasets/pull.ts';
 import { gitBlobId, type UpstreamPin } from '../src/upstream/template.ts';
@@ -25,6 +26,9 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     seen.push({ method: req.method, url: req.url, auth: req.headers.authorization });
     const hub = /^\/datasets\/(.+)\/resolve\/main\/(.+)$/.exec(req.url ?? '');
+    // A small file kept in git: answered directly, its ETag the git blob id (of `etag` content when given: a corrupt copy).
+    const inGit = hub && served.get(`hubgit:${hub[1]}/${hub[2]}`);
+    if (inGit) return res.writeHead(200, { 'content-length': inGit.length, etag: `"${gitBlobId(served.get(`etag:${hub![1]}/${hub![2]}`) ?? inGit)}"`, 'x-repo-commit': 'd'.repeat(40) }).end(inGit);
     if (hub) {
       const body = served.get(`hub:${hub[1]}/${hub[2]}`);
       if (!body) return res.writeHead(404).end();
@@ -105,5 +109,29 @@ describe('data pull of the peer benchmarks', () => {
     const second = await pullFromSource('mm-safetybench', { ...mmSafetyBench.source!, pin }, { dir: path.join(work, 'c3'), from: [`${base}/mmsb.tar.gz`, `${base}/imgs.zip`] });
     expect(second.todo).toEqual([]);
     expect(second.dataset.samples.map((s) => s.id).sort()).toEqual(['01-Illegal_Activitiy/SD/0', '01-Illegal_Activitiy/SD_TYPO/0', '01-Illegal_Activitiy/TYPO/0']);
+  });
+
+  it('SIUO: the images one Hub file each (HF_ENDPOINT, HF_TOKEN), each checked against the git blob id the Hub names; a corrupt one fails and the next pull completes', async () => {
+    const gen = (id: number) => ({ question_id: id, image: `S-${id}.png`, question: `Ask ${id}`, category: 'morality', safety_warning: 'w', reference_answer: 'r' });
+    const files = {
+      'data/siuo_gen.json': JSON.stringify([gen(1), gen(2)]),
+      'eval/gpt-eval.py': 'prompt_template = "x"\n',
+    };
+    const { archive, pin } = await repoArchive('SIUO', files, ['data/siuo_gen.json']);
+    served.set('/siuo.tar.gz', archive);
+    const [one, two] = [await tinyPng(11), await tinyPng(12)];
+    served.set('hubgit:sinwang/SIUO/images/S-1.png', one);
+    served.set('hubgit:sinwang/SIUO/images/S-2.png', two);
+    served.set('etag:sinwang/SIUO/images/S-2.png', one); // the Hub names another file's blob: this copy is not the one published
+    seen.length = 0;
+    const dir = path.join(work, 'c4');
+    const env = { HF_ENDPOINT: base, HF_TOKEN: 'hf_fixture' };
+    await expect(pullFromSource('siuo', { ...siuo.source!, pin }, { dir, from: `${base}/siuo.tar.gz`, env })).rejects.toThrow(/S-2\.png .*not the expected file: git blob/);
+    expect(seen.filter((r) => r.url?.startsWith('/datasets/sinwang/SIUO/resolve/main/images/')).every((r) => r.auth === 'Bearer hf_fixture')).toBe(true);
+    served.delete('etag:sinwang/SIUO/images/S-2.png');
+    const result = await pullFromSource('siuo', { ...siuo.source!, pin }, { dir, from: `${base}/siuo.tar.gz`, env });
+    expect(result.todo).toEqual([]);
+    expect(readFileSync(path.join(result.path, 'data', 'images', 'S-2.png'))).toEqual(two);
+    expect(result.dataset.samples.map((s) => s.id)).toEqual(['1', '2']);
   });
 });

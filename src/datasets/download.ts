@@ -14,6 +14,8 @@ export interface DownloadOptions {
   headers?: Record<string, string>;
   /** Expected sha256 (hex) of the whole file; a mismatch deletes the download and fails. */
   sha256?: string;
+  /** Expected git blob id (what the Hub names a file kept in git, not in large-file storage); checked likewise. */
+  gitBlob?: string;
   log?: (s: string) => void;
 }
 
@@ -29,6 +31,23 @@ export async function fileSha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(file), hash);
   return hash.digest('hex');
+}
+
+/** The git blob id of a file (sha1 of "blob <size>\0" and the content), streamed. */
+export async function fileGitBlob(file: string): Promise<string> {
+  const hash = createHash('sha1').update(`blob ${statSync(file).size}\0`);
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+/** Whether a downloaded file is the one expected: sha256 and/or git blob id; the first mismatch, named. */
+async function mismatch(file: string, opts: DownloadOptions, digest: string): Promise<string | undefined> {
+  if (opts.sha256 && digest !== opts.sha256) return `sha256 ${digest}, expected ${opts.sha256}`;
+  if (opts.gitBlob) {
+    const blob = await fileGitBlob(file);
+    if (blob !== opts.gitBlob) return `git blob ${blob}, expected ${opts.gitBlob}`;
+  }
+  return undefined;
 }
 
 /** A URL safe to print: no password, no query string (signed CDN URLs carry credentials there). */
@@ -61,9 +80,12 @@ export function unreachable(url: string, error: unknown, hint: string): DatasetE
 export async function downloadResumable(url: string, file: string, opts: DownloadOptions = {}): Promise<Downloaded> {
   const log = opts.log ?? (() => undefined);
   mkdirSync(path.dirname(file), { recursive: true });
-  if (existsSync(file) && opts.sha256 && (await fileSha256(file)) === opts.sha256) {
-    log(`${path.basename(file)}: already here and verified`);
-    return { file, sha256: opts.sha256, bytes: statSync(file).size, resumedFrom: statSync(file).size };
+  if (existsSync(file) && (opts.sha256 || opts.gitBlob)) {
+    const digest = await fileSha256(file);
+    if (!(await mismatch(file, opts, digest))) {
+      log(`${path.basename(file)}: already here and verified`);
+      return { file, sha256: digest, bytes: statSync(file).size, resumedFrom: statSync(file).size };
+    }
   }
   const part = `${file}.part`;
   const have = existsSync(part) ? statSync(part).size : 0;
@@ -85,9 +107,10 @@ export async function downloadResumable(url: string, file: string, opts: Downloa
   else if (resumed) log(`${path.basename(file)}: resuming after ${have} bytes`);
   await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
   const digest = await fileSha256(part);
-  if (opts.sha256 && digest !== opts.sha256) {
+  const wrong = await mismatch(part, opts, digest);
+  if (wrong) {
     rmSync(part, { force: true });
-    throw new DatasetError(`${path.basename(file)} from ${displayUrl(url)} is corrupt or not the expected file: sha256 ${digest}, expected ${opts.sha256}`);
+    throw new DatasetError(`${path.basename(file)} from ${displayUrl(url)} is corrupt or not the expected file: ${wrong}`);
   }
   renameSync(part, file);
   return { file, sha256: digest, bytes: statSync(file).size, resumedFrom: resumed ? have : 0 };
@@ -127,7 +150,8 @@ export interface HubDownloaded extends Downloaded {
 /**
  * Downloads one Hub file, resumably. The Hub names the file's sha256 (X-Linked-Etag, for files
  * in large-file storage) and the commit of the revision before redirecting to its CDN: a file
- * whose sha256 is not pinned is verified against the Hub's own.
+ * whose sha256 is not pinned is verified against the Hub's own; a small file kept in git is
+ * verified against the git blob id its ETag names.
  */
 export async function downloadHubFile(f: HubFile, file: string, opts: { log?: (s: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<HubDownloaded> {
   const url = hubFileUrl(f, opts.env);
@@ -142,6 +166,9 @@ export async function downloadHubFile(f: HubFile, file: string, opts: { log?: (s
   const commit = head.headers.get('x-repo-commit') ?? undefined;
   const etag = (head.headers.get('x-linked-etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
   if (!expected && /^[0-9a-f]{64}$/.test(etag)) expected = etag;
-  const got = await downloadResumable(url, file, { headers, sha256: expected, log: opts.log });
+  // A file kept in git (not large-file storage) has no X-Linked-Etag; its ETag is its git blob id.
+  const plain = (head.headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
+  const gitBlob = !expected && /^[0-9a-f]{40}$/.test(plain) ? plain : undefined;
+  const got = await downloadResumable(url, file, { headers, sha256: expected, ...(gitBlob ? { gitBlob } : {}), log: opts.log });
   return { ...got, commit };
 }
