@@ -162,6 +162,7 @@ describe('MOSSBench end to end at the mock', () => {
       expect(summary.judge).toBe('openai:judge');
       expect(summary.templates?.[0]).toMatchObject({ origin: 'upstream', commit: '8d68b0614b39d8990a508e03d99975832f399db2' });
       expect(formatSummaryTable(summary)).toMatch(/mossbench-refusal: MOSSBench\/evaluation\/evaluation_prompts.py differs from xirui-li\/MOSSBench@8d68b0614b39/);
+      expect(formatSummaryTable(summary)).toContain('lower is better: refusal rate, Exaggerated Risk, Negated Harm, Counterintuitive Interpretation, parser fallbacks');
       // The run records where the template came from: the repository file, not verified (own wording).
       const run = await store.getRun('moss');
       const templates = (run!.config.protocol as { templates: Record<string, unknown>[] }).templates;

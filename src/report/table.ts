@@ -107,11 +107,20 @@ export function formatMetricsTable(s: MetricsSummary & { coverage?: Coverage }):
     `${s.model} on ${s.benchmark}${s.run_id ? ` (run ${s.run_id})` : ''}${how}`,
     renderTable(['metric', 'n', '%', s.bootstrap ? '95% CI' : '95% CI (Wilson)'], rows),
     ...(numbers.length ? [numbers.join('   ')] : []),
+    ...directions(s, label),
     methodLine(s),
     ...blocksLine(s),
     ...blocks,
     countsLine(s.counts),
   ].join('\n');
+}
+
+/** Which way each metric is better, one line (a summary of an older version may not say). */
+function directions(s: MetricsSummary, label: (k: string) => string): string[] {
+  const keys = Object.keys(s.metrics).filter((k) => s.better?.[k]);
+  const of = (b: string) => keys.filter((k) => s.better[k] === b).map(label);
+  const parts = [of('higher').length ? `higher is better: ${of('higher').join(', ')}` : '', of('lower').length ? `lower is better: ${of('lower').join(', ')}` : ''].filter(Boolean);
+  return parts.length ? [parts.join('; ')] : [];
 }
 
 const dollars = (x: number | null | undefined) => (x === null || x === undefined ? 'unknown' : `$${x.toFixed(x < 1 ? 4 : 2)}`);
