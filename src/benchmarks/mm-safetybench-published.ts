@@ -39,7 +39,7 @@ export interface MmsbPaperTable {
   average: Record<ImageKind, number>;
 }
 
-const LLAVA_TABLE = 'results table "Evaluation on LLaVA-1.5-7B and LLaVA-1.5-13B" (project page image mm_safety_experiment_results.png)';
+const LLAVA_TABLE = 'table "Evaluation on LLaVA-1.5-7B and LLaVA-1.5-13B" (mm_safety_experiment_results.png)';
 
 export const MMSB_PAPER_TABLES: readonly MmsbPaperTable[] = [
   {
@@ -64,7 +64,7 @@ export const MMSB_PAPER_TABLES: readonly MmsbPaperTable[] = [
   },
   {
     model: 'MiniGPT-4',
-    table: 'results table "Evaluation on MiniGPT-4" (project page image mm_safety_minigpt4.png)',
+    table: 'table "Evaluation on MiniGPT-4" (mm_safety_minigpt4.png)',
     asr: {
       SD: [6.19, 5.52, 2.27, 15.28, 1.64, 3.9, 11.93, 64.05, 5.04, 87.69, 92.81, 98.17, 84.56],
       TYPO: [11.34, 6.75, 27.27, 30.56, 5.74, 18.18, 26.61, 86.27, 12.23, 93.85, 97.01, 97.25, 95.3],

@@ -197,7 +197,7 @@ export const mmSafetyBench: BenchmarkDefinition = {
   published: MMSB_PAPER_TABLES.map((t) => ({
     name: `${t.model} (paper)`,
     protocol: 'response' as const,
-    source: `MM-SafetyBench paper (arXiv 2311.17600), ${t.table}; judge GPT-4`,
+    source: `MM-SafetyBench paper (arXiv 2311.17600), ${t.table} on the authors' project page; judge GPT-4`,
     values: publishedValues(t),
     caveat: "MM-SafetyBench rows: the paper prints ASR per scenario and image kind; the rates over all questions shown are counted from those cells (each is k/n for its scenario's n); the paper's own Average is a mean over scenarios",
   })),
