@@ -134,4 +134,18 @@ describe('data pull of the peer benchmarks', () => {
     expect(readFileSync(path.join(result.path, 'data', 'images', 'S-2.png'))).toEqual(two);
     expect(result.dataset.samples.map((s) => s.id)).toEqual(['1', '2']);
   });
+
+  it("SIUO: the release's image archive given as a second --from is unpacked into data/images instead of asking the Hub", async () => {
+    const gen = (id: number) => ({ question_id: id, image: `S-${id}.png`, question: `Ask ${id}`, category: 'morality', safety_warning: 'w', reference_answer: 'r' });
+    const { archive, pin } = await repoArchive('SIUO', { 'data/siuo_gen.json': JSON.stringify([gen(1), gen(2)]) }, ['data/siuo_gen.json']);
+    served.set('/siuo2.tar.gz', archive);
+    const [one, two] = [await tinyPng(21), await tinyPng(22)];
+    served.set('/SIUO-images.zip', Buffer.from(zipSync({ 'SIUO-images/S-1.png': new Uint8Array(one), 'SIUO-images/S-2.png': new Uint8Array(two) })));
+    seen.length = 0;
+    const result = await pullFromSource('siuo', { ...siuo.source!, pin }, { dir: path.join(work, 'c5'), from: [`${base}/siuo2.tar.gz`, `${base}/SIUO-images.zip`], env: { HF_ENDPOINT: base } });
+    expect(result.todo).toEqual([]);
+    expect(readFileSync(path.join(result.path, 'data', 'images', 'S-2.png'))).toEqual(two);
+    expect(result.dataset.samples.map((s) => s.id)).toEqual(['1', '2']);
+    expect(seen.filter((r) => r.url?.startsWith('/datasets/'))).toEqual([]);
+  });
 });

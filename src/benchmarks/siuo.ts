@@ -320,7 +320,8 @@ export const siuo: BenchmarkDefinition = {
     note: `the ${SIUO_PIN.repo} repository`,
     pin: SIUO_PIN,
     // The Hub dataset sinwang/SIUO holds the images one file each under images/.
-    extras: [{ kind: 'hub-files', dataset: 'sinwang/SIUO', revision: 'main', files: (root) => jsonArrayField(`${root}/data/siuo_gen.json`, 'image').map((name) => ({ file: `images/${name}`, to: `data/images/${name}` })) }],
+    // Or the release's image archive (SIUO-images.zip), given to data pull as a second --from.
+    extras: [{ kind: 'hub-files', dataset: 'sinwang/SIUO', revision: 'main', into: 'data/images', files: (root) => jsonArrayField(`${root}/data/siuo_gen.json`, 'image').map((name) => ({ file: `images/${name}`, to: `data/images/${name}` })) }],
   },
   defaultProtocol: 'response',
   protocols: {

@@ -11,8 +11,11 @@ import { DatasetError } from './errors.ts';
 export type ExtraPart =
   /** An archive on the Hub; the folder in it that holds `marker` becomes `into` (relative to the snapshot root). */
   | { kind: 'hub-archive'; dataset: string; revision: string; file: string; into: string; marker: string; sha256?: string }
-  /** One Hub file per item: `files(root)` lists them (from the snapshot's own data file). */
-  | { kind: 'hub-files'; dataset: string; revision: string; files: (root: string) => { file: string; to: string }[] }
+  /**
+   * One Hub file per item: `files(root)` lists them (from the snapshot's own data file). `into`: where
+   * the release's own archive of them goes instead, when its URL is given (`data pull --from`).
+   */
+  | { kind: 'hub-files'; dataset: string; revision: string; files: (root: string) => { file: string; to: string }[]; into: string }
   /** Published where mmsafe cannot download from: instructions, and where `--from URL` archives go. */
   | { kind: 'manual'; what: string; into: string; marker: string };
 
@@ -40,6 +43,13 @@ export async function fetchExtras(parts: readonly ExtraPart[], opts: ExtrasOptio
   const result: ExtrasResult = { hubCommits: {}, todo: [] };
   const urls = [...(opts.urls ?? [])];
   for (const part of parts) {
+    // A URL given for a part that lives on the Hub replaces the Hub: the release's own archive.
+    if (part.kind !== 'manual' && urls.length) {
+      const files = part.kind === 'hub-files' ? part.files(opts.root) : [];
+      const marker = part.kind === 'hub-archive' ? part.marker : files[0] && path.basename(files[0].to);
+      if (marker) await fromArchive(urls.shift()!, `the images archive`, { into: part.into, marker, kind: part.kind }, opts);
+      continue;
+    }
     if (part.kind === 'hub-archive') {
       const local = path.join(opts.cacheDir, part.dataset.replace('/', '+'), part.file);
       opts.log(`downloading ${part.file} from the Hub dataset ${part.dataset} (resumable)`);
@@ -63,13 +73,18 @@ export async function fetchExtras(parts: readonly ExtraPart[], opts: ExtrasOptio
         result.todo.push(`${part.what}; unpack it so that it becomes ${path.join(opts.root, part.into)} (or pass its folder as --images), or give its URL: mmsafe data pull ... --from <repository archive URL or "-"> --from <images archive URL>`);
         continue;
       }
-      const local = path.join(opts.cacheDir, `extra-${Buffer.from(url).toString('base64url').slice(0, 40)}`);
-      opts.log(`downloading ${part.what} (resumable)`);
-      await downloadResumable(url, local, { log: opts.log });
-      await unpackInto(local, part, opts);
+      await fromArchive(url, part.what, part, opts);
     }
   }
   return result;
+}
+
+/** Downloads an archive given by URL (resumably) and unpacks the folder holding `marker` as `into`. */
+async function fromArchive(url: string, what: string, part: { into: string; marker: string; kind: string }, opts: ExtrasOptions): Promise<void> {
+  const local = path.join(opts.cacheDir, `extra-${Buffer.from(url).toString('base64url').slice(0, 40)}`);
+  opts.log(`downloading ${what} (resumable)`);
+  await downloadResumable(url, local, { log: opts.log });
+  await unpackInto(local, part, opts);
 }
 
 /** The distinct values of one field of a JSON array file (e.g. the image names of a data file). */
