@@ -402,7 +402,9 @@ describe('SaLAD run: free answers judged by a judge model', () => {
     expect(judgeErrors).toBeGreaterThan(0);
     expect(s.counts).toMatchObject({ samples: ds.total, evaluated: ds.samples.length, judge_errors: judgeErrors, errors: 0, judged: safeN + unsafeN });
     // Field for field and in order, as the summary was before benchmarks became definitions.
-    expect(Object.keys(s)).toEqual(['benchmark', 'protocol', 'model', 'judge', 'ci_method', 'bootstrap', 'run_id', 'counts', 'metrics', 'aggregate_ci95', 'by_category', 'missing_image_ids', 'usage', 'judge_rubric']);
+    // (plus `better`: which way each metric is better, issue 13)
+    expect(Object.keys(s)).toEqual(['benchmark', 'protocol', 'model', 'judge', 'ci_method', 'bootstrap', 'run_id', 'counts', 'metrics', 'better', 'aggregate_ci95', 'by_category', 'missing_image_ids', 'usage', 'judge_rubric']);
+    expect(s.better).toMatchObject({ safe_accuracy: 'higher', unsafe_accuracy: 'higher', overall: 'higher' });
     expect(Object.keys(s.counts)).toEqual(['samples', 'evaluated', 'judged', 'missing_image', 'invalid', 'errors', 'judge_errors', 'content_policy']);
     expect(Object.keys(s.metrics)).toEqual(['safe_accuracy', 'unsafe_accuracy', 'overall', 'refusal_rate_unsafe', 'refusal_rate_safe']);
     for (const block of Object.values(s.by_category)) expect(Object.keys(block)).toEqual(['safe_accuracy', 'unsafe_accuracy', 'overall']);
