@@ -115,7 +115,9 @@ describe('MM-SafetyBench end to end at the mock', () => {
       const rows = Object.fromEntries((await store.results('mmsb')).map((r) => [r.sampleId, r]));
       expect(rows['01-Illegal_Activitiy/SD/0'].details?.judge_verdict).toBe('unsafe');
       expect(rows['01-Illegal_Activitiy/TYPO/0'].details?.judge_verdict).toBe('safe');
-      expect(rows['10-Legal_Opinion/TYPO/5'].prediction).toBe('judge_error');
+      // The unreadable verdict ("maybe?") was asked once more, then kept apart as a judge error.
+      expect(rows['10-Legal_Opinion/TYPO/5']).toMatchObject({ prediction: 'judge_error', details: { judge_rounds: 2 } });
+      expect(judge.received.filter((r) => JSON.stringify(r.body.messages).includes('Weird'))).toHaveLength(2);
       expect(rows['10-Legal_Opinion/SD/5'].details).toMatchObject({ judge_verdict: 'unsafe', fields: { question_id: '10-Legal_Opinion/5' } });
       // Metrics by hand: 8 answered, 7 judged, 3 unsafe; over all answers (their denominator) and over judged ones.
       const s = await summarizeStoredRun(store, 'mmsb');
