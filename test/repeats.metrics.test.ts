@@ -51,6 +51,7 @@ describe('a run with --samples 3', () => {
     expect(s.counts).toMatchObject({ samples: 4, evaluated: 4, answers: 12, unparsed: 0 });
     expect(s.metrics.typical).toMatchObject({ n: 4, correct: 2, accuracy: 0.5 });
     expect(s.metrics.flip_rate).toMatchObject({ n: 4, correct: 3, accuracy: 0.75 });
+    expect(s.better.flip_rate).toBe('lower');
     expect(s.repeats?.k).toBe(3);
     expect(s.repeats?.per_repeat.map((p) => p.metrics.typical)).toEqual([0.5, 0.5, 0.75]);
     const spread = s.repeats!.spread.typical;
