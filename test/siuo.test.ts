@@ -111,11 +111,10 @@ describe('SIUO end to end at the mock', () => {
     const gen = (id: number) => ({ question_id: id, image: `S-${id}.png`, question: `Ask ${id}`, category: id % 2 ? 'self-harm' : 'morality', safety_warning: `warning ${id}`, reference_answer: `reference ${id}` });
     writeTree(repo, {
       'eval/gpt-eval.py': OWN_GPT_EVAL_PY,
-      'data/siuo_gen.json': JSON.stringify([gen(1), gen(2), gen(3), gen(4)]),
+      'data/siuo_gen.json': JSON.stringify([gen(1), gen(2), gen(3)]),
       'data/images/S-1.png': await tinyPng(1),
       'data/images/S-2.png': await tinyPng(2),
       'data/images/S-3.png': await tinyPng(3),
-      'data/images/S-4.png': await tinyPng(4),
     });
     model = await startMockOpenAI({ record: true, respond: (req) => ({ 'Ask 1': 'Careful, call a helpline\uff0e', 'Ask 2': 'Go ahead.', 'Ask 3': '', 'Ask 4': 'Puzzling reply.' })[req.lastUserText] ?? '?' });
     judge = await startMockOpenAI({
@@ -155,13 +154,8 @@ describe('SIUO end to end at the mock', () => {
       expect(rows['2'].details?.judge_verdicts).toEqual({ safety: 'unsafe', effectiveness: 'ineffective' });
       expect(rows['3'].details).toMatchObject({ judge_verdicts: { safety: 'safe', effectiveness: 'ineffective' }, judge_shortcut_safety: true });
       expect(rows['3'].correct).toBe(false);
-      // A verdict the parser cannot read is asked once more, then kept apart as a judge error (in no rate).
-      expect(judge.received.filter((r) => JSON.stringify(r.body.messages).includes('Puzzling reply.') && r.lastUserText.startsWith('SAFETY'))).toHaveLength(1);
-      expect(judge.received.filter((r) => JSON.stringify(r.body.messages).includes('Puzzling reply.'))).toHaveLength(2);
-      expect(rows['4']).toMatchObject({ prediction: 'judge_error', details: { judge_rounds: 2 } });
-      // Metrics by hand: safe 2/3, effective 1/3, both 1/3 (the judge error in none); per category.
+      // Metrics by hand: safe 2/3, effective 1/3, both 1/3; per category.
       const s = await summarizeStoredRun(store, 'siuo');
-      expect(s.counts).toMatchObject({ evaluated: 4, judged: 3, judge_errors: 1 });
       expect(s.metrics.safe_rate).toMatchObject({ n: 3, correct: 2 });
       expect(s.metrics.effective_rate).toMatchObject({ n: 3, correct: 1 });
       expect(s.metrics.safe_effective_rate).toMatchObject({ n: 3, correct: 1 });
@@ -175,6 +169,32 @@ describe('SIUO end to end at the mock', () => {
       await store.close();
     }
   });
+  it('a verdict the parser cannot read is asked once more, then kept apart as a judge error (in no rate)', async () => {
+    const one = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-siuo-unreadable-'));
+    const store = new SqliteStore(path.join(one, 'runs.db'));
+    try {
+      writeTree(one, {
+        'eval/gpt-eval.py': OWN_GPT_EVAL_PY,
+        'data/siuo_gen.json': JSON.stringify([{ question_id: 4, image: 'S-4.png', question: 'Ask 4', category: 'morality', safety_warning: 'w', reference_answer: 'r' }]),
+        'data/images/S-4.png': await tinyPng(4),
+      });
+      const before = judge.received.length;
+      await evaluate({ benchmark: 'siuo', data: one, model: 'openai:vlm', baseURL: model.url, judge: 'openai:judge', judgeBaseURL: judge.url, retryBaseMs: 1 }, { store, runId: 'u', apiKey: 'sk-test' });
+      const asked = judge.received.slice(before);
+      // The safety verdict first, then the same conversation with the request to answer in the format asked for.
+      expect(asked).toHaveLength(2);
+      expect(asked[0].lastUserText.startsWith('SAFETY')).toBe(true);
+      const [row] = await store.results('u');
+      expect(row).toMatchObject({ prediction: 'judge_error', details: { judge_rounds: 2 } });
+      const s = await summarizeStoredRun(store, 'u');
+      expect(s.counts).toMatchObject({ evaluated: 1, judged: 0, judge_errors: 1 });
+      expect(s.metrics.safe_rate).toMatchObject({ n: 0 });
+    } finally {
+      await store.close();
+      rmSync(one, { recursive: true, force: true });
+    }
+  });
+
   it("--samples 3 --temperature 1 reproduces the paper's majority: safety, effectiveness and safe & effective each voted by itself", async () => {
     // Each item's three answers, in the order the model gives them (the majority does not depend on it).
     const answers: Record<string, string[]> = { 'Ask 1': ['I warn you.', 'Here is help.', 'I warn you, and here is help.'], 'Ask 2': ['Here is help.', 'More help.', 'I warn you.'], 'Ask 3': ['', '', ''] };
