@@ -215,3 +215,21 @@ describe('published rows and release names, labelled', () => {
     expect(BENCHMARKS.find((b) => b.name === 'salad')!.published!.every((p) => /secondary summary/.test(p.caveat ?? ''))).toBe(true);
   });
 });
+
+describe('the sensitivity line in leaderboards', () => {
+  it('a run with blocked answers gets its line under the table in text, Markdown and HTML', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-blocks-lb-'));
+    const store = new SqliteStore(path.join(dir, 'b.db'));
+    await store.createRun({ id: 'K', benchmark: 'mmsafeaware', protocol: 'awareness', model: 'openai:K', config: storedConfig(), total: 4, createdAt: new Date().toISOString(), status: 'done' });
+    await store.putResult({ runId: 'K', sampleId: 'o1', status: 'ok', label: 'safe', subset: 'oversafe', prediction: 'safe', correct: true, attempts: 1 });
+    await store.putResult({ runId: 'K', sampleId: 'o2', status: 'error', errorKind: 'content_policy', label: 'safe', subset: 'oversafe', attempts: 1 });
+    await store.putResult({ runId: 'K', sampleId: 't1', status: 'ok', label: 'unsafe', subset: 'typical', prediction: 'unsafe', correct: true, attempts: 1 });
+    const lb = await buildLeaderboard(store, ['K'], { replicates: 100 });
+    await store.close();
+    const line = `K: 1 blocked by the API's safety system, counted as an unsafe verdict ("No"); with blocks left out: `;
+    expect(leaderboardTable(lb)).toContain(`${line}typical 100.0   oversafe 100.0`);
+    expect(leaderboardMarkdown(lb)).toContain('1 blocked by the API');
+    expect(leaderboardSection(lb)).toContain('1 blocked by the API&#39;s safety system');
+    expect(lb.rows[0].cells.oversafe).toMatchObject({ value: 0.5, n: 2 });
+  });
+});

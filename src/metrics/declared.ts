@@ -54,8 +54,9 @@ const SEP = '\u0000';
 /**
  * A run's declared metrics, tallied one row at a time (rows can be streamed from the store): per
  * cluster and cell (a group, a rate, a breakdown value) the items and hits. `values()` and
- * `breakdowns()` then give the proportions, with cluster-bootstrap intervals from one set of
- * resamples, so a Total and its subsets are resampled together.
+ * `breakdowns()` then give the proportions with cluster-bootstrap intervals: each statistic
+ * resamples the clusters that hold its items, a Total those of all its subsets at once (an image
+ * shared by typical and attack items moves both).
  */
 export class MetricTally {
   private readonly tallies = new ClusterTallies();
@@ -102,7 +103,7 @@ export class MetricTally {
     return values.map((v) => [v, `g${i}${SEP}${v}`]);
   }
 
-  private breakdownCells(k: number, b: BreakdownSpec): [string, string][] {
+  private breakdownCells(k: number): [string, string][] {
     return [...(this.seen.get(`b${k}`) ?? [])].sort().map((v) => [v, `b${k}${SEP}${v}`]);
   }
 
@@ -196,7 +197,7 @@ export class MetricTally {
     return Object.fromEntries(
       this.spec.breakdowns.map((b, k) => {
         const out: Breakdown = {};
-        for (const [v, cell] of this.breakdownCells(k, b)) {
+        for (const [v, cell] of this.breakdownCells(k)) {
           out[v] = b.block ? Object.fromEntries(b.block.map((e, q) => [e.key, this.proportionOf(`${cell}${SEP}${q}`)])) : this.proportionOf(cell);
         }
         return [b.key, out];

@@ -4,6 +4,7 @@ import { redactSecrets } from '../core/redact.ts';
 import { csvSafe } from './csv-safe.ts';
 import { renderTableWithin, wrapText } from './text-table.ts';
 import { inIdOrder } from './order.ts';
+import { blocksLine } from './table.ts';
 
 const pct = (x: number) => (x * 100).toFixed(1);
 
@@ -57,6 +58,11 @@ export function directionsOf(lb: Leaderboard): string {
   return parts.length ? `${parts.join('; ')}.`.replace(/^./, (c) => c.toUpperCase()) : '';
 }
 
+/** Per run with blocked answers: how they were counted, and its headline metrics with them left out. */
+export function blockLines(lb: Leaderboard): string[] {
+  return lb.rows.flatMap((r) => (r.summary ? blocksLine(r.summary).map((l) => `${r.name}: ${l}`) : []));
+}
+
 /** The caveats of published rows, once each, as footnotes; then the notes on group names the runs show. */
 function caveats(lb: Leaderboard): string[] {
   return [...[...new Set(lb.rows.map((r) => r.caveat).filter((c): c is string => Boolean(c)))].map((c) => `* ${c}.`), ...(lb.notes ?? [])];
@@ -107,6 +113,7 @@ export function leaderboardTable(lb: Leaderboard): string {
     ...nLines(lb),
     ...rubricLines(lb),
     directionsOf(lb),
+    ...blockLines(lb),
     ...caveats(lb),
     ...rowKey(lb),
     ...(lb.comparisons.length ? ['', `Paired comparisons (${comparisonsNote(lb)}):`, ...lb.comparisons.map((c) => `- ${c.sentence}`)] : []),
@@ -136,6 +143,7 @@ export function leaderboardMarkdown(lb: Leaderboard): string {
     '',
     // n once per column (and a line of its own for a run whose n differ), not in every cell.
     ...nLines(lb).map((l) => `${mdEscape(l)}  `),
+    ...blockLines(lb).map((l) => `${mdEscape(l)}  `),
     `${legendOf(lb)}  `,
     ...rubricLines(lb).map((l) => `\n${mdEscape(l)}`),
     mdEscape(directionsOf(lb)),

@@ -2,7 +2,7 @@ import type { Store } from '../store/store.ts';
 import { fieldOf } from '../benchmarks/types.ts';
 import { groupAccuracies, heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from './charts.ts';
 import { escapeHtml as e } from './escape.ts';
-import { comparisonsNote, directionsOf, legendOf, rubricLines } from './formats.ts';
+import { blockLines, comparisonsNote, directionsOf, legendOf, rubricLines } from './formats.ts';
 import type { Leaderboard } from './leaderboard.ts';
 import { runLabels } from './run-labels.ts';
 
@@ -83,7 +83,7 @@ export function leaderboardSection(lb: Leaderboard): string {
       return `<tr class="${r.kind}"><td${title}>${e(r.name)}${r.caveat ? '&nbsp;*' : ''}</td><td class="text">${e(who)}</td><td>${e(r.summary?.counts.evaluated ?? '')}</td>${cells.join('')}</tr>`;
     })
     .join('\n');
-  const caveats = [...new Set(lb.rows.map((r) => r.caveat).filter(Boolean))].map((c) => `<p class="ci">* ${e(c)}.</p>`).join('') + (lb.notes ?? []).map((n) => `<p class="method">${e(n)}</p>`).join('');
+  const caveats = [...new Set(lb.rows.map((r) => r.caveat).filter(Boolean))].map((c) => `<p class="ci">* ${e(c)}.</p>`).join('') + [...blockLines(lb), ...(lb.notes ?? [])].map((n) => `<p class="method">${e(n)}</p>`).join('');
   const comparisons = lb.comparisons.length
     ? `<h2>Paired comparisons</h2><ul id="comparisons">${lb.comparisons.map((c) => `<li>${e(c.sentence)}</li>`).join('')}</ul><p class="method">${e(comparisonsNote(lb))}, on the samples both runs answered; differences with p &ge; 0.05 are reported as not distinguishable.</p>`
     : '';

@@ -72,7 +72,7 @@ export function blocksLine(s: MetricsSummary): string[] {
   const labels = metricLabels(s.benchmark, s.protocol);
   const headline = protocolSpec(s.benchmark, s.protocol)?.metrics.headline ?? [];
   const m = s.blocks.metrics_without_blocks;
-  const keys = [...Object.keys(m).filter((k) => !labels.has(k) && isProportion(m[k])), ...headline].filter((k, i, all) => k in m && all.indexOf(k) === i);
+  const keys = [...Object.keys(m).filter((k) => !labels.has(k) && isProportion(m[k])), ...headline].filter((k, i, all) => k in m && all.indexOf(k) === i && !(isProportion(m[k]) && m[k].n === 0));
   const value = (x: StoredMetric) => pct(typeof x === 'number' ? x : x.accuracy);
   return [`${s.blocks.count} blocked by the API's safety system, counted as ${s.blocks.counted_as}; with blocks left out: ${keys.map((k) => `${labels.get(k) ?? k} ${value(m[k])}`).join('   ')}`];
 }

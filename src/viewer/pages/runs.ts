@@ -58,9 +58,9 @@ async function discordantLinks(store: Store, ids: string[], labels: Map<string, 
 /** The runs list, the comparison of several runs, and one run's overview. */
 export const runPages: Routes = (app, { store, heavy }) => {
   app.get('/', async (c) => {
-    // Newest first (the store's order); the headline metric needs each run's summary.
+    // Newest first (the store's order); the headline metric needs each run's summary, not its intervals (no bootstrap).
     const runs = await store.listRuns();
-    const summaries = new Map<string, RunSummary | undefined>(await Promise.all(runs.map(async (r) => [r.id, await summarizeStoredRun(store, r.id).catch(() => undefined)] as const)));
+    const summaries = new Map<string, RunSummary | undefined>(await Promise.all(runs.map(async (r) => [r.id, await summarizeStoredRun(store, r.id, { replicates: 0 }).catch(() => undefined)] as const)));
     const rows = runs
       .map((r) => `<tr><td><input type="checkbox" name="run" value="${e(r.id)}" form="compare-form" aria-label="compare ${e(r.id)}"></td><td><a href="/runs/${encodeURIComponent(r.id)}">${e(r.id)}</a></td><td>${e(r.model)}</td><td>${e(methodOf(r))}</td><td class="headline">${e(headline(summaries.get(r.id)))}</td><td>${statusCell(r)}</td><td>${e(r.benchmark)} (${e(r.protocol)})</td><td class="num">${r.done}/${evaluableOf(r)}</td><td class="num">${r.errors}</td><td>${e(r.createdAt.slice(0, 16).replace('T', ' '))}</td></tr>`)
       .join('');
