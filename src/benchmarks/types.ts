@@ -148,9 +148,9 @@ interface EntryBase {
 
 /**
  * A proportion of stored rows: `hit` among `over`. As `proportion` it is stored as
- * {n, correct, accuracy, ci95} (Wilson); as `number` as the bare rate (its interval is computed for
- * the leaderboard only). Rates such as refusal rate or attack success rate are rates with
- * `better: 'lower'`.
+ * {n, correct, accuracy, ci95, ci95_wilson} (ci95: the cluster bootstrap); as `number` as the bare
+ * rate, its interval under `aggregate_ci95`. Rates such as refusal rate or attack success rate are
+ * rates with `better: 'lower'`.
  */
 export interface RateEntry extends EntryBase {
   kind: 'rate';
@@ -175,8 +175,9 @@ export interface GroupsEntry extends EntryBase {
 
 /**
  * An unweighted mean of proportions with n > 0 (0 when none has rows): of the groups of a field
- * (MMSafeAware's Total) or of listed rates (balanced accuracy). Stored as a bare number; MOVER
- * interval on the leaderboard. A mean over the groups of a field the rows do not have is left out.
+ * (MMSafeAware's Total) or of listed rates (balanced accuracy). Stored as a bare number, its
+ * cluster-bootstrap interval under `aggregate_ci95` (MOVER over Wilson with `--bootstrap 0`). A
+ * mean over the groups of a field the rows do not have is left out.
  */
 export interface MeanEntry extends EntryBase {
   kind: 'mean';
