@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ProviderError, type ImageLimits } from '../src/core/types.ts';
-import { ImageCache } from '../src/images/cache.ts';
+import { IMAGE_CACHE_CEILING, IMAGE_CACHE_FLOOR, ImageCache, imageCacheBudget } from '../src/images/cache.ts';
 import { DEFAULT_IMAGE_LIMITS } from '../src/images/limits.ts';
 import { prepareImage } from '../src/images/prepare.ts';
 import { sniffImageType } from '../src/images/sniff.ts';
@@ -135,6 +135,63 @@ describe('ImageCache', () => {
     await expect(cache.get(bad)).rejects.toThrow(/empty/);
     expect(cache.stats.prepared).toBe(2);
     await expect(cache.get(path.join(dir, 'none.jpg'))).rejects.toThrow(/cannot read image/);
+  });
+});
+
+describe('imageCacheBudget', () => {
+  const MB = 1024 * 1024;
+  /** Sparse files: their size is what the budget reads, without writing the bytes. */
+  function sparseFiles(sizes: number[]): { files: string[]; done: () => void } {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-budget-'));
+    const files = sizes.map((size, i) => {
+      const file = path.join(dir, `${i}.jpg`);
+      writeFileSync(file, '');
+      truncateSync(file, size);
+      return file;
+    });
+    return { files, done: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+
+  it('holds every distinct image of the set, counted once however many samples name it, between a floor and a ceiling', () => {
+    const set = sparseFiles([30 * MB, 30 * MB, 20 * MB]);
+    try {
+      // 80 MB on disk: above the old fixed 64 MB, so a cyclic run would have missed on every sample.
+      const named = [...set.files, ...set.files, ...set.files, path.join(os.tmpdir(), 'no-such-image.jpg')];
+      expect(imageCacheBudget(named)).toBe(Math.ceil(80 * MB * 1.05));
+      expect(imageCacheBudget(set.files.slice(2))).toBe(IMAGE_CACHE_FLOOR);
+      expect(imageCacheBudget([])).toBe(IMAGE_CACHE_FLOOR);
+    } finally {
+      set.done();
+    }
+    const huge = sparseFiles([200 * MB, 200 * MB, 200 * MB]);
+    try {
+      expect(imageCacheBudget(huge.files)).toBe(IMAGE_CACHE_CEILING);
+    } finally {
+      huge.done();
+    }
+  });
+
+  it('prepares each image once when a run cycles over more pictures than a fixed budget would hold', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mmsafe-cycle-'));
+    try {
+      const files = await Promise.all(
+        Array.from({ length: 5 }, async (_, i) => {
+          const file = path.join(dir, `${i}.png`);
+          writeFileSync(file, await noisy(40 + i, 40).png().toBuffer());
+          return file;
+        }),
+      );
+      const cycle = async (cache: ImageCache) => {
+        for (let round = 0; round < 3; round++) for (const f of files) await cache.get(f);
+        return cache.stats;
+      };
+      // Sized below the set, least-recently-used eviction misses on every sample of a cyclic order.
+      const total = (await Promise.all(files.map((f) => prepareImage(readFileSync(f), DEFAULT_IMAGE_LIMITS)))).reduce((a, img) => a + img.bytes, 0);
+      expect(await cycle(new ImageCache(DEFAULT_IMAGE_LIMITS, total - 1))).toEqual({ prepared: 15, hits: 0 });
+      expect(await cycle(new ImageCache(DEFAULT_IMAGE_LIMITS, imageCacheBudget(files)))).toEqual({ prepared: 5, hits: 10 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

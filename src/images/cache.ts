@@ -1,9 +1,35 @@
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { readRegularFile } from './read.ts';
 import { ProviderError, type ImageLimits, type PreparedImage } from '../core/types.ts';
 import { prepareImage } from './prepare.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+const MB = 1024 * 1024;
+/** The cache's bounds: never below the old fixed size, never above a quarter gigabyte whatever the set. */
+export const IMAGE_CACHE_FLOOR = 64 * MB;
+export const IMAGE_CACHE_CEILING = 256 * MB;
+
+/**
+ * A cache budget that holds every distinct image of a set when they fit under the ceiling: a run
+ * that cycles over more pictures than a fixed budget holds would otherwise miss on every sample
+ * (least-recently-used eviction and a cyclic order), re-reading, re-hashing and re-checking each
+ * image every time. Sizes are those on disk (a prepared image is the file itself, or a smaller
+ * re-encoding); counting stops at the ceiling, so a set of a million pictures costs few stats.
+ */
+export function imageCacheBudget(files: Iterable<string>): number {
+  let total = 0;
+  for (const file of new Set(files)) {
+    try {
+      total += statSync(file).size;
+    } catch {
+      // A missing file is the loader's to report; it costs the cache nothing.
+    }
+    if (total >= IMAGE_CACHE_CEILING) return IMAGE_CACHE_CEILING;
+  }
+  return Math.max(IMAGE_CACHE_FLOOR, Math.ceil(total * 1.05));
+}
 
 /**
  * Prepares each distinct image once per run, however many samples or file names share it
@@ -23,7 +49,7 @@ export class ImageCache {
 
   constructor(
     private readonly limits: ImageLimits,
-    private readonly maxCacheBytes = 64 * 1024 * 1024,
+    private readonly maxCacheBytes = IMAGE_CACHE_FLOOR,
     private readonly maxNames = 10_000,
   ) {}
 
@@ -44,7 +70,7 @@ export class ImageCache {
     const hit = this.byContent.get(key);
     if (hit) return this.hit(key, hit);
     this.stats.prepared++;
-    const entry = { promise: prepareImage(raw, this.limits, file), bytes: 0 };
+    const entry = { promise: prepareImage(raw, this.limits, file, key), bytes: 0 };
     this.byContent.set(key, entry);
     entry.promise.then(
       (img) => {

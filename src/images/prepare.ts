@@ -10,15 +10,16 @@ const MAX_INPUT_PIXELS = 100_000_000;
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-function finish(data: Buffer, mime: PreparedImage['mime'], width?: number, height?: number): PreparedImage {
-  return { data, mime, sha256: sha256(data), bytes: data.length, width, height };
+function finish(data: Buffer, mime: PreparedImage['mime'], width?: number, height?: number, hash = sha256(data)): PreparedImage {
+  return { data, mime, sha256: hash, bytes: data.length, width, height };
 }
 
 /**
  * Makes an image fit a provider: the original bytes when they already fit (the common case, and
- * the cheapest), otherwise oriented, downscaled and re-encoded. The hash is of the bytes sent.
+ * the cheapest), otherwise oriented, downscaled and re-encoded. The hash is of the bytes sent
+ * (`knownSha256`: the file's, already computed by a caller that keys on content).
  */
-export async function prepareImage(bytes: Buffer, limits: ImageLimits, label = 'image'): Promise<PreparedImage> {
+export async function prepareImage(bytes: Buffer, limits: ImageLimits, label = 'image', knownSha256?: string): Promise<PreparedImage> {
   if (bytes.length === 0) throw new ProviderError('image', `${label}: the file is empty (0 bytes)`);
   const type = sniffImageType(bytes);
   if (!type) throw new ProviderError('image', `${label}: not a recognised image format (${bytes.length} bytes)`);
@@ -39,7 +40,7 @@ export async function prepareImage(bytes: Buffer, limits: ImageLimits, label = '
     if (!hasEndMarker(bytes, type)) {
       throw new ProviderError('image', `${label}: the ${type} image is truncated (no end marker)`);
     }
-    return finish(bytes, type as PreparedImage['mime'], width, height);
+    return finish(bytes, type as PreparedImage['mime'], width, height, knownSha256);
   }
   return reencode(bytes, limits, meta, label);
 }

@@ -11,7 +11,7 @@ import { splitOf } from '../datasets/split.ts';
 import { selectSamples } from '../datasets/select.ts';
 import { MethodError, setupAblation, setupMethod } from '../methods/registry.ts';
 import { CAPTION_PROMPT } from '../methods/ablations.ts';
-import { ImageCache } from '../images/cache.ts';
+import { ImageCache, imageCacheBudget } from '../images/cache.ts';
 import { loadSharp } from '../images/sharp.ts';
 import { AwarenessProtocol } from '../protocols/awareness.ts';
 import { extractorOf, type ExtractionRule } from '../scoring/awareness.ts';
@@ -124,7 +124,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   if (opts.dryRun) return { dryRun: { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset, boundPrompt(config)) } };
   await warm;
   const limits = imageLimits(config, provider);
-  const images = new ImageCache(limits);
+  const images = new ImageCache(limits, imageCacheBudget(imageFiles(dataset.samples)));
   // Methods and ablations know two shapes of question: a yes/no one, and any other asked as it is.
   const protocolKind = protocolName(config) === 'awareness' ? 'awareness' : 'response';
   const method = await setupOrUsage(() =>
@@ -280,6 +280,11 @@ async function loadData(config: RunConfig): Promise<{ dataset: LoadedDataset; po
   if (config.shard) dataset = applyShard(dataset, config.shard);
   dataset = selectSamples(dataset, config);
   return { dataset, pool };
+}
+
+/** The image files a run's samples name (repeated names included: the cache budget counts each once). */
+function* imageFiles(samples: Sample[]): Iterable<string> {
+  for (const s of samples) if (s.image?.path) yield s.image.path;
 }
 
 function imageLimits(config: RunConfig, provider: Provider): ImageLimits {

@@ -32,8 +32,8 @@ export const repeatOf = (row: { repeat?: number }): number => row.repeat ?? 0;
 /** Without the free text (answer, question, system prompt, reference): what metrics and summaries read. */
 export const SLIM_COLUMNS = RESULT_COLUMNS.filter((c) => !['response', 'prompt', 'system', 'reference'].includes(c));
 
-/** Rows per page when a run's rows are streamed (`Store.scanResults`). */
-export const SCAN_PAGE = 2000;
+/** Rows per page when a run's rows are streamed (`Store.scanResults`): small enough that a page dies young (garbage the fast collector takes), not promoted. */
+export const SCAN_PAGE = 500;
 
 /** A row's values in RESULT_FIELDS order: null for absent, booleans and details as the store keeps them. */
 export function rowValues(row: ResultRow, encode: { bool: (b: boolean) => unknown; json: (v: Record<string, unknown>) => unknown }): unknown[] {
@@ -47,24 +47,53 @@ export function rowValues(row: ResultRow, encode: { bool: (b: boolean) => unknow
   });
 }
 
+type Decode = { bool: (v: unknown) => boolean; json: (v: unknown) => Record<string, unknown> };
+
+/** How one stored column becomes its ResultRow field (the value is never SQL NULL here). */
+function decoderOf(field: keyof ResultRow, decode: Decode): (v: unknown) => unknown {
+  // Repeat 0 reads back absent, so the rows of a run with one answer per item look as they always did.
+  if (field === 'repeat') return (v) => Number(v) || undefined;
+  if (field === 'correct') return decode.bool;
+  if (field === 'details') return (v) => readableDetails(decode.json(v));
+  if (FREE_TEXT.has(field)) return (v) => decodeText(v as string);
+  if (field === 'costUsd' || field === 'judgeCostUsd') return Number;
+  return (v) => v;
+}
+
+const FIELD_OF = new Map<string, keyof ResultRow>(RESULT_FIELDS);
+
+/**
+ * Reads rows given as arrays of `columns` (better-sqlite3's raw mode): the decoders are chosen once,
+ * not per row, and no keyed object per row is built on the way; a scan of half a million rows
+ * spends half its time there otherwise, and keeps the garbage collector busy.
+ */
+export function rowReader(columns: readonly string[], decode: Decode): (values: unknown[]) => ResultRow {
+  const parts = columns.map((c) => {
+    const field = FIELD_OF.get(c);
+    if (!field) throw new Error(`not a result column: ${c}`);
+    return { field, read: decoderOf(field, decode) };
+  });
+  return (values) => {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < parts.length; i++) {
+      const v = values[i];
+      out[parts[i].field] = v === null || v === undefined ? undefined : parts[i].read(v);
+    }
+    return out as unknown as ResultRow;
+  };
+}
+
 /** A stored row back as a ResultRow (SQL NULL is an absent field). */
-export function rowFrom(r: Record<string, unknown>, decode: { bool: (v: unknown) => boolean; json: (v: unknown) => Record<string, unknown> }): ResultRow {
+export function rowFrom(r: Record<string, unknown>, decode: Decode): ResultRow {
   const out: Record<string, unknown> = {};
   for (const [column, field] of RESULT_FIELDS) {
     const v = r[column];
-    if (v === null || v === undefined) out[field] = undefined;
-    // Repeat 0 reads back absent, so the rows of a run with one answer per item look as they always did.
-    else if (field === 'repeat') out[field] = Number(v) || undefined;
-    else if (field === 'correct') out[field] = decode.bool(v);
-    else if (field === 'details') out[field] = readableDetails(decode.json(v));
-    else if (FREE_TEXT.has(field)) out[field] = decodeText(v as string);
-    else if (field === 'costUsd' || field === 'judgeCostUsd') out[field] = Number(v);
-    else out[field] = v;
+    out[field] = v === null || v === undefined ? undefined : decoderOf(field, decode)(v);
   }
   return out as unknown as ResultRow;
 }
 
-export function stagedFrom(r: Record<string, unknown>, decode: { bool: (v: unknown) => boolean; json: (v: unknown) => Record<string, unknown> }): StagedScore {
+export function stagedFrom(r: Record<string, unknown>, decode: Decode): StagedScore {
   const n = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
   return {
     sampleId: String(r.sample_id),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { GenerateResponse, ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
-import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowValues, SCAN_PAGE, SLIM_COLUMNS, stagedFrom, storableDetails } from './columns.ts';
+import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowReader, rowValues, SCAN_PAGE, SLIM_COLUMNS, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import { isDeadLocalProcess } from './process.ts';
 import { runTimes, statusTimes } from './run-times.ts';
@@ -271,14 +271,16 @@ export class SqliteStore implements Store, RunLeases {
    * better-sqlite3 iterator would keep it busy, failing every other statement until it ends).
    */
   async *scanResults(runId: string, opts: ScanOptions = {}): AsyncGenerator<ResultRow> {
-    const { first, next } = opts.slim ? this.stmts.scanSlim : this.stmts.scan;
+    const { first, next, read, sampleAt, repeatAt } = opts.slim ? this.stmts.scanSlim : this.stmts.scan;
     const size = opts.pageSize ?? SCAN_PAGE;
-    let page = first.all(runId, size) as Record<string, unknown>[];
+    let page = first.all(runId, size) as unknown[][];
     while (page.length) {
-      for (const r of page) yield toRow(r);
+      for (const r of page) yield read(r);
       if (page.length < size) return;
       const last = page[page.length - 1];
-      page = next.all(runId, last.sample_id, last.repeat, size) as Record<string, unknown>[];
+      // Between pages the event loop runs (timers, signals, the viewer's other requests).
+      await new Promise((resolve) => setImmediate(resolve));
+      page = next.all(runId, last[sampleAt], last[repeatAt], size) as unknown[][];
     }
   }
 
@@ -427,12 +429,18 @@ export class SqliteStore implements Store, RunLeases {
   }
 }
 
-/** A page of a run's rows in key order (sample, repeat), the first or the one after a given key. */
+/**
+ * A page of a run's rows in key order (sample, repeat), the first or the one after a given key, as
+ * arrays (raw mode: no keyed object per row) with the reader that makes them ResultRows.
+ */
 function scanStatements(db: Database.Database, columns: readonly string[]) {
   const select = `SELECT ${columns.join(', ')} FROM results WHERE run_id = ?`;
   return {
-    first: db.prepare(`${select} ORDER BY sample_id, repeat LIMIT ?`),
-    next: db.prepare(`${select} AND (sample_id, repeat) > (?, ?) ORDER BY sample_id, repeat LIMIT ?`),
+    first: db.prepare(`${select} ORDER BY sample_id, repeat LIMIT ?`).raw(),
+    next: db.prepare(`${select} AND (sample_id, repeat) > (?, ?) ORDER BY sample_id, repeat LIMIT ?`).raw(),
+    read: rowReader(columns, unjson),
+    sampleAt: columns.indexOf('sample_id'),
+    repeatAt: columns.indexOf('repeat'),
   };
 }
 
