@@ -82,6 +82,24 @@ export const anthropicWire: WireFormat = {
   empty: (req) => JSON.stringify({ id: 'msg_empty', type: 'message', role: 'assistant', model: req.model, stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 1, output_tokens: 0 } }),
   blocked: (req) =>
     JSON.stringify({ id: 'msg_refusal', type: 'message', role: 'assistant', model: req.model, content: [], stop_reason: 'refusal', stop_sequence: null, usage: { input_tokens: 10, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } }),
+  // As the API sends them: RFC 3339 moments of full replenishment; the requests limit spent, the token limits not.
+  rateLimitHeaders(resetSeconds) {
+    const at = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    return {
+      'anthropic-ratelimit-requests-limit': '50',
+      'anthropic-ratelimit-requests-remaining': '0',
+      'anthropic-ratelimit-requests-reset': at(resetSeconds),
+      'anthropic-ratelimit-tokens-limit': '38000',
+      'anthropic-ratelimit-tokens-remaining': '37000',
+      'anthropic-ratelimit-tokens-reset': at(60),
+      'anthropic-ratelimit-input-tokens-limit': '30000',
+      'anthropic-ratelimit-input-tokens-remaining': '29000',
+      'anthropic-ratelimit-input-tokens-reset': at(60),
+      'anthropic-ratelimit-output-tokens-limit': '8000',
+      'anthropic-ratelimit-output-tokens-remaining': '8000',
+      'anthropic-ratelimit-output-tokens-reset': at(60),
+    };
+  },
   error(kind, message) {
     const [status, type] = ERRORS[kind];
     const error: Record<string, unknown> = { type, message: MESSAGES[kind] ?? message };

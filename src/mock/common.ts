@@ -12,6 +12,8 @@ import { sniffImageType } from '../images/sniff.ts';
 export type FaultKind =
   | '429'
   | '429-no-retry-after'
+  /** A 429 without Retry-After whose API rate-limit headers say the requests limit ran out (OpenAI, Anthropic). */
+  | '429-reset-headers'
   | '500'
   | '502'
   | '503'
@@ -97,6 +99,8 @@ export interface MockOptions {
   record?: boolean;
   /** The Retry-After (seconds) an injected 429 asks for; 0 by default. */
   retryAfterSeconds?: number;
+  /** When the requests limit of an injected '429-reset-headers' is whole again, in seconds; 1 by default. */
+  rateLimitResetSeconds?: number;
 }
 
 export interface MockServer {
@@ -128,6 +132,8 @@ export interface WireFormat {
   /** A 200 whose answer the API's safety system stopped. */
   blocked(req: ParsedChatRequest): string;
   error(kind: ErrorKind, message: string, opts?: { retryAfterSeconds?: number }): ErrorReply;
+  /** The API's own rate-limit headers for an exhausted requests limit whole again in `resetSeconds`; none where the API has none. */
+  rateLimitHeaders?(resetSeconds: number): Record<string, string>;
   /** What the real API refuses about a request's images (type, size), with its own error; undefined when it would accept them. */
   validate?(req: ParsedChatRequest): ErrorReply | undefined;
   /** The base URL path the SDK is given (e.g. `/v1` for OpenAI). */
@@ -225,6 +231,10 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
         }
         case '429-no-retry-after':
           return sendError(res, format.error('rate_limit', 'Rate limit reached for requests'));
+        case '429-reset-headers': {
+          const e = format.error('rate_limit', 'Rate limit reached for requests');
+          return sendError(res, { ...e, headers: { ...e.headers, ...format.rateLimitHeaders?.(opts.rateLimitResetSeconds ?? 1) } });
+        }
         case '500':
           return sendError(res, format.error('server', 'The server had an error while processing your request.'));
         case '502':

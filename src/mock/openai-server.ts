@@ -123,11 +123,28 @@ export const openAIWire: WireFormat = {
     return undefined;
   },
   empty: (req) => JSON.stringify({ id: 'chatcmpl-empty', object: 'chat.completion', created: 0, model: req.model, choices: [], usage: null }),
+  // As the API sends them: the requests limit spent, the tokens limit not (its longer reset must not be waited for).
+  rateLimitHeaders: (resetSeconds) => ({
+    'x-ratelimit-limit-requests': '60',
+    'x-ratelimit-remaining-requests': '0',
+    'x-ratelimit-reset-requests': goDuration(resetSeconds),
+    'x-ratelimit-limit-tokens': '150000',
+    'x-ratelimit-remaining-tokens': '149984',
+    'x-ratelimit-reset-tokens': '6m0s',
+  }),
   error(kind, message) {
     const [status, type, code] = TYPES[kind];
     return { status, body: JSON.stringify({ error: { message: MESSAGES[kind] ?? message, type, param: null, code } }) };
   },
 };
+
+/** Seconds as Go writes a duration, the way OpenAI's reset headers are written ("20ms", "1.5s", "1m30s"). */
+function goDuration(seconds: number): string {
+  if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = `${Number((seconds - minutes * 60).toFixed(3))}s`;
+  return minutes ? `${minutes}m${rest}` : rest;
+}
 
 /**
  * A loopback server speaking OpenAI's chat-completions wire format, for tests, the demo and

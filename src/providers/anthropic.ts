@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResponse, type ImageLimits, type Provider } from '../core/types.ts';
 import { withDeadline } from './deadline.ts';
-import { classifyHttpError, connectionCause, notJson, parseRetryAfter, scrubbed, unparsableReply } from './errors.ts';
+import { classifyHttpError, connectionCause, notJson, requestedWaitMs, scrubbed, unparsableReply } from './errors.ts';
 import { mergeOptions } from './options.ts';
 
 export interface AnthropicProviderOptions {
@@ -109,7 +109,7 @@ export class AnthropicProvider implements Provider {
       return classifyHttpError(
         error.status,
         { code: detail.details?.error_code, type: detail.type, message: detail.message ?? error.message },
-        { keyEnv: 'ANTHROPIC_API_KEY', provider: this.id, retryAfterMs: parseRetryAfter((h) => error.headers?.get(h)) },
+        { keyEnv: 'ANTHROPIC_API_KEY', provider: this.id, retryAfterMs: requestedWaitMs(error.status, (h) => error.headers?.get(h)) },
       );
     }
     if (error instanceof SyntaxError) return unparsableReply(this.id, error);

@@ -30,8 +30,10 @@ export function unparsableReply(provider: string, error: SyntaxError): ProviderE
   return new ProviderError('invalid_response', `${provider}: ${html ? "the API's reply is not JSON (HTML page)" : 'the API sent malformed JSON'}`);
 }
 
+type HeaderGetter = (name: string) => string | null | undefined;
+
 /** Retry-After in seconds or as an HTTP date, or retry-after-ms; undefined when absent or unreadable. */
-export function parseRetryAfter(get: (name: string) => string | null | undefined): number | undefined {
+export function parseRetryAfter(get: HeaderGetter): number | undefined {
   const ms = get('retry-after-ms');
   if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
   const value = get('retry-after');
@@ -39,6 +41,69 @@ export function parseRetryAfter(get: (name: string) => string | null | undefined
   if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.max(0, Number(value) * 1000);
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/**
+ * The wait an error reply asks for: Retry-After (or retry-after-ms) when the server sent one, else
+ * the reset of the rate limit that ran out, from OpenAI's `x-ratelimit-*` or Anthropic's
+ * `anthropic-ratelimit-*` headers. Undefined when the reply names no wait.
+ */
+export function requestedWaitMs(status: number | undefined, get: HeaderGetter, now: number = Date.now()): number | undefined {
+  return parseRetryAfter(get) ?? parseRateLimitReset(get, status === 429, now);
+}
+
+/** One rate limit a provider reports: how much of it is left, and when it is whole again. */
+const RATE_LIMITS: { remaining: string; reset: string; parse: (value: string, now: number) => number | undefined }[] = [
+  // OpenAI: the time until the limit is back to its initial state, as a Go duration ("1s", "6m0s", "20ms").
+  ...['requests', 'tokens'].map((k) => ({ remaining: `x-ratelimit-remaining-${k}`, reset: `x-ratelimit-reset-${k}`, parse: parseGoDuration })),
+  // Anthropic: the moment the limit is fully replenished, as an RFC 3339 timestamp.
+  ...['requests', 'tokens', 'input-tokens', 'output-tokens'].map((k) => ({ remaining: `anthropic-ratelimit-${k}-remaining`, reset: `anthropic-ratelimit-${k}-reset`, parse: untilTimestamp })),
+];
+
+/**
+ * The wait for the rate limit that ran out (remaining 0; the longest reset when several did). On a
+ * 429 where none reads 0 (a large request can need more tokens than remain), the longest reset
+ * the reply names. Unreadable values are ignored; undefined when nothing usable is left.
+ */
+export function parseRateLimitReset(get: HeaderGetter, limited: boolean, now: number = Date.now()): number | undefined {
+  const limits: { exhausted: boolean; waitMs: number }[] = [];
+  for (const l of RATE_LIMITS) {
+    const reset = get(l.reset);
+    const waitMs = reset ? l.parse(reset, now) : undefined;
+    if (waitMs === undefined) continue;
+    const remaining = get(l.remaining)?.trim();
+    limits.push({ exhausted: !!remaining && Number(remaining) === 0, waitMs });
+  }
+  const chosen = limits.some((l) => l.exhausted) ? limits.filter((l) => l.exhausted) : limited ? limits : [];
+  return chosen.length ? Math.max(...chosen.map((l) => l.waitMs)) : undefined;
+}
+
+const GO_UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ns: 1e-6 };
+const GO_PART = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|μs|ns)/g;
+
+/**
+ * A Go duration ("1h2m3.5s", "6m0s", "20ms") in milliseconds, rounded up so a retry never comes
+ * early; a bare number counts as seconds (some OpenAI-compatible servers send those). Undefined
+ * for anything else.
+ */
+export function parseGoDuration(text: string): number | undefined {
+  const s = text.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.ceil(Number(s) * 1000);
+  if (!new RegExp(`^(?:${GO_PART.source})+$`).test(s)) return undefined;
+  let ms = 0;
+  for (const [, n, unit] of s.matchAll(GO_PART)) ms += Number(n) * GO_UNIT_MS[unit]!;
+  return Math.ceil(ms);
+}
+
+// Date.parse alone takes far more than RFC 3339 ("1" is the year 2001).
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Milliseconds from `now` until an RFC 3339 timestamp (0 when it has passed); undefined when unreadable. */
+export function untilTimestamp(text: string, now: number = Date.now()): number | undefined {
+  const s = text.trim();
+  if (!RFC3339.test(s)) return undefined;
+  const at = Date.parse(s.toUpperCase().replace(' ', 'T'));
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 const CONTENT_POLICY = /content[_ ]?(policy|filter|management)|safety system|responsible ?ai|blocked/i;

@@ -8,7 +8,7 @@ import {
   type Provider,
 } from '../core/types.ts';
 import { withDeadline } from './deadline.ts';
-import { classifyHttpError, connectionCause, notJson, parseRetryAfter, scrubbed, unparsableReply } from './errors.ts';
+import { classifyHttpError, connectionCause, notJson, requestedWaitMs, scrubbed, unparsableReply } from './errors.ts';
 import { mergeOptions } from './options.ts';
 
 export interface OpenAIProviderOptions {
@@ -160,7 +160,7 @@ export class OpenAIProvider implements Provider {
       return classifyHttpError(
         error.status,
         { code: error.code ?? detail.code, type: error.type ?? detail.type, message: detail.message ?? error.message },
-        { keyEnv: 'OPENAI_API_KEY', provider: this.id, retryAfterMs: parseRetryAfter((h) => error.headers?.get(h)) },
+        { keyEnv: 'OPENAI_API_KEY', provider: this.id, retryAfterMs: requestedWaitMs(error.status, (h) => error.headers?.get(h)) },
       );
     }
     if (error instanceof SyntaxError) return unparsableReply(this.id, error);
