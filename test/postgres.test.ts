@@ -63,7 +63,7 @@ describe.skipIf(!db)('PostgreSQL store: the same behaviour as SQLite', () => {
       await store.createRun(run('r1'));
       await store.putResult({ runId: 'r1', sampleId: '1', status: 'error', label: 'unsafe', errorKind: 'server', errorMessage: 'HTTP 500', attempts: 6 });
       await store.putResult(ok('r1', '2', { details: { rationale: 'because <b>' }, inputTokens: 10, outputTokens: 2, imageSha256: 'ab'.repeat(32), response: 'No, 100% _unsafe_' }));
-      expect(await store.completedIds('r1')).toEqual(new Set(['2']));
+      expect(await store.completedAmong('r1', ['1', '2'])).toEqual(new Set(['2']));
       expect((await store.listRuns()).find((r) => r.id === 'r1')).toMatchObject({ done: 2, errors: 1, config: { run: { model: 'openai:x' } } });
       await store.putResult(ok('r1', '1', { correct: false, prediction: 'safe', response: 'Yes' }));
       const rows = await store.results('r1');

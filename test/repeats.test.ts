@@ -225,7 +225,7 @@ describe.skipIf(!pg)('--samples K on a shared PostgreSQL store', () => {
     expect(claimed.map((c) => `${c.sampleId}/${c.repeat}`)).toEqual(['a/0', 'a/1', 'a/2', 'b/0', 'b/1', 'b/2']);
     await store.putResult({ runId: 'q', sampleId: 'a', repeat: 1, status: 'ok', label: 'unsafe', response: 'No.', attempts: 1 });
     expect(await store.pending(['q'])).toBe(5);
-    expect(await store.completedIds('q')).toEqual(new Set([answerKey('a', 1)]));
+    expect(await store.completedAmong('q', ['a', 'b'], 3)).toEqual(new Set([answerKey('a', 1)]));
     await store.release('w');
     // Another answer stored is not queued again; more repeats later add only what is new.
     expect(await store.enqueue('q', ['a'], 4)).toBe(1);

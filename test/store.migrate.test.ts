@@ -238,7 +238,7 @@ async function expectRepeatKey(store: Store): Promise<void> {
   expect(await store.staged('aware', 'extraction:paper')).toEqual([{ sampleId: 'a1', prediction: 'safe', correct: false, details: undefined, judgeInputTokens: undefined, judgeOutputTokens: undefined, judgeCostUsd: undefined }]);
   await store.putResult({ runId: 'aware', sampleId: 'a1', repeat: 1, status: 'ok', label: 'unsafe', response: 'Yes.', attempts: 1 });
   expect((await store.resultsOf('aware', 'a1')).map((r) => r.response)).toEqual(['No.', 'Yes.']);
-  expect(await store.completedIds('aware')).toEqual(new Set(['a1', 'a2', answerKey('a1', 1)]));
+  expect(await store.completedAmong('aware', ['a1', 'a2'], 2)).toEqual(new Set(['a1', 'a2', answerKey('a1', 1)]));
   await store.stageScore('aware', 'extraction:paper', { sampleId: 'a1', repeat: 1, prediction: 'safe', correct: false });
   expect(await store.switchScores('aware', 'extraction:paper', (await store.getRun('aware'))!.config)).toBe(2);
   expect((await store.result('aware', 'a1', 1))?.prediction).toBe('safe');

@@ -12,6 +12,7 @@ import { costOf, judgementCost, type RunPricing } from '../providers/pricing.ts'
 import type { RunBudget } from './budget.ts';
 import { CACHED_ANSWER } from './answer-cache.ts';
 import { answerKey } from '../store/store.ts';
+import { SCAN_PAGE } from '../store/columns.ts';
 
 export interface RunProgress {
   total: number;
@@ -138,15 +139,42 @@ async function pendingUnits(opts: ExecuteOptions): Promise<{ pending: Iterable<U
   if (!Array.isArray(opts.samples)) {
     return { pending: opts.samples, total: opts.streamProgress?.total ?? 0, already: opts.streamProgress?.done ?? 0 };
   }
-  const completed = await opts.store.completedIds(opts.runId);
-  const all = unitsOf(opts.samples, opts.repeats ?? 1);
-  const list = all.filter((u) => !completed.has(answerKey(u.sample.id, u.repeat)));
-  return { pending: list, total: all.length, already: all.length - list.length };
+  const repeats = opts.repeats ?? 1;
+  const total = opts.samples.length * repeats;
+  const already = await countCompleted(opts.store, opts.runId, opts.samples, repeats);
+  // Nothing stored yet (a new run), or everything: no need to ask the store again, page by page.
+  const pending = already === 0 ? unitsOf(opts.samples, repeats) : already === total ? [] : pendingOf(opts.store, opts.runId, opts.samples, repeats);
+  return { pending, total, already };
 }
 
 /** Every answer of the samples, item by item (an item's repeats one after another, so they finish close together). */
-export function unitsOf(samples: Sample[], repeats: number): Unit[] {
-  return samples.flatMap((sample) => Array.from({ length: repeats }, (_, repeat) => ({ sample, repeat })));
+export function* unitsOf(samples: readonly Sample[], repeats: number): Generator<Unit> {
+  for (const sample of samples) for (let repeat = 0; repeat < repeats; repeat++) yield { sample, repeat };
+}
+
+/**
+ * The items a page at a time (SCAN_PAGE), each page with which of its answers the store holds for
+ * good: what a resume skips is looked up as it goes, and never held for the whole run.
+ */
+async function* storedPages(store: Store, runId: string, samples: readonly Sample[], repeats: number): AsyncGenerator<{ page: readonly Sample[]; stored: Set<string> }> {
+  for (let i = 0; i < samples.length; i += SCAN_PAGE) {
+    const page = samples.slice(i, i + SCAN_PAGE);
+    yield { page, stored: await store.completedAmong(runId, page.map((s) => s.id), repeats) };
+  }
+}
+
+/** How many of the items' first `repeats` answers the store holds for good (answered or blocked). */
+export async function countCompleted(store: Store, runId: string, samples: readonly Sample[], repeats = 1): Promise<number> {
+  let n = 0;
+  for await (const { stored } of storedPages(store, runId, samples, repeats)) n += stored.size;
+  return n;
+}
+
+/** The answers still to ask, in asking order (as `unitsOf`), without those the store holds for good. */
+async function* pendingOf(store: Store, runId: string, samples: readonly Sample[], repeats: number): AsyncGenerator<Unit> {
+  for await (const { page, stored } of storedPages(store, runId, samples, repeats)) {
+    for (const unit of unitsOf(page, repeats)) if (!stored.has(answerKey(unit.sample.id, unit.repeat))) yield unit;
+  }
 }
 
 /**

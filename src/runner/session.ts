@@ -29,8 +29,7 @@ import { RunBudget } from './budget.ts';
 import { withAnswerCache } from './answer-cache.ts';
 import { checkKeys, preflight, type PreflightTarget } from './preflight.ts';
 import { estimateRun, type RunEstimate } from './estimate.ts';
-import { executeRun, type ExecuteOptions, type ExecuteResult, type RunProgress, type Unit } from './run.ts';
-import { answerKey } from '../store/store.ts';
+import { countCompleted, executeRun, type ExecuteOptions, type ExecuteResult, type RunProgress, type Unit } from './run.ts';
 
 /*
  * A run session: everything a stored run needs to answer samples in this process (settings, data,
@@ -421,10 +420,7 @@ function preflightTargets(config: RunConfig, provider: Provider, judge: Provider
 
 /** Answers of the dataset's items already stored for the run (answered or failed for good), of `repeats` per item. */
 export async function countStored(store: Store, runId: string, dataset: LoadedDataset, repeats = 1): Promise<number> {
-  const done = await store.completedIds(runId);
-  let n = 0;
-  for (const s of dataset.samples) for (let r = 0; r < repeats; r++) if (done.has(answerKey(s.id, r))) n++;
-  return n;
+  return countCompleted(store, runId, dataset.samples, repeats);
 }
 
 /** On resume only operational settings may change; what is measured stays as first stored. */

@@ -32,6 +32,9 @@ export const repeatOf = (row: { repeat?: number }): number => row.repeat ?? 0;
 /** Without the free text (answer, question, system prompt, reference): what metrics and summaries read. */
 export const SLIM_COLUMNS = RESULT_COLUMNS.filter((c) => !['response', 'prompt', 'system', 'reference'].includes(c));
 
+/** Stored for good (resume skips it): an answer, or a content-policy block, the API's final word on a sample. */
+export const COMPLETED_WHERE = "(status = 'ok' OR error_kind = 'content_policy')";
+
 /** Rows per page when a run's rows are streamed (`Store.scanResults`): small enough that a page dies young (garbage the fast collector takes), not promoted. */
 export const SCAN_PAGE = 500;
 

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { GenerateResponse, ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
-import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowValues, SCAN_PAGE, SLIM_COLUMNS, stagedFrom, storableDetails } from './columns.ts';
+import { COMPLETED_WHERE, RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowValues, SCAN_PAGE, SLIM_COLUMNS, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import type { ClaimedSample, WorkQueue } from './queue.ts';
 import { runTimes, statusTimes } from './run-times.ts';
@@ -216,10 +216,14 @@ export class PostgresStore implements WorkQueue {
     }
   }
 
-  async completedIds(runId: string): Promise<Set<string>> {
-    // A content-policy block is the API's final word on a sample (part of the answer), not a failure to retry.
-    const r = await this.pool.query("SELECT sample_id, repeat FROM results WHERE run_id = $1 AND (status = 'ok' OR error_kind = 'content_policy')", [runId]);
-    return new Set(r.rows.map((x) => answerKey(x.sample_id as string, Number(x.repeat))));
+  async completedAmong(runId: string, sampleIds: readonly string[], repeats = 1): Promise<Set<string>> {
+    // An index probe on the primary key per id; rows as arrays, no keyed object each.
+    const r = await this.pool.query<[string, number]>({
+      text: `SELECT sample_id, repeat FROM results WHERE run_id = $1 AND sample_id = ANY($2::text[]) AND repeat < $3 AND ${COMPLETED_WHERE}`,
+      values: [runId, sampleIds, repeats],
+      rowMode: 'array',
+    });
+    return new Set(r.rows.map(([id, repeat]) => answerKey(id, Number(repeat))));
   }
 
   async results(runId: string): Promise<ResultRow[]> {
@@ -310,7 +314,7 @@ export class PostgresStore implements WorkQueue {
       const chunk = sampleIds.slice(i, i + 1000);
       const r = await this.pool.query(
         `INSERT INTO queue (run_id, sample_id, repeat) SELECT $1, s, k FROM unnest($2::text[]) AS s CROSS JOIN generate_series(0, $3::int - 1) AS k
-         WHERE NOT EXISTS (SELECT 1 FROM results WHERE run_id = $1 AND sample_id = s AND repeat = k AND (status = 'ok' OR error_kind = 'content_policy'))
+         WHERE NOT EXISTS (SELECT 1 FROM results WHERE run_id = $1 AND sample_id = s AND repeat = k AND ${COMPLETED_WHERE})
          ORDER BY s, k ON CONFLICT DO NOTHING`,
         [runId, chunk, repeats],
       );

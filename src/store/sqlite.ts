@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { GenerateResponse, ResultRow } from '../core/types.ts';
 import { StoredRunConfigSchema, type StoredRunConfig } from '../runner/config.ts';
-import { RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowReader, rowValues, SCAN_PAGE, SLIM_COLUMNS, stagedFrom, storableDetails } from './columns.ts';
+import { COMPLETED_WHERE, RESULT_COLUMNS, RESULT_CONTENT, RESULT_KEY, rowFrom, rowReader, rowValues, SCAN_PAGE, SLIM_COLUMNS, stagedFrom, storableDetails } from './columns.ts';
 import { migrateRow, migrateRunConfig, RESULT_COLUMNS_V3, SCHEMA_VERSION } from './migrate.ts';
 import { isDeadLocalProcess } from './process.ts';
 import { runTimes, statusTimes } from './run-times.ts';
@@ -136,7 +136,8 @@ export class SqliteStore implements Store, RunLeases {
         ON CONFLICT (${RESULT_KEY.join(', ')}) DO UPDATE SET ${[...RESULT_CONTENT, 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ')}
         WHERE NOT (results.status = 'ok' AND excluded.status = 'error')`),
       // A content-policy block is the API's final word on a sample (part of the answer), not a failure to retry.
-      completed: this.db.prepare("SELECT sample_id, repeat FROM results WHERE run_id = ? AND (status = 'ok' OR error_kind = 'content_policy')"),
+      // A page of ids as an IN list: one index probe each on the primary key, whatever their order.
+      completed: this.db.prepare(`SELECT sample_id, repeat FROM results WHERE run_id = ? AND repeat < ? AND sample_id IN (${Array(SCAN_PAGE).fill('?').join(', ')}) AND ${COMPLETED_WHERE}`).raw(),
       results: this.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY rowid'),
       scan: scanStatements(this.db, RESULT_COLUMNS),
       scanSlim: scanStatements(this.db, SLIM_COLUMNS),
@@ -258,8 +259,15 @@ export class SqliteStore implements Store, RunLeases {
     this.stmts.putResult.run(bind(row, new Date().toISOString()));
   }
 
-  async completedIds(runId: string): Promise<Set<string>> {
-    return new Set((this.stmts.completed.all(runId) as { sample_id: string; repeat: number }[]).map((r) => answerKey(r.sample_id, r.repeat)));
+  async completedAmong(runId: string, sampleIds: readonly string[], repeats = 1): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < sampleIds.length; i += SCAN_PAGE) {
+      const page = sampleIds.slice(i, i + SCAN_PAGE);
+      // One statement for every page: a short one is padded with its first id (an IN list ignores repeats).
+      const ids = page.length < SCAN_PAGE ? page.concat(Array<string>(SCAN_PAGE - page.length).fill(page[0])) : page;
+      for (const [id, repeat] of this.stmts.completed.all(runId, repeats, ...ids) as [string, number][]) out.add(answerKey(id, repeat));
+    }
+    return out;
   }
 
   async results(runId: string): Promise<ResultRow[]> {

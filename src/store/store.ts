@@ -122,10 +122,14 @@ export interface Store {
    */
   putResult(row: ResultRow): Promise<void>;
   /**
-   * The answers stored for good, by `answerKey` (the sample id for repeat 0, so a run asking each
-   * item once sees its sample ids): resume skips them; errored ones are asked again.
+   * Which of these items' first `repeats` answers (default 1) are stored for good, by `answerKey`
+   * (the sample id for repeat 0): answered, or blocked by the API's content policy (its final word
+   * on the sample). Resume skips them; errored ones are asked again. Ids the run never stored are
+   * simply absent. Callers ask a page of items at a time (SCAN_PAGE): resuming a run of any size
+   * never holds every stored key, only the ids asked about count (a selection may be a subset of
+   * what the run stored), and the lookups are index probes, whatever the order of the ids.
    */
-  completedIds(runId: string): Promise<Set<string>>;
+  completedAmong(runId: string, sampleIds: readonly string[], repeats?: number): Promise<Set<string>>;
   results(runId: string): Promise<ResultRow[]>;
   /**
    * The run's rows one page at a time, in sample id order (keyset pages over the primary key), so
