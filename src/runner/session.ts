@@ -149,8 +149,10 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   const pricing = resolvePricing(config.model, judge?.id, loadPrices(config.prices));
 
   // After every local check (data, method, ablation), so a mistake there still sends nothing.
-  // A resume under --max-cost sends only what the budget allows, so not even the check.
-  if (checks.length && !(existing && config.maxCost !== undefined) && (await countStored(opts.store, runId, dataset, repeatsOf(config))) < dataset.samples.length * repeatsOf(config)) {
+  // A resume under --max-cost sends only what the budget allows, so not even the check. A resume
+  // with everything stored sends nothing either; a new run has nothing stored (no count needed).
+  const answers = dataset.samples.length * repeatsOf(config);
+  if (checks.length && !(existing && config.maxCost !== undefined) && (!existing || (await countStored(opts.store, runId, dataset, repeatsOf(config))) < answers)) {
     await preflight(checks, { timeoutMs: config.timeoutMs });
   }
 
