@@ -12,10 +12,12 @@ export interface CommandEntry {
   term: string;
   summary: string;
   load: () => Promise<Register>;
+  /** Asks models for as long as the work lasts: the process trades a little GC time for a smaller heap. */
+  longRunning?: boolean;
 }
 
 export const COMMANDS: CommandEntry[] = [
-  { name: 'run', term: 'run [options]', summary: 'evaluate a model on a benchmark; every answer is stored as it arrives', load: async () => (await import('./run.ts')).registerRun },
+  { name: 'run', term: 'run [options]', summary: 'evaluate a model on a benchmark; every answer is stored as it arrives', load: async () => (await import('./run.ts')).registerRun, longRunning: true },
   { name: 'runs', term: 'runs [options]', summary: 'list the runs stored in a database', load: async () => (await import('./runs.ts')).registerRuns },
   { name: 'report', term: 'report [options]', summary: 'the summary of a run (--run), or a leaderboard with paired comparisons over runs (--runs A,B,...)', load: async () => (await import('./report.ts')).registerReport },
   { name: 'score', term: 'score [options]', summary: 'score stored answers again (a new judge or extraction mode) without calling the model', load: async () => (await import('./score.ts')).registerScore },
@@ -26,9 +28,9 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'methods', term: 'methods [options]', summary: 'list the mitigation methods and ablations, with the exact prompt texts', load: async () => (await import('./methods.ts')).registerMethods },
   { name: 'export-sft', term: 'export-sft [options]', summary: 'write fine-tuning data (train side of a deterministic split) and the held-out ids', load: async () => (await import('./methods.ts')).registerExportSft },
   { name: 'merge', term: 'merge [options] <shards...>', summary: 'merge shard databases (from `mmsafe run --shard i/N`) into one', load: async () => (await import('./merge.ts')).registerMerge },
-  { name: 'worker', term: 'worker [options]', summary: 'answer queued samples of runs in a shared PostgreSQL store; start as many as you like, on any machines', load: async () => (await import('./worker.ts')).registerWorker },
+  { name: 'worker', term: 'worker [options]', summary: 'answer queued samples of runs in a shared PostgreSQL store; start as many as you like, on any machines', load: async () => (await import('./worker.ts')).registerWorker, longRunning: true },
   { name: 'cache', term: 'cache', summary: 'the answer cache of `mmsafe run --cache`', load: async () => (await import('./cache.ts')).registerCache },
-  { name: 'suite', term: 'suite [options]', summary: "run one model over several benchmarks and print each one's headline metrics with intervals, and the model's safety / over-sensitivity profile", load: async () => (await import('./suite.ts')).registerSuite },
+  { name: 'suite', term: 'suite [options]', summary: "run one model over several benchmarks and print each one's headline metrics with intervals, and the model's safety / over-sensitivity profile", load: async () => (await import('./suite.ts')).registerSuite, longRunning: true },
   { name: 'demo', term: 'demo [options]', summary: 'offline end-to-end demo: a built-in benchmark, baselines and a simulated model, no key needed', load: async () => (await import('./demo.ts')).registerDemo },
 ];
 

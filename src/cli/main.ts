@@ -16,6 +16,7 @@ const words = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 // `mmsafe help run` is `mmsafe run --help`.
 const named = COMMANDS.filter((c) => c.name === (words[0] === 'help' ? words[1] : words[0]));
 if (named.length) {
+  if (named.some((c) => c.longRunning)) (await import('./heap.ts')).favourMemoryOverGcTime();
   for (const c of named) (await c.load())(program);
 } else {
   // The command list (--help, --version, a typo): each command as the list shows it, nothing loaded.
