@@ -1,9 +1,8 @@
 import { Option, type Command } from 'commander';
-import { samplesCsv, samplesJsonl } from '../report/formats.ts';
-import { writeFileAtomic } from '../core/atomic-write.ts';
-import { inIdOrder } from '../report/order.ts';
+import { samplesCsvStream, samplesJsonlStream, upstreamJsonlStream } from '../report/formats.ts';
+import { writeFileAtomicFrom } from '../core/atomic-write.ts';
 import { openExistingStore } from '../store/open.ts';
-import { emit } from './print.ts';
+import { emitAll } from './print.ts';
 import { resolveRunName } from '../store/run-names.ts';
 import { summaryOf } from './commands.ts';
 
@@ -19,17 +18,10 @@ export function registerExport(program: Command): void {
       const store = await openExistingStore(flags.db, { readOnly: true });
       try {
         const run = await resolveRunName(store, flags.run);
-        const text =
-          flags.format === 'csv'
-            ? await samplesCsv(store, [run])
-            : flags.format === 'jsonl'
-              ? await samplesJsonl(store, run)
-              : inIdOrder(await store.results(run))
-                .filter((r) => r.status === 'ok')
-                .map((r) => `${JSON.stringify({ id: /^\d+$/.test(r.sampleId) ? Number(r.sampleId) : r.sampleId, response: r.response ?? '', ...(r.repeat ? { repeat: r.repeat } : {}) })}\n`)
-                .join('');
-        if (flags.out) writeFileAtomic(flags.out, text);
-        else emit(text);
+        // Streamed from the store to the output: a run of any size is exported with the memory of a few pages.
+        const pieces = flags.format === 'csv' ? samplesCsvStream(store, [run]) : flags.format === 'jsonl' ? samplesJsonlStream(store, run) : upstreamJsonlStream(store, run);
+        if (flags.out) await writeFileAtomicFrom(flags.out, pieces);
+        else await emitAll(pieces);
       } finally {
         await store.close();
       }

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { forTerminal } from '../core/terminal.ts';
 
 /**
@@ -19,4 +20,11 @@ export function show(text: string): void {
  */
 export function emit(text: string): void {
   process.stdout.write(process.stdout.isTTY ? forTerminal(text) : text);
+}
+
+/** emit for output made in pieces: each written as it comes, waiting while the pipe is full. */
+export async function emitAll(pieces: Iterable<string> | AsyncIterable<string>): Promise<void> {
+  for await (const piece of pieces) {
+    if (!process.stdout.write(process.stdout.isTTY ? forTerminal(piece) : piece)) await once(process.stdout, 'drain');
+  }
 }

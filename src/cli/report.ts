@@ -1,23 +1,24 @@
 import type { BootstrapOptions } from '../metrics/bootstrap.ts';
 import { Option, type Command } from 'commander';
-import { leaderboardJson, leaderboardMarkdown, leaderboardTable, samplesCsv } from '../report/formats.ts';
+import { leaderboardJson, leaderboardMarkdown, leaderboardTable, samplesCsvStream } from '../report/formats.ts';
 import { leaderboardHtml } from '../report/html.ts';
 import { buildLeaderboard } from '../report/leaderboard.ts';
 import { summarizeStoredRun } from '../report/summary.ts';
 import { compareWithPaper, paperHtml, paperJson, paperMarkdown, paperTable } from '../report/paper.ts';
 import { formatSummaryTable } from '../report/table.ts';
-import { writeFileAtomic } from '../core/atomic-write.ts';
+import { writeFileAtomicFrom } from '../core/atomic-write.ts';
 import { openExistingStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { BOOTSTRAP_HELP, bootstrapOf, parseReplicates, UsageError } from './usage.ts';
-import { emit, say, show } from './print.ts';
+import { emitAll, say, show } from './print.ts';
 import { resolveRunNames } from '../store/run-names.ts';
 import { failureOf } from '../store/run-status.ts';
 import { summaryOf } from './commands.ts';
 
 type Format = 'table' | 'md' | 'csv' | 'json' | 'html';
 
-async function render(store: Store, ids: string[], flags: { runs?: string; format: Format; bootstrap?: number; againstPaper?: string | boolean }): Promise<string> {
+/** The report's text, or for CSV its pieces streamed from the store (one line per sample, of runs of any size). */
+async function render(store: Store, ids: string[], flags: { runs?: string; format: Format; bootstrap?: number; againstPaper?: string | boolean }): Promise<string | AsyncIterable<string>> {
   const bootstrap = bootstrapOf(flags.bootstrap);
   if (flags.againstPaper) return againstPaper(store, ids, flags.format, typeof flags.againstPaper === 'string' ? flags.againstPaper : undefined, bootstrap ?? {});
   // One run as table or JSON: its summary, in the public summary format.
@@ -25,7 +26,7 @@ async function render(store: Store, ids: string[], flags: { runs?: string; forma
     const summary = await summarizeStoredRun(store, ids[0], bootstrap);
     return flags.format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummaryTable(summary)}\n`;
   }
-  if (flags.format === 'csv') return samplesCsv(store, ids);
+  if (flags.format === 'csv') return samplesCsvStream(store, ids);
   const lb = await buildLeaderboard(store, ids, bootstrap);
   if (flags.format === 'html') return leaderboardHtml(lb, store);
   if (flags.format === 'md') return leaderboardMarkdown(lb);
@@ -66,11 +67,12 @@ export function registerReport(program: Command): void {
           const failure = failureOf((await store.getRun(id))!);
           if (failure) say(`mmsafe: ${id} failed: ${failure}\n`);
         }
+        const pieces = typeof text === 'string' ? [text] : text;
         if (flags.out) {
-          writeFileAtomic(flags.out, text);
+          await writeFileAtomicFrom(flags.out, pieces);
           say(`mmsafe: written to ${flags.out}\n`);
-        } else if (flags.format === 'table') show(text);
-        else emit(text);
+        } else if (typeof text === 'string' && flags.format === 'table') show(text);
+        else await emitAll(pieces);
       } finally {
         await store.close();
       }

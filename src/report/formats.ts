@@ -3,7 +3,8 @@ import type { Leaderboard, LeaderboardRow } from './leaderboard.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { csvSafe } from './csv-safe.ts';
 import { renderTableWithin, wrapText } from './text-table.ts';
-import { inIdOrder } from './order.ts';
+import { inIdOrderStream, type SortLimits } from './id-order-stream.ts';
+import type { ResultRow } from '../core/types.ts';
 import { blocksLine } from './table.ts';
 
 const pct = (x: number) => (x * 100).toFixed(1);
@@ -167,42 +168,85 @@ export function leaderboardJson(lb: Leaderboard): string {
   )}\n`;
 }
 
+const CSV_COLUMNS = ['run', 'model', 'id', 'subset', 'scenario', 'category', 'label', 'verdict', 'correct', 'response', 'error', 'latency_ms', 'input_tokens', 'output_tokens', 'prompt', 'system', 'cost_usd', 'judge_cost_usd', 'repeat'];
+
+const csvRecord = (id: string, model: string, r: ResultRow): unknown[] => [
+  id, model, r.sampleId, r.subset ?? '', r.scenario ?? '', r.category ?? '', r.label, r.prediction ?? '',
+  r.correct === undefined ? '' : r.correct ? 1 : 0, r.response ?? '', r.errorKind ? `${r.errorKind}: ${redactSecrets(r.errorMessage ?? '')}` : '',
+  r.latencyMs ?? '', r.inputTokens ?? '', r.outputTokens ?? '', r.prompt ?? '', r.system ?? '', r.costUsd ?? '', r.judgeCostUsd ?? '', r.repeat ?? 0,
+];
+
+const jsonlLine = (r: ResultRow): string =>
+  `${JSON.stringify({
+    id: r.sampleId, repeat: r.repeat ?? 0, status: r.status, label: r.label, subset: r.subset, scenario: r.scenario, domain: r.domain, attack: r.attack, category: r.category,
+    prompt: r.prompt ?? null, system: r.system ?? null, response: r.response ?? null, verdict: r.prediction ?? null, correct: r.correct ?? null,
+    error: r.errorKind ? { kind: r.errorKind, message: redactSecrets(r.errorMessage ?? '') } : null, latency_ms: r.latencyMs ?? null, attempts: r.attempts,
+    input_tokens: r.inputTokens ?? null, output_tokens: r.outputTokens ?? null, cached_tokens: r.cachedTokens ?? null, reasoning_tokens: r.reasoningTokens ?? null,
+    cost_usd: r.costUsd ?? null, judge_input_tokens: r.judgeInputTokens ?? null, judge_output_tokens: r.judgeOutputTokens ?? null, judge_cost_usd: r.judgeCostUsd ?? null,
+    image_sha256: r.imageSha256 ?? null, details: r.details ?? null,
+  })}\n`;
+
+/** The upstream layout: the answers only ({id, response}), numeric ids as numbers, errors left out. */
+const upstreamLine = (r: ResultRow): string | undefined =>
+  r.status === 'ok' ? `${JSON.stringify({ id: /^\d+$/.test(r.sampleId) ? Number(r.sampleId) : r.sampleId, response: r.response ?? '', ...(r.repeat ? { repeat: r.repeat } : {}) })}\n` : undefined;
+
+/** Rows written per piece of output: a piece is a few hundred rows, whatever the run's size. */
+const PIECE_ROWS = 500;
+
+/** Lines joined into pieces of PIECE_ROWS, so a writer makes few writes and holds one piece. */
+async function* inPieces(lines: AsyncIterable<string>): AsyncGenerator<string> {
+  let piece: string[] = [];
+  for await (const line of lines) {
+    piece.push(line);
+    if (piece.length >= PIECE_ROWS) (yield piece.join(''), (piece = []));
+  }
+  if (piece.length) yield piece.join('');
+}
+
+export async function collect(pieces: AsyncIterable<string>): Promise<string> {
+  const out: string[] = [];
+  for await (const p of pieces) out.push(p);
+  return out.join('');
+}
+
 /**
  * One line per answer and run (`repeat`: which of the item's `--samples K` answers, the last column
- * so that columns read by position keep theirs): what a spreadsheet or pandas user wants.
+ * so that columns read by position keep theirs): what a spreadsheet or pandas user wants. Streamed
+ * from the store in pieces, in sample id order (see inIdOrderStream), so a run of any size is
+ * written with the memory of a few pages.
  */
-export async function samplesCsv(store: Store, runIds: string[]): Promise<string> {
+export async function* samplesCsvStream(store: Store, runIds: string[], limits?: SortLimits): AsyncGenerator<string> {
   const { stringify } = await import('csv-stringify/sync');
-  const records: unknown[][] = [];
+  let header = true;
+  let batch: unknown[][] = [];
+  // Pieces of one stringifier's output: the header before the first record only, every record ended by a newline.
+  const piece = () => {
+    const text = stringify(batch, { header, cast: { string: csvSafe }, columns: CSV_COLUMNS });
+    (header = false), (batch = []);
+    return text;
+  };
   for (const id of runIds) {
-    const run = await store.getRun(id);
-    for (const r of inIdOrder(await store.results(id))) {
-      records.push([
-        id, run?.model ?? '', r.sampleId, r.subset ?? '', r.scenario ?? '', r.category ?? '', r.label, r.prediction ?? '',
-        r.correct === undefined ? '' : r.correct ? 1 : 0, r.response ?? '', r.errorKind ? `${r.errorKind}: ${redactSecrets(r.errorMessage ?? '')}` : '',
-        r.latencyMs ?? '', r.inputTokens ?? '', r.outputTokens ?? '', r.prompt ?? '', r.system ?? '', r.costUsd ?? '', r.judgeCostUsd ?? '', r.repeat ?? 0,
-      ]);
+    const model = (await store.getRun(id))?.model ?? '';
+    for await (const record of inIdOrderStream(store.scanResults(id), (r) => csvRecord(id, model, r), limits)) {
+      batch.push(record);
+      if (batch.length >= PIECE_ROWS) yield piece();
     }
   }
-  return stringify(records, {
-    header: true,
-    cast: { string: csvSafe },
-    columns: ['run', 'model', 'id', 'subset', 'scenario', 'category', 'label', 'verdict', 'correct', 'response', 'error', 'latency_ms', 'input_tokens', 'output_tokens', 'prompt', 'system', 'cost_usd', 'judge_cost_usd', 'repeat'],
-  });
+  if (batch.length || header) yield piece();
 }
 
 /** Every stored row of a run as one JSON object a line: what was asked (prompt, system), answered, judged and paid. */
-export async function samplesJsonl(store: Store, runId: string): Promise<string> {
-  const lines: string[] = [];
-  for (const r of inIdOrder(await store.results(runId))) {
-    lines.push(JSON.stringify({
-      id: r.sampleId, repeat: r.repeat ?? 0, status: r.status, label: r.label, subset: r.subset, scenario: r.scenario, domain: r.domain, attack: r.attack, category: r.category,
-      prompt: r.prompt ?? null, system: r.system ?? null, response: r.response ?? null, verdict: r.prediction ?? null, correct: r.correct ?? null,
-      error: r.errorKind ? { kind: r.errorKind, message: redactSecrets(r.errorMessage ?? '') } : null, latency_ms: r.latencyMs ?? null, attempts: r.attempts,
-      input_tokens: r.inputTokens ?? null, output_tokens: r.outputTokens ?? null, cached_tokens: r.cachedTokens ?? null, reasoning_tokens: r.reasoningTokens ?? null,
-      cost_usd: r.costUsd ?? null, judge_input_tokens: r.judgeInputTokens ?? null, judge_output_tokens: r.judgeOutputTokens ?? null, judge_cost_usd: r.judgeCostUsd ?? null,
-      image_sha256: r.imageSha256 ?? null, details: r.details ?? null,
-    }));
-  }
-  return lines.map((l) => `${l}\n`).join('');
+export function samplesJsonlStream(store: Store, runId: string, limits?: SortLimits): AsyncGenerator<string> {
+  return inPieces(inIdOrderStream(store.scanResults(runId), jsonlLine, limits));
 }
+
+/** The answers in the upstream layout, one JSON object a line. */
+export function upstreamJsonlStream(store: Store, runId: string, limits?: SortLimits): AsyncGenerator<string> {
+  return inPieces(inIdOrderStream(store.scanResults(runId), upstreamLine, limits));
+}
+
+/** samplesCsvStream as one string (tests, small runs). */
+export const samplesCsv = (store: Store, runIds: string[]): Promise<string> => collect(samplesCsvStream(store, runIds));
+
+/** samplesJsonlStream as one string (tests, small runs). */
+export const samplesJsonl = (store: Store, runId: string): Promise<string> => collect(samplesJsonlStream(store, runId));
