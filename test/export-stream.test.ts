@@ -78,7 +78,7 @@ function shuffled<T>(xs: T[], seed = 7): T[] {
   return out;
 }
 
-const ANSWERS = ['=HYPERLINK("http://x","y")', '+1', '@cmd', '\tlead tab', '\rlead cr', '-2+3|calc', '- a list item', '-5', 'nul\u0000inside', 'line one\nline "two", with comma', 'plain answer', 'ünïcödé 🙂'];
+const ANSWERS = ['=HYPERLINK("http://x","y")', '+1', '@cmd', '\tlead tab', '\rlead cr', '-2+3|calc', '- a list item', '-5', 'nul\u0000inside', 'line one\nline "two", with comma', 'plain answer', 'ünïcödé 🙂', 'lone \ud800 surrogate'];
 
 /** A run with ids whose key order (binary) and id order (numeric-aware) differ, repeats, errors, NUL bytes and formula-led cells. */
 async function fixture(store: Store, runId: string, items: number): Promise<void> {

@@ -217,22 +217,13 @@ export async function collect(pieces: AsyncIterable<string>): Promise<string> {
  */
 export async function* samplesCsvStream(store: Store, runIds: string[], limits?: SortLimits): AsyncGenerator<string> {
   const { stringify } = await import('csv-stringify/sync');
-  let header = true;
-  let batch: unknown[][] = [];
-  // Pieces of one stringifier's output: the header before the first record only, every record ended by a newline.
-  const piece = () => {
-    const text = stringify(batch, { header, cast: { string: csvSafe }, columns: CSV_COLUMNS });
-    (header = false), (batch = []);
-    return text;
-  };
+  const options = { cast: { string: csvSafe }, columns: CSV_COLUMNS };
+  // One stringifier's output, in parts: the header, then each record ended by a newline.
+  yield stringify([], { ...options, header: true });
   for (const id of runIds) {
     const model = (await store.getRun(id))?.model ?? '';
-    for await (const record of inIdOrderStream(store.scanResults(id), (r) => csvRecord(id, model, r), limits)) {
-      batch.push(record);
-      if (batch.length >= PIECE_ROWS) yield piece();
-    }
+    yield* inPieces(inIdOrderStream(store.scanResults(id), (r) => stringify([csvRecord(id, model, r)], options), limits));
   }
-  if (batch.length || header) yield piece();
 }
 
 /** Every stored row of a run as one JSON object a line: what was asked (prompt, system), answered, judged and paid. */

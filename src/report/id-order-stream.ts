@@ -1,7 +1,6 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { deserialize, serialize } from 'node:v8';
 import type { ResultRow } from '../core/types.ts';
 import { compareIds } from './order.ts';
 
@@ -14,35 +13,34 @@ export interface SortLimits {
   dir?: string;
 }
 
-export const SORT_LIMITS: SortLimits = { rows: 20_000, chars: 16 * 1024 * 1024 };
+export const SORT_LIMITS: SortLimits = { rows: 10_000, chars: 8 * 1024 * 1024 };
 
-interface Entry<T> {
+interface Entry {
   id: string;
   repeat: number;
-  value: T;
+  value: string;
 }
 
-const byId = (a: Entry<unknown>, b: Entry<unknown>) => compareIds(a.id, b.id) || a.repeat - b.repeat;
-const textOf = (r: ResultRow) => (r.response?.length ?? 0) + (r.prompt?.length ?? 0) + (r.system?.length ?? 0) + (r.errorMessage?.length ?? 0) + 256;
+const byId = (a: Entry, b: Entry) => compareIds(a.id, b.id) || a.repeat - b.repeat;
 
 /**
  * What `inIdOrder` gives (ids as people read them, `2` before `10`; an item's repeats in order),
  * for a run of any size with memory bounded by `limits`: the store streams rows in key order
  * (`10` before `2`), so each part of at most `limits` is sorted and, when there is more than one,
- * written to a temporary file (v8 serialisation: every string and number round-trips exactly);
- * the parts are then merged. `valueOf` maps a row to what is kept of it (undefined: left out).
+ * written to a temporary file (as UTF-16 code units, so every string round-trips exactly); the
+ * parts are then merged. `textOf` maps a row to its output text (undefined: left out).
  */
-export async function* inIdOrderStream<T>(rows: AsyncIterable<ResultRow>, valueOf: (r: ResultRow) => T | undefined, limits: SortLimits = SORT_LIMITS): AsyncGenerator<T> {
-  let part: Entry<T>[] = [];
+export async function* inIdOrderStream(rows: AsyncIterable<ResultRow>, textOf: (r: ResultRow) => string | undefined, limits: SortLimits = SORT_LIMITS): AsyncGenerator<string> {
+  let part: Entry[] = [];
   let chars = 0;
   let dir: string | undefined;
   const files: string[] = [];
   try {
     for await (const r of rows) {
-      const value = valueOf(r);
+      const value = textOf(r);
       if (value === undefined) continue;
       part.push({ id: r.sampleId, repeat: r.repeat ?? 0, value });
-      chars += textOf(r);
+      chars += value.length;
       if (part.length >= limits.rows || chars >= limits.chars) {
         dir ??= mkdtempSync(path.join(limits.dir ?? tmpdir(), 'mmsafe-sort-'));
         files.push(spill(part.sort(byId), path.join(dir, `${files.length}.part`)));
@@ -55,30 +53,35 @@ export async function* inIdOrderStream<T>(rows: AsyncIterable<ResultRow>, valueO
     }
     if (part.length) files.push(spill(part.sort(byId), path.join(dir!, `${files.length}.part`)));
     part = [];
-    yield* merge<T>(files);
+    yield* merge(files);
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** One sorted part as length-prefixed frames. */
-function spill<T>(part: Entry<T>[], file: string): string {
+/** Frames of one entry: byte lengths of id and text, the repeat, then id and text as UTF-16 code units. */
+const HEAD = 12;
+
+/** One sorted part as frames, written through one buffer of 1 MiB (larger only for a larger entry). */
+function spill(part: Entry[], file: string): string {
   const fd = openSync(file, 'w');
   try {
-    let frames: Buffer[] = [];
-    let size = 0;
+    let buf = Buffer.alloc(1 << 20);
+    let used = 0;
     const flush = () => {
-      const b = Buffer.concat(frames);
-      for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);
-      (frames = []), (size = 0);
+      for (let off = 0; off < used; ) off += writeSync(fd, buf, off, used - off);
+      used = 0;
     };
     for (const e of part) {
-      const body = serialize([e.id, e.repeat, e.value]);
-      const head = Buffer.alloc(4);
-      head.writeUInt32LE(body.length);
-      frames.push(head, body);
-      size += 4 + body.length;
-      if (size >= 1 << 20) flush();
+      const size = HEAD + 2 * (e.id.length + e.value.length);
+      if (used + size > buf.length) flush();
+      if (size > buf.length) buf = Buffer.alloc(size);
+      buf.writeUInt32LE(2 * e.id.length, used);
+      buf.writeUInt32LE(e.repeat, used + 4);
+      buf.writeUInt32LE(2 * e.value.length, used + 8);
+      used += HEAD;
+      used += buf.write(e.id, used, 'utf16le');
+      used += buf.write(e.value, used, 'utf16le');
     }
     flush();
   } finally {
@@ -88,11 +91,11 @@ function spill<T>(part: Entry<T>[], file: string): string {
 }
 
 /** Merges sorted parts: the head of each part kept in order, the smallest taken, its part's next put in place. */
-function* merge<T>(files: string[]): Generator<T> {
-  const readers = files.map((f) => new PartReader<T>(f));
+function* merge(files: string[]): Generator<string> {
+  const readers = files.map((f) => new PartReader(f));
   try {
-    const heads: { e: Entry<T>; from: PartReader<T> }[] = [];
-    const put = (from: PartReader<T>) => {
+    const heads: { e: Entry; from: PartReader }[] = [];
+    const put = (from: PartReader) => {
       const e = from.next();
       if (!e) return;
       let lo = 0;
@@ -115,7 +118,7 @@ function* merge<T>(files: string[]): Generator<T> {
 }
 
 /** Reads one part's frames through a small buffer (a 64 KiB block, larger only for a larger frame). */
-class PartReader<T> {
+class PartReader {
   private fd: number;
   private buf = Buffer.alloc(64 * 1024);
   private start = 0;
@@ -125,13 +128,14 @@ class PartReader<T> {
     this.fd = openSync(file, 'r');
   }
 
-  next(): Entry<T> | undefined {
-    if (!this.fill(4)) return undefined;
-    const length = this.buf.readUInt32LE(this.start);
-    if (!this.fill(4 + length)) throw new Error('a temporary sort file ended early');
-    const [id, repeat, value] = deserialize(this.buf.subarray(this.start + 4, this.start + 4 + length)) as [string, number, T];
-    this.start += 4 + length;
-    return { id, repeat, value };
+  next(): Entry | undefined {
+    if (!this.fill(HEAD)) return undefined;
+    const [idBytes, repeat, textBytes] = [0, 4, 8].map((at) => this.buf.readUInt32LE(this.start + at));
+    if (!this.fill(HEAD + idBytes + textBytes)) throw new Error('a temporary sort file ended early');
+    const at = this.start + HEAD;
+    const e = { id: this.buf.toString('utf16le', at, at + idBytes), repeat, value: this.buf.toString('utf16le', at + idBytes, at + idBytes + textBytes) };
+    this.start = at + idBytes + textBytes;
+    return e;
   }
 
   close(): void {
