@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../src/core/atomic-write.ts';
 import { redactSecrets } from '../src/core/redact.ts';
 import { forTerminal } from '../src/core/terminal.ts';
 import type { ResultRow } from '../src/core/types.ts';
-import { writeDemoBenchmark } from '../src/demo/dataset.ts';
+import { loadDemo, writeDemoBenchmark } from '../src/demo/dataset.ts';
 import { startMockAnthropic } from '../src/mock/anthropic-server.ts';
 import type { MockOptions, MockServer } from '../src/mock/common.ts';
 import { startMockGemini } from '../src/mock/gemini-server.ts';
@@ -72,6 +72,38 @@ describe('terminal escape injection', () => {
     // The echoed message stays on its own line: no fake "mmsafe:" line.
     expect(report.stdout).not.toMatch(/^mmsafe: all good/m);
   });
+
+  // Clear screen, window title, colour, and a line break to fake a line of mmsafe's own.
+  const HOSTILE = 'Bad \u001b[2J\u001b]0;pwned\u0007request\u001b[31m\r\nmmsafe: all good\u001b[0m';
+  it.each([
+    ['a fatal error that stops the run (404)', '404', ['--no-preflight']],
+    ['a fatal answer to the start-up check (404)', '404', []],
+    ['per-sample errors (400)', '400', []],
+  ] as const)('`run` prints an API error message with escape sequences without a control character: %s', async (_name, fault, extra) => {
+    const dir = tmp();
+    await writeDemoBenchmark(dir);
+    const server = await startMockOpenAI({ faults: () => fault, errorMessage: HOSTILE });
+    servers.push(server);
+    const r = await cli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:m', '--base-url', server.url, '--db', path.join(dir, 'x.db'), ...extra]).done;
+    expect(r.code, r.stderr).toBe(1);
+    const out = r.stdout + r.stderr;
+    // The message is shown, only its control sequences are gone; the echoed line break cannot fake a line.
+    expect(out).toMatch(/HTTP (404|400): Bad request/);
+    expect(out).not.toContain('pwned');
+    expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(out).not.toMatch(/^mmsafe: all good/m);
+  }, 60_000);
+
+  it('`suite` prints a model name with escape sequences without a control character', async () => {
+    const dir = tmp();
+    await writeDemoBenchmark(dir);
+    const server = await startMockOpenAI();
+    servers.push(server);
+    const r = await cli(['suite', '--benchmarks', 'demo', '--data', `demo=${dir}`, '--model', 'openai:m\u001b]0;pwned\u0007\u001b[2J', '--base-url', server.url, '--db', path.join(dir, 'x.db')]).done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^demo\s+Total/m);
+    expect(r.stdout + r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  }, 60_000);
 
   it('a --run-id with control characters is a usage error', async () => {
     const r = await cli(['run', '--data', '/nonexistent', '--model', 'baseline:always-safe', '--run-id', 'a\x1b[2Jb']).done;
@@ -161,11 +193,17 @@ describe('output files', () => {
     expect(readdirSync(path.dirname(file))).toEqual(['out.txt']);
   });
 
-  it.each([
-    ['report', ['report', '--run', 'r', '--format', 'json']],
-    ['export', ['export', '--run', 'r', '--format', 'csv']],
-  ])('%s --out never rewrites the previous file in place (a kill mid-write leaves it whole)', async (_name, args) => {
+  const demo = (dir: string) => writeDemoBenchmark(path.join(dir, 'demo'));
+  const suite = async (dir: string) => ['suite', '--benchmarks', 'demo', '--data', `demo=${await demo(dir)}`, '--model', 'baseline:always-safe'];
+  it.each<[string, (dir: string) => Promise<string[]>]>([
+    ['report', async () => ['report', '--run', 'r', '--format', 'json', '--out']],
+    ['export', async () => ['export', '--run', 'r', '--format', 'csv', '--out']],
+    ['run', async (dir) => ['run', '--benchmark', 'demo', '--data', await demo(dir), '--model', 'baseline:always-safe', '--quiet', '--out']],
+    ['suite', async (dir) => [...(await suite(dir)), '--out']],
+    ['suite --html', async (dir) => [...(await suite(dir)), '--html']],
+  ])('%s never rewrites the previous file in place (a kill mid-write leaves it whole)', async (_name, command) => {
     const dir = tmp();
+    const args = await command(dir);
     const db = path.join(dir, 'x.db');
     const store = new SqliteStore(db);
     await store.createRun(run('r'));
@@ -178,7 +216,7 @@ describe('output files', () => {
     // Whoever still reads the old file (or would after a kill mid-write) sees it complete.
     const fd = openSync(out, 'r');
     try {
-      const r = await cli([...args, '--out', out, '--db', db]).done;
+      const r = await cli([...args, out, '--db', db]).done;
       expect(r.code, r.stderr).toBe(0);
       expect(statSync(out).ino).not.toBe(before);
       const buf = Buffer.alloc(previous.length + 10);
@@ -263,26 +301,85 @@ describe('a read-only database', () => {
   }, 60_000);
 });
 
+/** Waits for a condition the test cannot await directly (a request reaching the mock), bounded. */
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 600 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!ok()) throw new Error(`gave up waiting for ${what}`);
+}
+
 describe('Ctrl-C', () => {
-  it('says that requests in flight are cancelled and asked again on resume, and leaves the run resumable', async () => {
+  it('cancels the requests in flight, says they are asked again on resume, and the resume answers every sample once', async () => {
     const dir = tmp();
     await writeDemoBenchmark(dir);
-    const server = await startMockOpenAI({ faults: () => 'hang' });
+    const samples = (await loadDemo(dir)).samples.length;
+    // The start-up check (text only) is answered; each sample's request (it carries the image) hangs until the resume.
+    let healthy = false;
+    let hung = 0;
+    const asked = new Map<string, number>();
+    const server = await startMockOpenAI({
+      faults: (req) => {
+        if (!req.images.length) return undefined;
+        if (!healthy) return (hung++, 'hang');
+        const key = `${req.lastUserText}|${req.images[0].sha256}`;
+        asked.set(key, (asked.get(key) ?? 0) + 1);
+        return undefined;
+      },
+    });
     servers.push(server);
     const db = path.join(dir, 'x.db');
-    const { child, done } = runCli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:m', '--base-url', server.url, '--db', db, '--run-id', 'int', '--quiet', '--timeout', '600']);
+    const { child, done } = runCli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:m', '--base-url', server.url, '--db', db, '--run-id', 'int', '--quiet', '--concurrency', '4', '--timeout', '600']);
     children.push(child);
-    // Interrupt once every request is in flight (the mock never answers them).
-    for (let i = 0; i < 600 && server.requests < 8; i++) await new Promise((r) => setTimeout(r, 50));
+    await until('four samples in flight', () => hung >= 4);
     child.kill('SIGINT');
     const r = await done;
-    expect(r.code).toBe(130);
+    expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/requests in flight are cancelled and will be asked again on --resume/);
     expect(r.stderr).toMatch(/mmsafe run --resume int/);
+    let store = new SqliteStore(db);
+    expect((await store.results('int')).filter((x) => x.status === 'ok')).toEqual([]);
+    await store.close();
+
+    healthy = true;
+    const resumed = await cli(['run', '--resume', 'int', '--db', db, '--quiet']).done;
+    expect(resumed.code, resumed.stderr).toBe(0);
+    // Every sample asked once by the resume (the cancelled ones included), and stored as answered.
+    expect(asked.size).toBe(samples);
+    expect([...asked.values()].every((n) => n === 1)).toBe(true);
+    store = new SqliteStore(db);
+    const rows = await store.results('int');
+    await store.close();
+    expect(rows.length).toBe(samples);
+    expect(rows.every((x) => x.status === 'ok')).toBe(true);
+  }, 90_000);
+
+  it('during the start-up key check ends the process at once, leaving no run behind', async () => {
+    const dir = tmp();
+    await writeDemoBenchmark(dir);
+    let checks = 0;
+    // The key check (text only) never answers; its own timeout is 30 s.
+    const server = await startMockOpenAI({ faults: (req) => (req.images.length ? undefined : (checks++, 'hang')) });
+    servers.push(server);
+    const db = path.join(dir, 'x.db');
+    const { child, done } = runCli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:m', '--base-url', server.url, '--db', db, '--run-id', 'chk', '--quiet', '--timeout', '600']);
+    children.push(child);
+    await until('the key check', () => checks >= 1);
+    child.kill('SIGINT');
+    // Not a speed target: ending before a 15 s guard shows the check was cancelled, not timed out.
+    let guard: NodeJS.Timeout | undefined;
+    const r = await Promise.race([done, new Promise<'still running'>((resolve) => (guard = setTimeout(() => resolve('still running'), 15_000)))]);
+    clearTimeout(guard);
+    expect(r).not.toBe('still running');
+    const ended = r as Awaited<typeof done>;
+    expect(ended.code, ended.stderr).toBe(130);
+    expect(ended.stderr).toMatch(/interrupted during the start-up check, before any sample was asked: nothing was stored/);
+    expect(server.requests).toBe(1);
+    const store = new SqliteStore(db);
+    expect(await store.getRun('chk')).toBeUndefined();
+    await store.close();
   }, 60_000);
 });
 
-it('a second Ctrl-C ends the process at once, even while it is stuck', async () => {
+it.each(['SIGINT', 'SIGTERM'] as const)('a second %s ends the process at once, even while it is stuck', async (signal) => {
   const child = spawn(process.execPath, [path.join(repoRoot, 'bin/run-ts.js'), path.join(repoRoot, 'test/helpers/interrupt-probe.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
@@ -293,8 +390,8 @@ it('a second Ctrl-C ends the process at once, even while it is stuck', async () 
   });
   const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
   await saw('ready');
-  child.kill('SIGINT');
+  child.kill(signal);
   await saw('stuck');
-  child.kill('SIGINT');
-  expect(await ended).toBe('SIGINT');
+  child.kill(signal);
+  expect(await ended).toBe(signal);
 }, 60_000);

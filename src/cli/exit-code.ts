@@ -5,9 +5,9 @@ import { MethodError } from '../methods/registry.ts';
 import { RunSetupError } from '../runner/evaluate.ts';
 import { UnknownRunError } from '../report/summary.ts';
 import { UsageError } from './usage.ts';
-import { say } from './print.ts';
+import { say, sayLine } from './print.ts';
 import { redactSecrets } from '../core/redact.ts';
-import { PreflightError } from '../runner/preflight.ts';
+import { PreflightError, PreflightInterrupted } from '../runner/preflight.ts';
 import { RunNameError } from '../store/run-names.ts';
 import { MissingDatabaseError } from '../store/open.ts';
 
@@ -24,15 +24,19 @@ export function exitCodeFor(error: unknown): number {
     return 2;
   }
   if (error instanceof PreflightError) {
-    say(`mmsafe: ${redactSecrets(error.message)}\n`);
+    sayLine(`mmsafe: ${redactSecrets(error.message)}`);
     return 1;
+  }
+  if (error instanceof PreflightInterrupted) {
+    sayLine(`mmsafe: ${error.message}`);
+    return 130;
   }
   if (error instanceof ZodError) {
     const issue = error.issues[0];
     say(`mmsafe: invalid setting ${issue?.path.join('.') || ''}: ${issue?.message}\n`);
     return 2;
   }
-  say(`mmsafe: ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`);
+  sayLine(`mmsafe: ${redactSecrets(error instanceof Error ? error.message : String(error))}`);
   if (process.env.MMSAFE_DEBUG && error instanceof Error) say(`${error.stack}\n`);
   return 1;
 }

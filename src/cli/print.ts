@@ -9,6 +9,14 @@ export function say(text: string): void {
   process.stderr.write(forTerminal(text));
 }
 
+/**
+ * One message line on stderr. Line breaks inside it (an API error message, a file's text) become
+ * spaces, so text from outside cannot start a line that looks like one of ours.
+ */
+export function sayLine(text: string): void {
+  process.stderr.write(`${forTerminal(text, { oneLine: true })}\n`);
+}
+
 /** Human-readable output (tables, lists) on stdout. */
 export function show(text: string): void {
   process.stdout.write(forTerminal(text));

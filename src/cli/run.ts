@@ -7,6 +7,7 @@ import { formatSummaryTable } from '../report/table.ts';
 import { summarizeStoredRun, type RunSummary } from '../report/summary.ts';
 import type { RunConfigInput } from '../runner/config.ts';
 import { evaluate, RunSetupError } from '../runner/evaluate.ts';
+import { PreflightInterrupted } from '../runner/preflight.ts';
 import type { RunProgress } from '../runner/run.ts';
 import { DatasetError } from '../datasets/errors.ts';
 import { parseIdList } from '../datasets/select.ts';
@@ -23,7 +24,7 @@ import { onInterrupt } from './interrupt.ts';
 import { resolveRunName } from '../store/run-names.ts';
 import { nextSteps } from './next-steps.ts';
 import { BOOTSTRAP_HELP, bootstrapOf, collectKeyValue, parseNumber, parsePositiveInt, parseReplicates, UsageError } from './usage.ts';
-import { say, show } from './print.ts';
+import { say, sayLine, show } from './print.ts';
 import { summaryOf } from './commands.ts';
 
 interface RunFlags {
@@ -203,7 +204,8 @@ interface RunContext {
 
 /** One model's run, start to summary; the caller prints the summary (one run) or the leaderboard (several). */
 async function runOne(input: RunConfigInput, flags: RunFlags, ctx: RunContext): Promise<Outcome> {
-  const tell = (text: string) => say(`mmsafe: ${ctx.label ? `[${ctx.label}] ` : ''}${text}\n`);
+  // One line each: a stop reason or a file's problem may carry line breaks from outside.
+  const tell = (text: string) => sayLine(`mmsafe: ${ctx.label ? `[${ctx.label}] ` : ''}${text}`);
   const { store, progress } = ctx;
   const result = await evaluate(input, {
     store,
@@ -287,8 +289,9 @@ async function runSeveral(inputs: RunConfigInput[], flags: RunFlags, store: Stor
     inputs.map((input, i) =>
       runOne(input, flags, { store, signal, label: input.model, progress: combined?.part(i) }).catch((error: unknown) => {
         // One model's bad setting must not take the others' answers down with it.
-        say(`mmsafe: [${input.model}] ${error instanceof Error ? error.message : String(error)}\n`);
-        return { exitCode: error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError ? 2 : 1 } as Outcome;
+        sayLine(`mmsafe: [${input.model}] ${error instanceof Error ? error.message : String(error)}`);
+        const usage = error instanceof UsageError || error instanceof RunSetupError || error instanceof DatasetError;
+        return { exitCode: error instanceof PreflightInterrupted ? 130 : usage ? 2 : 1 } as Outcome;
       }),
     ),
   );

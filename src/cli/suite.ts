@@ -1,4 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { benchmarkNames, defaultProtocol, getBenchmark, protocolSpec } from '../benchmarks/registry.ts';
@@ -11,7 +10,9 @@ import { evaluate, RunSetupError } from '../runner/evaluate.ts';
 import type { Store } from '../store/store.ts';
 import { defaultRunId } from '../store/run-names.ts';
 import { openStore } from '../store/open.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import { onInterrupt } from './interrupt.ts';
+import { say, show } from './print.ts';
 import { BOOTSTRAP_HELP, bootstrapOf, parsePositiveInt, parseReplicates, UsageError } from './usage.ts';
 import { summaryOf } from './commands.ts';
 
@@ -123,18 +124,15 @@ export function registerSuite(program: Command): void {
           const { benchmark } = input;
           // The model's name and the benchmark's (gpt-4o-<benchmark>), numbered when taken.
           const runId = await defaultRunId(store, { model: `${flags.model}-${benchmark}` });
-          process.stderr.write(`mmsafe: suite: ${benchmark} (run ${runId})\n`);
+          say(`mmsafe: suite: ${benchmark} (run ${runId})\n`);
           await evaluate(input, { store, runId, signal: interrupt.signal });
           if (interrupt.signal.aborted) break;
           entries.push(await suiteEntry(store, runId, bootstrapOf(flags.bootstrap)));
         }
-        process.stdout.write(`${formatSuiteTable(flags.model, entries)}\n`);
-        const write = (file: string, text: string) => {
-          mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-          writeFileSync(file, text);
-        };
-        if (flags.out) write(flags.out, `${JSON.stringify({ model: flags.model, benchmarks: entries }, null, 2)}\n`);
-        if (flags.html) write(flags.html, await suiteHtml(flags.model, entries));
+        show(`${formatSuiteTable(flags.model, entries)}\n`);
+        // Like every --out: a kill mid-write leaves the previous file whole.
+        if (flags.out) writeFileAtomic(flags.out, `${JSON.stringify({ model: flags.model, benchmarks: entries }, null, 2)}\n`);
+        if (flags.html) writeFileAtomic(flags.html, await suiteHtml(flags.model, entries));
       } finally {
         interrupt.dispose();
         await store.close();

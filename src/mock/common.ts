@@ -19,6 +19,8 @@ export type FaultKind =
   | '503'
   | '400'
   | '401'
+  /** The API's own 404 for a model it does not serve (as `models` gives for a model not listed). */
+  | '404'
   | 'reset'
   | 'hang'
   | 'slow-body'
@@ -101,6 +103,8 @@ export interface MockOptions {
   retryAfterSeconds?: number;
   /** When the requests limit of an injected '429-reset-headers' is whole again, in seconds; 1 by default. */
   rateLimitResetSeconds?: number;
+  /** Replaces the wording of injected API errors (a hostile server, in tests); quota and context-length replies keep the API's own text. */
+  errorMessage?: string;
 }
 
 export interface MockServer {
@@ -167,6 +171,8 @@ export function mockUsage(req: ParsedChatRequest, reply: MockReply, perImage: nu
   };
 }
 
+const noSuchModel = (model: string) => `The model \`${model}\` does not exist or you do not have access to it.`;
+
 export async function startMockApi(format: WireFormat, opts: MockOptions = {}): Promise<MockServer> {
   let requests = 0;
   let faultsInjected = 0;
@@ -176,6 +182,7 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
   const timers = new Set<NodeJS.Timeout>();
   const respond = opts.respond ?? ((req: ParsedChatRequest) => `${defaultAwarenessAnswer(req.lastUserText)}.`);
 
+  const fail = (kind: ErrorKind, message: string, extra?: { retryAfterSeconds?: number }) => format.error(kind, opts.errorMessage ?? message, extra);
   const later = (ms: number, fn: () => void) => {
     if (ms <= 0) return fn();
     const t = setTimeout(() => {
@@ -214,7 +221,7 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
     const invalid = format.validate?.(req);
     if (invalid) return sendError(res, invalid);
     if (opts.models && !opts.models.includes(req.model)) {
-      return sendError(res, format.error('not_found', `The model \`${req.model}\` does not exist or you do not have access to it.`));
+      return sendError(res, format.error('not_found', noSuchModel(req.model)));
     }
     const fault = pickFault(req, n);
     if (fault) faultsInjected++;
@@ -226,40 +233,42 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
           return send(res, 200, format.success(req, respond(req), n));
         case '429': {
           const wait = opts.retryAfterSeconds ?? 0;
-          const e = format.error('rate_limit', 'Rate limit reached for requests', { retryAfterSeconds: wait });
+          const e = fail('rate_limit', 'Rate limit reached for requests', { retryAfterSeconds: wait });
           return sendError(res, { ...e, headers: { ...e.headers, 'retry-after': String(wait) } });
         }
         case '429-no-retry-after':
-          return sendError(res, format.error('rate_limit', 'Rate limit reached for requests'));
+          return sendError(res, fail('rate_limit', 'Rate limit reached for requests'));
         case '429-reset-headers': {
-          const e = format.error('rate_limit', 'Rate limit reached for requests');
+          const e = fail('rate_limit', 'Rate limit reached for requests');
           return sendError(res, { ...e, headers: { ...e.headers, ...format.rateLimitHeaders?.(opts.rateLimitResetSeconds ?? 1) } });
         }
         case '500':
-          return sendError(res, format.error('server', 'The server had an error while processing your request.'));
+          return sendError(res, fail('server', 'The server had an error while processing your request.'));
         case '502':
           res.writeHead(502, { 'content-type': 'text/html' });
           return res.end('<html><body>502 Bad Gateway</body></html>');
         case '503':
-          return sendError(res, format.error('overloaded', 'The model is overloaded. Please try again later.'));
+          return sendError(res, fail('overloaded', 'The model is overloaded. Please try again later.'));
         case '400':
-          return sendError(res, format.error('bad_request', 'The request is malformed.'));
+          return sendError(res, fail('bad_request', 'The request is malformed.'));
         case '401':
-          return sendError(res, format.error('auth', 'Incorrect API key provided.'));
+          return sendError(res, fail('auth', 'Incorrect API key provided.'));
+        case '404':
+          return sendError(res, fail('not_found', noSuchModel(req.model)));
         case 'content-filter':
-          return sendError(res, format.error('content_policy', 'Your request was rejected as a result of our safety system.'));
+          return sendError(res, fail('content_policy', 'Your request was rejected as a result of our safety system.'));
         case 'blocked-answer':
           return send(res, 200, format.blocked(req));
         case 'context-length':
-          return sendError(res, format.error('context_length', 'The prompt is longer than the model\'s context window.'));
+          return sendError(res, fail('context_length', 'The prompt is longer than the model\'s context window.'));
         case 'quota':
-          return sendError(res, format.error('quota', 'You exceeded your current quota, please check your plan and billing details.'));
+          return sendError(res, fail('quota', 'You exceeded your current quota, please check your plan and billing details.'));
         case 'html-page':
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
           return res.end('<!DOCTYPE html><html><head><title>Proxy sign-in required</title></head><body><h1>Sign in</h1></body></html>');
         case 'echo-key': {
           const sent = [req.headers.authorization, req.headers['x-api-key'], req.headers['x-goog-api-key']].filter(Boolean).join(', ');
-          return sendError(res, format.error('bad_request', `The request was refused for the credentials ${sent}`));
+          return sendError(res, fail('bad_request', `The request was refused for the credentials ${sent}`));
         }
         case 'reset':
           return socket.destroy();

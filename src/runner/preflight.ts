@@ -1,8 +1,15 @@
 import { ProviderError, type Provider } from '../core/types.ts';
+import { withDeadline } from '../providers/deadline.ts';
 import { parseModelSpec } from '../providers/registry.ts';
 
 /** The run cannot work as configured: no key, no server, no such model. Nothing was stored. */
 export class PreflightError extends Error {}
+
+/**
+ * Ctrl-C during the check: nothing of the run was asked yet, so nothing is stored (a new run is
+ * not created, a resumed one is left as it was). Exit 130, like any interrupted run.
+ */
+export class PreflightInterrupted extends Error {}
 
 /** Where each API's key lives when mmsafe talks to the vendor itself (a local server needs none). */
 const KEY_ENV: Record<string, string[]> = {
@@ -46,18 +53,22 @@ export function checkKeys(targets: PreflightTarget[], injectedKey?: string): voi
  * endpoint, the key and the model name before hundreds of samples go out. Only answers that no
  * retry can fix stop the run; a busy server or a slow first answer is left to the run.
  */
-export async function preflight(targets: PreflightTarget[], opts: { timeoutMs: number }): Promise<void> {
-  const failures = await Promise.all(targets.map((t) => probe(t, opts.timeoutMs)));
+export async function preflight(targets: PreflightTarget[], opts: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+  const interrupted = () => new PreflightInterrupted('interrupted during the start-up check, before any sample was asked: nothing was stored');
+  if (opts.signal?.aborted) throw interrupted();
+  const failures = await Promise.all(targets.map((t) => probe(t, opts.timeoutMs, opts.signal)));
+  // The check's own answer (a cancelled request) says nothing about the key: the user stopped it.
+  if (opts.signal?.aborted) throw interrupted();
   const first = failures.find((f) => f !== undefined);
   if (first) throw new PreflightError(`${first} (checked before the run; nothing was stored. --no-preflight skips this check)`);
 }
 
-async function probe(t: PreflightTarget, timeoutMs: number): Promise<string | undefined> {
+async function probe(t: PreflightTarget, timeoutMs: number, interrupt?: AbortSignal): Promise<string | undefined> {
   if (!t.provider.needsImages) return undefined; // baselines ask no API
   try {
-    await t.provider.generate(
-      { messages: [{ role: 'user', content: [{ type: 'text', text: 'Reply with the word OK.' }] }], maxTokens: 16, temperature: 0 },
-      { signal: AbortSignal.timeout(Math.min(timeoutMs, 30_000)) },
+    // Ctrl-C (the run's interrupt signal) cancels the check at once, not after its timeout.
+    await withDeadline(Math.min(timeoutMs, 30_000), interrupt, t.provider.id, (signal) =>
+      t.provider.generate({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Reply with the word OK.' }] }], maxTokens: 16, temperature: 0 }, { signal }),
     );
     return undefined;
   } catch (error) {

@@ -72,6 +72,8 @@ export interface SessionOptions {
   apiKey?: string;
   /** Prove key, endpoint and model with one short request before the run (the CLI's default). */
   preflight?: boolean;
+  /** The run's interrupt (Ctrl-C): it cancels the start-up check too. */
+  signal?: AbortSignal;
 }
 
 /** What a dry run returns instead of a session: the data and the estimate, nothing stored. */
@@ -153,7 +155,7 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   // with everything stored sends nothing either; a new run has nothing stored (no count needed).
   const answers = dataset.samples.length * repeatsOf(config);
   if (checks.length && !(existing && config.maxCost !== undefined) && (!existing || (await countStored(opts.store, runId, dataset, repeatsOf(config))) < answers)) {
-    await preflight(checks, { timeoutMs: config.timeoutMs });
+    await preflight(checks, { timeoutMs: config.timeoutMs, signal: opts.signal });
   }
 
   const record: RunRecord = {
