@@ -11,7 +11,7 @@ import { forTerminal } from '../src/core/terminal.ts';
 import type { ResultRow } from '../src/core/types.ts';
 import { loadDemo, writeDemoBenchmark } from '../src/demo/dataset.ts';
 import { startMockAnthropic } from '../src/mock/anthropic-server.ts';
-import type { MockOptions, MockServer } from '../src/mock/common.ts';
+import type { FaultKind, MockOptions, MockServer } from '../src/mock/common.ts';
 import { startMockGemini } from '../src/mock/gemini-server.ts';
 import { startMockOpenAI } from '../src/mock/openai-server.ts';
 import { createProvider } from '../src/providers/registry.ts';
@@ -352,15 +352,13 @@ describe('Ctrl-C', () => {
     expect(rows.every((x) => x.status === 'ok')).toBe(true);
   }, 90_000);
 
-  it('during the start-up key check ends the process at once, leaving no run behind', async () => {
-    const dir = tmp();
-    await writeDemoBenchmark(dir);
+  /** Starts `run` with these flags against a mock whose key check (text only) never answers, and presses Ctrl-C during it. */
+  async function interruptTheCheck(dir: string, flags: string[], fault?: FaultKind) {
     let checks = 0;
-    // The key check (text only) never answers; its own timeout is 30 s.
-    const server = await startMockOpenAI({ faults: (req) => (req.images.length ? undefined : (checks++, 'hang')) });
+    // The check's own timeout is 30 s; the samples' requests get `fault` (none: answered).
+    const server = await startMockOpenAI({ faults: (req) => (req.images.length ? fault : (checks++, 'hang')) });
     servers.push(server);
-    const db = path.join(dir, 'x.db');
-    const { child, done } = runCli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:m', '--base-url', server.url, '--db', db, '--run-id', 'chk', '--quiet', '--timeout', '600']);
+    const { child, done } = runCli(['run', ...flags, '--base-url', server.url, '--quiet', '--timeout', '600']);
     children.push(child);
     await until('the key check', () => checks >= 1);
     child.kill('SIGINT');
@@ -373,9 +371,36 @@ describe('Ctrl-C', () => {
     expect(ended.code, ended.stderr).toBe(130);
     expect(ended.stderr).toMatch(/interrupted during the start-up check, before any sample was asked: nothing was stored/);
     expect(server.requests).toBe(1);
+  }
+
+  it('during the start-up key check ends the process at once, leaving no run behind', async () => {
+    const dir = tmp();
+    await writeDemoBenchmark(dir);
+    const db = path.join(dir, 'x.db');
+    await interruptTheCheck(dir, ['--benchmark', 'demo', '--data', dir, '--model', 'openai:m', '--db', db, '--run-id', 'chk']);
     const store = new SqliteStore(db);
     expect(await store.getRun('chk')).toBeUndefined();
     await store.close();
+  }, 60_000);
+
+  it('during the key check of a --resume leaves the run as it was', async () => {
+    const dir = tmp();
+    await writeDemoBenchmark(dir);
+    const db = path.join(dir, 'x.db');
+    // A run stopped by a fatal error (an unknown model) after nothing was answered.
+    const first = await startMockOpenAI({ faults: () => '404' });
+    servers.push(first);
+    const stopped = await cli(['run', '--benchmark', 'demo', '--data', dir, '--model', 'openai:m', '--base-url', first.url, '--db', db, '--run-id', 'res', '--quiet', '--no-preflight']).done;
+    expect(stopped.code, stopped.stderr).toBe(1);
+    const read = async () => {
+      const store = new SqliteStore(db);
+      const [run, rows] = [await store.getRun('res'), await store.results('res')];
+      await store.close();
+      return { run, rows };
+    };
+    const before = await read();
+    await interruptTheCheck(dir, ['--resume', 'res', '--db', db], '500');
+    expect(await read()).toEqual(before);
   }, 60_000);
 });
 
