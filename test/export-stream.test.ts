@@ -9,10 +9,15 @@ import type { ResultRow } from '../src/core/types.ts';
 import { csvSafe } from '../src/report/csv-safe.ts';
 import { samplesCsvStream, samplesJsonlStream, upstreamJsonlStream, collect } from '../src/report/formats.ts';
 import { inIdOrder } from '../src/report/order.ts';
+import { PostgresStore } from '../src/store/postgres.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import type { ScanOptions, Store } from '../src/store/store.ts';
 import { runCli } from './helpers/cli.ts';
+import { POSTGRES_SKIP_MESSAGE, testDatabase } from './helpers/postgres.ts';
 import { storedConfig } from './helpers/run-config.ts';
+
+const pg = await testDatabase();
+if (!pg) console.warn(`\n*** ${POSTGRES_SKIP_MESSAGE} ***\n`);
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -20,7 +25,10 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(async () => {
+  await pg?.drop();
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
 
 /*
  * The exports as they were before they streamed (every row read at once, sorted in memory),
@@ -83,17 +91,17 @@ const ANSWERS = ['=HYPERLINK("http://x","y")', '+1', '@cmd', '\tlead tab', '\rle
 /** A run with ids whose key order (binary) and id order (numeric-aware) differ, repeats, errors, NUL bytes and formula-led cells. */
 async function fixture(store: Store, runId: string, items: number): Promise<void> {
   await store.createRun({ id: runId, benchmark: 'custom', protocol: 'awareness', model: 'openai:m=1', config: storedConfig({ samples: 3 }), total: items, createdAt: new Date().toISOString(), status: 'done' });
-  const ids = [...Array.from({ length: items - 6 }, (_, i) => String(i)), 'img-9', 'img-10', 'Img-2', 'a b', 'é', 'z\u0000'];
+  const ids = [...Array.from({ length: items - 6 }, (_, i) => String(i)), 'img-9', 'img-10', 'Img-2', 'a b', 'é', 'z~'];
   const rows: ResultRow[] = [];
   for (const [i, id] of ids.entries()) {
     for (let repeat = 0; repeat < (i % 4 === 0 ? 3 : 1); repeat++) {
       const base = { runId, sampleId: id, repeat, label: i % 2 ? 'safe' : 'unsafe', subset: `sub${i % 3}`, category: i % 5 ? `cat ${i % 5}` : '=cat', attempts: 1 + (i % 3) } as const;
       rows.push(
         i % 11 === 3
-          ? { ...base, status: 'error', errorKind: 'server', errorMessage: `upstream said no, Bearer tok${i}abcdefgh, \u0000`, attempts: 6, latencyMs: 12.5 }
+          ? { ...base, status: 'error', errorKind: 'server', errorMessage: `upstream said no, Bearer tok${i}abcdefgh, \u0000`, attempts: 6, latencyMs: 12 }
           : {
               ...base, status: 'ok', response: `${ANSWERS[(i + repeat) % ANSWERS.length]} #${i}`, prediction: i % 7 ? 'safe' : 'unparsed', correct: i % 3 === 0,
-              prompt: i % 6 ? `question ${i}` : '=question', system: i % 9 ? undefined : '@system', latencyMs: 100 + i / 7, inputTokens: i, outputTokens: 2 * i,
+              prompt: i % 6 ? `question ${i}` : '=question', system: i % 9 ? undefined : '@system', latencyMs: 100 + 7 * i, inputTokens: i, outputTokens: 2 * i,
               costUsd: i % 4 ? i * 1e-7 : undefined, judgeCostUsd: i % 8 ? undefined : 0.1 + 0.2, imageSha256: `sha${i % 5}`, details: i % 10 ? undefined : { raw: `x${i}`, n: i },
             },
       );
@@ -125,6 +133,20 @@ describe('exports stream from the store', () => {
     expect(await collect(samplesCsvStream(store, ['empty']))).toBe(await old.csv(store, ['empty']));
     expect(await collect(samplesJsonlStream(store, 'empty'))).toBe('');
     await store.close();
+  });
+
+  it.skipIf(!pg)('on PostgreSQL too (its key order follows the database collation; the export\'s does not)', async () => {
+    const store = await PostgresStore.connect(pg!.url);
+    try {
+      await fixture(store, 'p', 90);
+      for (const limits of [undefined, { rows: 7, chars: 1e9 }]) {
+        expect(await collect(samplesCsvStream(store, ['p'], limits))).toBe(await old.csv(store, ['p']));
+        expect(await collect(samplesJsonlStream(store, 'p', limits))).toBe(await old.jsonl(store, 'p'));
+        expect(await collect(upstreamJsonlStream(store, 'p', limits))).toBe(await old.upstream(store, 'p'));
+      }
+    } finally {
+      await store.close();
+    }
   });
 
   it('the CLI writes the same bytes as before, to a file and to stdout', async () => {
