@@ -9,6 +9,8 @@ import type { ResultRow } from '../src/core/types.ts';
 import { csvSafe } from '../src/report/csv-safe.ts';
 import { samplesCsvStream, samplesJsonlStream, upstreamJsonlStream, collect } from '../src/report/formats.ts';
 import { inIdOrder } from '../src/report/order.ts';
+import { leaderboardHtml } from '../src/report/html.ts';
+import { buildLeaderboard } from '../src/report/leaderboard.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import type { ScanOptions, Store } from '../src/store/store.ts';
@@ -219,5 +221,33 @@ describe('exports stream from the store', () => {
     await writeFileAtomicFrom(file, ['one ', Buffer.from('two')]);
     expect(readFileSync(file, 'utf8')).toBe('one two');
     expect(readdirSync(dir)).toEqual(['out.csv']);
+  });
+});
+
+describe('the HTML report of a run', () => {
+  it('picks its few wrong answers of the weakest groups from streamed rows, never reading every row at once', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.createRun({ id: 'h', benchmark: 'custom', protocol: 'awareness', model: 'openai:m', config: storedConfig(), total: 400, createdAt: new Date().toISOString(), status: 'done' });
+    // Five weak groups (even ids, mostly wrong) and five strong ones (odd ids, mostly right); the text says which.
+    for (let i = 0; i < 400; i++) {
+      const weak = i % 2 === 0;
+      const correct = weak ? i % 20 === 0 : Math.floor(i / 10) % 10 !== 0;
+      const group = `${weak ? 'weak' : 'strong'}${Math.floor((i % 10) / 2)}`;
+      await store.putResult({ runId: 'h', sampleId: String(i), status: 'ok', label: 'unsafe', subset: group, scenario: group, category: group, response: `${correct ? 'right' : 'wrong'} answer ${i}`, prediction: correct ? 'unsafe' : 'safe', correct, attempts: 1 });
+    }
+    const streaming = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key === 'results') return () => Promise.reject(new Error('the report read every row at once'));
+        const v = Reflect.get(target, key, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as Store;
+    // (The leaderboard itself pairs every row of the runs for its comparisons: not part of this check.)
+    const html = await leaderboardHtml(await buildLeaderboard(store, ['h']), streaming);
+    const shown = [...html.matchAll(/<pre>(\w+) answer (\d+)<\/pre>/g)].map((m) => [m[1], Number(m[2])] as const);
+    expect(shown.length, JSON.stringify(shown)).toBe(5);
+    expect(shown.every(([kind]) => kind === 'wrong'), JSON.stringify(shown)).toBe(true);
+    expect(shown.every(([kind, i]) => kind === 'wrong' && i % 2 === 0), JSON.stringify(shown)).toBe(true);
+    await store.close();
   });
 });

@@ -1,3 +1,4 @@
+import type { ResultRow } from '../core/types.ts';
 import type { Store } from '../store/store.ts';
 import { fieldOf } from '../benchmarks/types.ts';
 import { groupAccuracies, heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from './charts.ts';
@@ -96,10 +97,21 @@ ${caveats}
 ${comparisons}`;
 }
 
-/** A few wrong answers from the weakest groups, verbatim (and escaped): what a reader needs to believe the numbers. */
+/**
+ * A few wrong answers from the weakest groups, verbatim (and escaped): what a reader needs to believe
+ * the numbers. The first five of those groups (others when they have fewer) in the store's key
+ * order, streamed: a run of any size holds ten rows at most, and the scan stops at five.
+ */
 async function wrongExamples(store: Store, runId: string, key: string, groups: Set<string>): Promise<string> {
-  const wrong = (await store.results(runId)).filter((r) => r.status === 'ok' && r.correct === false);
-  const shown = [...wrong.filter((r) => groups.has(fieldOf(r, key) ?? '')), ...wrong.filter((r) => !groups.has(fieldOf(r, key) ?? ''))].slice(0, 5);
+  const weak: ResultRow[] = [];
+  const other: ResultRow[] = [];
+  for await (const r of store.scanResults(runId)) {
+    if (r.status !== 'ok' || r.correct !== false) continue;
+    const list = groups.has(fieldOf(r, key) ?? '') ? weak : other;
+    if (list.length < 5) list.push(r);
+    if (weak.length === 5) break;
+  }
+  const shown = [...weak, ...other].slice(0, 5);
   if (!shown.length) return '';
   return `<details><summary>${shown.length} wrong answers</summary><table><tr><th>id</th><th>${key}</th><th>label</th><th>verdict</th><th>response</th></tr>${shown
     .map((r) => `<tr><td>${e(r.sampleId)}</td><td class="text">${e(fieldOf(r, key))}</td><td>${e(r.label)}</td><td>${e(r.prediction)}</td><td class="text"><pre>${e((r.response ?? '').slice(0, 600))}</pre></td></tr>`)
