@@ -110,13 +110,16 @@ export class SqliteStore implements Store, RunLeases {
       const ro = opts.readOnly ? openForReading(file) : undefined;
       if (!ro && file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       this.db = ro?.db ?? new Database(file);
+      this.db.pragma('busy_timeout = 10000');
       if (!ro?.ready) {
-        if (!ro) this.db.pragma('journal_mode = WAL');
+        if (!ro) whileBusy(() => this.db.pragma('journal_mode = WAL'));
         this.db.pragma('synchronous = NORMAL');
-        this.db.exec(SCHEMA);
+        // Under the write lock from the start: processes creating one new file at once would
+        // otherwise read the schema, find a table missing, and fail to write it (a snapshot
+        // another process changed meanwhile is SQLITE_BUSY at once, without waiting).
+        this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
         this.migrate();
       }
-      this.db.pragma('busy_timeout = 10000');
     } catch (error) {
       const hint = opts.readOnly ? '' : ' (pass a writable path with --db)';
       throw new Error(`cannot open the database at ${file}: ${(error as Error).message}${hint}`);
@@ -450,6 +453,22 @@ function scanStatements(db: Database.Database, columns: readonly string[]) {
     sampleAt: columns.indexOf('sample_id'),
     repeatAt: columns.indexOf('repeat'),
   };
+}
+
+/**
+ * Retries a statement SQLite refused with SQLITE_BUSY without calling its busy handler (switching
+ * a file to WAL while another process does the same), for up to the busy timeout.
+ */
+function whileBusy<T>(fn: () => T, ms = 10_000): T {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return fn();
+    } catch (error) {
+      if (!String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY') || Date.now() > until) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
 }
 
 function toRun(r: Record<string, unknown>): RunRecord {
