@@ -78,6 +78,43 @@ describe.each(kinds)('%s store contract', (name, open) => {
     });
   });
 
+  it.skipIf(!open)('a run\'s results stamp changes with every write to its rows, and only then', async () => {
+    await withRun(open!, async (a, b, runId) => {
+      const other = `${runId}-other`;
+      await a.createRun({ ...(await a.getRun(runId))!, id: other });
+      const stamps = [await b.resultsStamp(runId)];
+      expect(await a.resultsStamp(runId)).toBe(stamps[0]);
+      // Each write lands in a later millisecond than the one before (the stamp's time is a write time).
+      const tick = () => new Promise((r) => setTimeout(r, 3));
+      const writes: ((s: Store) => Promise<unknown>)[] = [
+        (s) => s.putResult(ok(runId, '1')),
+        (s) => s.putResult({ runId, sampleId: '2', status: 'error', label: 'unsafe', errorKind: 'server', attempts: 6 }),
+        // Same counts: an error replaced by another error, then by an answer.
+        (s) => s.putResult({ runId, sampleId: '2', status: 'error', label: 'unsafe', errorKind: 'timeout', attempts: 6 }),
+        (s) => s.putResult(ok(runId, '2')),
+        // Rescoring rewrites verdicts in place.
+        async (s) => {
+          await s.stageScore(runId, 'g', { sampleId: '1', prediction: 'safe', correct: false });
+          await s.switchScores(runId, 'g', (await s.getRun(runId))!.config);
+        },
+      ];
+      for (const [i, write] of writes.entries()) {
+        await tick();
+        await write(i % 2 ? a : b);
+        stamps.push(await b.resultsStamp(runId));
+        expect(new Set(stamps).size, `write ${i}`).toBe(stamps.length);
+      }
+      // Reads, labels and other runs' rows leave it as it was.
+      const before = await a.resultsStamp(runId);
+      await a.results(runId);
+      await a.putLabel({ runId, sampleId: '1', verdict: true });
+      await tick();
+      await b.putResult(ok(other, '1'));
+      expect(await b.resultsStamp(runId)).toBe(before);
+      expect(await a.resultsStamp(other)).not.toBe(await a.resultsStamp(`${runId}-none`));
+    });
+  });
+
   it.skipIf(!open)('scanResults streams one run\'s rows in pages, in sample id order, and the store stays usable between pages', async () => {
     await withRun(open!, async (a, b, runId) => {
       const other = `${runId}-other`;

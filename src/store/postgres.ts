@@ -254,6 +254,13 @@ export class PostgresStore implements WorkQueue {
     return r.rows.map(toRow);
   }
 
+  async resultsStamp(runId: string): Promise<string> {
+    const r = await this.pool.query("SELECT count(*) AS n, count(*) FILTER (WHERE status = 'error') AS errors, max(updated_at)::text AS at FROM results WHERE run_id = $1", [runId]);
+    // As text: to the microsecond (a Date would round writes within one millisecond together).
+    const s = r.rows[0];
+    return `${s.n}:${s.errors}:${s.at ?? ''}`;
+  }
+
   async queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): Promise<{ rows: ResultRow[]; total: number }> {
     const where = ['run_id = $1'];
     const params: unknown[] = [runId];

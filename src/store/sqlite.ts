@@ -146,6 +146,7 @@ export class SqliteStore implements Store, RunLeases {
       scanSlim: scanStatements(this.db, SLIM_COLUMNS),
       result: this.db.prepare('SELECT * FROM results WHERE run_id = ? AND sample_id = ? AND repeat = ?'),
       resultsOf: this.db.prepare('SELECT * FROM results WHERE run_id = ? AND sample_id = ? ORDER BY repeat'),
+      stamp: this.db.prepare("SELECT count(*) AS n, sum(status = 'error') AS errors, max(updated_at) AS at FROM results WHERE run_id = ?"),
       putLabel: this.db.prepare(
         'INSERT INTO labels (run_id, sample_id, verdict, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, sample_id) DO UPDATE SET verdict = excluded.verdict, updated_at = excluded.updated_at',
       ),
@@ -302,6 +303,11 @@ export class SqliteStore implements Store, RunLeases {
 
   async resultsOf(runId: string, sampleId: string): Promise<ResultRow[]> {
     return (this.stmts.resultsOf.all(runId, sampleId) as Record<string, unknown>[]).map(toRow);
+  }
+
+  async resultsStamp(runId: string): Promise<string> {
+    const s = this.stmts.stamp.get(runId) as { n: number; errors: number | null; at: string | null };
+    return `${s.n}:${s.errors ?? 0}:${s.at ?? ''}`;
   }
   async queryResults(runId: string, filter: ResultFilter, offset: number, limit: number): Promise<{ rows: ResultRow[]; total: number }> {
     const where = ['run_id = @runId'];

@@ -143,6 +143,12 @@ export interface Store {
   result(runId: string, sampleId: string, repeat?: number): Promise<ResultRow | undefined>;
   /** Every stored answer of one item, by repeat. */
   resultsOf(runId: string, sampleId: string): Promise<ResultRow[]>;
+  /**
+   * A cheap token that changes whenever a row of the run is written (its row and error counts and
+   * latest write time): readers that keep something computed from the rows (the viewer's
+   * summaries) know when to compute it again.
+   */
+  resultsStamp(runId: string): Promise<string>;
   putLabel(label: HumanLabel): Promise<void>;
   /** Captions for the caption ablation, by captioner and image content, reused across runs. */
   getCaption(captioner: string, imageSha256: string): Promise<string | undefined>;
