@@ -3,7 +3,8 @@ import type { Store } from '../store/store.ts';
 import type { ViewerContext } from './context.ts';
 import { RunSamples } from './datasets.ts';
 import { loopbackGuard } from './guard.ts';
-import { newViewerToken, OneAtATime } from './params.ts';
+import { HeavyPages } from './heavy.ts';
+import { newViewerToken } from './params.ts';
 import { acrossRunsPage } from './pages/across.ts';
 import { imageRoute } from './pages/image.ts';
 import { runPages } from './pages/runs.ts';
@@ -18,7 +19,7 @@ import { samplesPage } from './pages/samples.ts';
  */
 export function createViewer(store: Store): Hono {
   const app = new Hono();
-  const ctx: ViewerContext = { store, samples: new RunSamples(store), token: newViewerToken(), heavy: new OneAtATime() };
+  const ctx: ViewerContext = { store, samples: new RunSamples(store), token: newViewerToken(), heavy: new HeavyPages(store) };
   app.use('*', loopbackGuard(ctx.token));
   // Browsers ask for it on every page; an empty answer keeps their consoles free of 404s.
   app.get('/favicon.ico', (c) => c.body(null, 204));

@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import type { Store } from '../store/store.ts';
 import type { RunSamples } from './datasets.ts';
-import type { OneAtATime } from './params.ts';
+import type { HeavyPages } from './heavy.ts';
 
 /** What every page module gets: the store it reads, and the runs' datasets (images, prompts). */
 export interface ViewerContext {
@@ -9,8 +9,8 @@ export interface ViewerContext {
   samples: RunSamples;
   /** Made at start and written into this viewer's own forms: every write must carry it. */
   token: string;
-  /** Heavy pages (comparisons with charts) render one at a time. */
-  heavy: OneAtATime;
+  /** Pages that summarise whole runs: kept under the runs' stamps, computed one at a time. */
+  heavy: HeavyPages;
 }
 
 /** A page module adds its routes to the viewer. */

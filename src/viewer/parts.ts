@@ -29,21 +29,25 @@ export const verdictCell = (r: ResultRow) => {
   return `<span class="tag said ${e(said)}">${e(said)}</span>`;
 };
 
-/**
- * The discordant pairs of a paired comparison: samples run A got right and run B wrong
- * (`a-right`), or the reverse (`b-right`). Only samples both runs answered count; an item asked
- * several times (`--samples K`) by its majority verdict, as the comparison counts it.
- */
-export async function discordantIds(store: Store, a: string, b: string, which: 'a-right' | 'b-right'): Promise<Set<string>> {
-  const other = new Map((await scoredResults(store, b)).filter((r) => r.status === 'ok').map((r) => [r.sampleId, r.correct === true]));
-  const out = new Set<string>();
-  for (const r of await scoredResults(store, a)) {
-    if (r.status !== 'ok' || !other.has(r.sampleId)) continue;
-    const aRight = r.correct === true;
-    const bRight = other.get(r.sampleId)!;
-    if (which === 'a-right' ? aRight && !bRight : !aRight && bRight) out.add(r.sampleId);
+/** A run's verdicts as the paired test counts them: right or not, by sample id, for the samples it answered (an item asked several times by its majority). */
+export async function rightOf(store: Store, runId: string): Promise<Map<string, boolean>> {
+  return new Map((await scoredResults(store, runId)).filter((r) => r.status === 'ok').map((r) => [r.sampleId, r.correct === true]));
+}
+
+/** The discordant pairs of two runs' verdicts: samples A got right and B wrong (`a-right`), and the reverse. Only samples both answered count. */
+export function discordantOf(a: Map<string, boolean>, b: Map<string, boolean>): Record<'a-right' | 'b-right', Set<string>> {
+  const out = { 'a-right': new Set<string>(), 'b-right': new Set<string>() };
+  for (const [sid, aRight] of a) {
+    const bRight = b.get(sid);
+    if (bRight === undefined || aRight === bRight) continue;
+    out[aRight ? 'a-right' : 'b-right'].add(sid);
   }
   return out;
+}
+
+/** The discordant pairs of a paired comparison of runs A and B, one direction. */
+export async function discordantIds(store: Store, a: string, b: string, which: 'a-right' | 'b-right'): Promise<Set<string>> {
+  return discordantOf(await rightOf(store, a), await rightOf(store, b))[which];
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import { heatmapSpec, renderSvg, subsetBarsSpec, tradeoffSpec } from '../../report/charts.ts';
 import { escapeHtml as e } from '../../report/escape.ts';
 import { leaderboardSection } from '../../report/html.ts';
@@ -9,7 +10,8 @@ import type { Routes } from '../context.ts';
 import { page, query } from '../layout.ts';
 import { runIdsParam } from '../params.ts';
 import { machineVerdict, verdictSource } from '../verdicts.ts';
-import { discordantIds, headline, methodOf, summaryBlock } from '../parts.ts';
+import { discordantOf, headline, methodOf, rightOf, summaryBlock } from '../parts.ts';
+import { BUSY, type HeavyPages } from '../heavy.ts';
 import { scoredResults, summarizeStoredRun, type RunSummary } from '../../report/summary.ts';
 
 /** A failed run's status carries its reason on hover; the run page shows it in full. */
@@ -23,6 +25,7 @@ async function chartsOf(lb: Leaderboard): Promise<string> {
 /** How often the human labels agree with the stored verdicts, as one sentence (empty with no overlap). */
 async function agreementLine(store: Store, id: string, protocol: string): Promise<{ count: number; html: string }> {
   const labels = await store.labels(id);
+  if (!labels.length) return { count: 0, html: '' };
   const byId = new Map((await scoredResults(store, id)).map((r) => [r.sampleId, r]));
   let compared = 0;
   let agreed = 0;
@@ -40,27 +43,61 @@ async function agreementLine(store: Store, id: string, protocol: string): Promis
 }
 
 /** For every pair of compared runs: the samples one got right and the other wrong, as filtered sample tables. */
-async function discordantLinks(store: Store, ids: string[], labels: Map<string, string>): Promise<string> {
+function discordantLinks(right: Map<string, Map<string, boolean>>, labels: Map<string, string>): string {
+  const ids = [...right.keys()];
   const items: string[] = [];
   for (let i = 0; i < ids.length && items.length < 40; i++) {
     for (let j = i + 1; j < ids.length; j++) {
       const [a, b] = [ids[i], ids[j]];
-      const [aRight, bRight] = await Promise.all([discordantIds(store, a, b, 'a-right'), discordantIds(store, a, b, 'b-right')]);
-      const link = (pair: string, n: number, text: string) => (n ? `<a href="/runs/${encodeURIComponent(a)}/samples${query({ vs: b, pair })}">${n} ${text}</a>` : `0 ${text}`);
+      const pairs = discordantOf(right.get(a)!, right.get(b)!);
+      const link = (pair: 'a-right' | 'b-right', text: string) => (pairs[pair].size ? `<a href="/runs/${encodeURIComponent(a)}/samples${query({ vs: b, pair })}">${pairs[pair].size} ${text}</a>` : `0 ${text}`);
       // Named as the leaderboard above names them; the links lead to the runs' own sample tables.
       const [la, lb] = [labels.get(a) ?? a, labels.get(b) ?? b];
-      items.push(`<li>${link('a-right', aRight.size, `${e(la)} right, ${e(lb)} wrong`)} · ${link('b-right', bRight.size, `${e(lb)} right, ${e(la)} wrong`)}</li>`);
+      items.push(`<li>${link('a-right', `${e(la)} right, ${e(lb)} wrong`)} · ${link('b-right', `${e(lb)} right, ${e(la)} wrong`)}</li>`);
     }
   }
   return items.length ? `<h2>Where they differ</h2><p class="muted">The discordant pairs of the paired test: samples one run got right and the other wrong.</p><ul id="discordant">${items.join('')}</ul>` : '';
 }
+
+/** Each compared run's verdicts, read once (not once per pair). */
+async function correctness(store: Store, ids: string[]): Promise<Map<string, Map<string, boolean>>> {
+  const out = new Map<string, Map<string, boolean>>();
+  for (const id of ids) out.set(id, await rightOf(store, id));
+  return out;
+}
+
+/**
+ * Each run's summary for the runs list, kept under the run's stamp: only runs that are new or
+ * changed since the list was last shown are summarised (together, in one turn of the gate).
+ */
+async function listSummaries(heavy: HeavyPages, runs: RunRecord[]): Promise<Map<string, RunSummary | undefined> | typeof BUSY> {
+  const keys = new Map(await Promise.all(runs.map(async (r) => [r.id, `summary:${r.id}:${await heavy.stampOf([r])}`] as const)));
+  const missing = runs.filter((r) => !heavy.hasSummary(keys.get(r.id)!));
+  const fresh = missing.length
+    ? await heavy.compute(`list:${missing.map((r) => keys.get(r.id)).join(',')}`, async (reader) => {
+        const out = new Map<string, RunSummary | null>();
+        for (const r of missing) {
+          // A run whose protocol this version no longer defines shows no headline ("-").
+          const s = await summarizeStoredRun(reader, r.id, { replicates: 0 }).catch(() => null);
+          heavy.rememberSummary(keys.get(r.id)!, s);
+          out.set(r.id, s);
+        }
+        return out;
+      }, 'none')
+    : new Map<string, RunSummary | null>();
+  if (fresh === BUSY) return BUSY;
+  return new Map(runs.map((r) => [r.id, (fresh.get(r.id) ?? heavy.summary<RunSummary | null>(keys.get(r.id)!)) ?? undefined]));
+}
+
+const busy = (c: Context) => c.text('the viewer is busy summarising other runs; try again in a moment', 503, { 'retry-after': '2' });
 
 /** The runs list, the comparison of several runs, and one run's overview. */
 export const runPages: Routes = (app, { store, heavy }) => {
   app.get('/', async (c) => {
     // Newest first (the store's order); the headline metric needs each run's summary, not its intervals (no bootstrap).
     const runs = await store.listRuns();
-    const summaries = new Map<string, RunSummary | undefined>(await Promise.all(runs.map(async (r) => [r.id, await summarizeStoredRun(store, r.id, { replicates: 0 }).catch(() => undefined)] as const)));
+    const summaries = await listSummaries(heavy, runs);
+    if (summaries === BUSY) return busy(c);
     const rows = runs
       .map((r) => `<tr><td><input type="checkbox" name="run" value="${e(r.id)}" form="compare-form" aria-label="compare ${e(r.id)}"></td><td><a href="/runs/${encodeURIComponent(r.id)}">${e(r.id)}</a></td><td>${e(r.model)}</td><td>${e(methodOf(r))}</td><td class="headline">${e(headline(summaries.get(r.id)))}</td><td>${statusCell(r)}</td><td>${e(r.benchmark)} (${e(r.protocol)})</td><td class="num">${r.done}/${evaluableOf(r)}</td><td class="num">${r.errors}</td><td>${e(r.createdAt.slice(0, 16).replace('T', ' '))}</td></tr>`)
       .join('');
@@ -76,11 +113,13 @@ export const runPages: Routes = (app, { store, heavy }) => {
     // runs=A,B from links, or run=A&run=B from the runs list's checkboxes.
     try {
       const ids = runIdsParam(c.req.query('runs'), c.req.queries('run'));
-      const html = await heavy.run(async () => {
-        const lb = await buildLeaderboard(store, ids);
-        return page('compare', `<h1>Leaderboard: ${e(lb.benchmark)}</h1>${leaderboardSection(lb)}${await discordantLinks(store, ids, runLabels(lb.runs))}${await chartsOf(lb)}`);
+      const runs = await Promise.all(ids.map((id) => store.getRun(id)));
+      const known = runs.every(Boolean) ? await heavy.stampOf(runs as RunRecord[]) : 'unknown';
+      const html = await heavy.compute(`compare:${ids.join(',')}:${known}`, async (reader) => {
+        const lb = await buildLeaderboard(reader, ids);
+        return page('compare', `<h1>Leaderboard: ${e(lb.benchmark)}</h1>${leaderboardSection(lb)}${discordantLinks(await correctness(reader, ids), runLabels(lb.runs))}${await chartsOf(lb)}`);
       });
-      if (html === undefined) return c.text('the viewer is busy with other comparisons; try again in a moment', 503, { 'retry-after': '2' });
+      if (html === BUSY) return busy(c);
       return c.html(html);
     } catch (error) {
       return c.html(page('compare', `<p class="bad">${e((error as Error).message)}</p>`), 400);
@@ -91,8 +130,13 @@ export const runPages: Routes = (app, { store, heavy }) => {
     const id = c.req.param('id');
     const run = await store.getRun(id);
     if (!run) return c.html(page('not found', `<p>No run ${e(id)}.</p>`), 404);
-    const lb = await buildLeaderboard(store, [id]);
-    const summary = lb.rows.find((r) => r.kind === 'run')?.summary;
+    const parts = await heavy.compute(`run:${id}:${await heavy.stampOf([run])}`, async (reader) => {
+      const lb = await buildLeaderboard(reader, [id]);
+      const summary = lb.rows.find((r) => r.kind === 'run')?.summary;
+      return `${summary ? summaryBlock(run, summary) : ''}${leaderboardSection(lb)}${await chartsOf(lb)}`;
+    });
+    if (parts === BUSY) return busy(c);
+    // Labels change with every click on a sample page: counted fresh, never kept.
     const labels = await agreementLine(store, id, run.protocol);
     const runLink = `/runs/${encodeURIComponent(id)}`;
     return c.html(
@@ -100,7 +144,7 @@ export const runPages: Routes = (app, { store, heavy }) => {
         id,
         `<h1>${e(id)}</h1><p>${e(run.model)} on ${e(run.benchmark)} (${e(run.protocol)})</p>${failureOf(run) ? `<p class="bad" id="failure">failed: ${e(failureOf(run)!)}</p>` : ''}
 <p><a href="${runLink}/samples">samples</a> · <a href="${runLink}/samples${query({ outcome: 'incorrect' })}">incorrect only</a> · ${labels.count} human labels (<a href="${runLink}/labels.jsonl" download="${e(id)}-labels.jsonl">export {id, verdict} JSONL</a>)${labels.html}</p>
-${summary ? summaryBlock(run, summary) : ''}${leaderboardSection(lb)}${await chartsOf(lb)}`,
+${parts}`,
       ),
     );
   });
