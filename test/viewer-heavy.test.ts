@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +81,9 @@ beforeAll(async () => {
   }
   watched = new Watched(inner);
   viewer = await startViewer(watched.store);
+  // The client here shares the server's event loop, which these tests keep busy: an idle connection
+  // the server times out could be picked for the next request before the client sees it close.
+  (viewer.server as Server).keepAliveTimeout = 0;
 }, 120_000);
 
 afterAll(async () => {
