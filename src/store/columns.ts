@@ -86,12 +86,17 @@ export function rowReader(columns: readonly string[], decode: Decode): (values: 
   };
 }
 
+/** Per store's decode: every column with its field and decoder, chosen once rather than per row. */
+const decodersOf = new WeakMap<Decode, { column: string; field: keyof ResultRow; read: (v: unknown) => unknown }[]>();
+
 /** A stored row back as a ResultRow (SQL NULL is an absent field). */
 export function rowFrom(r: Record<string, unknown>, decode: Decode): ResultRow {
+  let parts = decodersOf.get(decode);
+  if (!parts) decodersOf.set(decode, (parts = RESULT_FIELDS.map(([column, field]) => ({ column, field, read: decoderOf(field, decode) }))));
   const out: Record<string, unknown> = {};
-  for (const [column, field] of RESULT_FIELDS) {
+  for (const { column, field, read } of parts) {
     const v = r[column];
-    out[field] = v === null || v === undefined ? undefined : decoderOf(field, decode)(v);
+    out[field] = v === null || v === undefined ? undefined : read(v);
   }
   return out as unknown as ResultRow;
 }
