@@ -67,6 +67,15 @@ describe('prepareImage', () => {
     expect(img.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it.each(['jpeg', 'png', 'webp', 'gif'] as const)('sends a fitting %s as it is, its size read from the header as sharp reads it', async (format) => {
+    const bytes = await solid(123, 45).toFormat(format).toBuffer();
+    const img = await prepareImage(bytes, DEFAULT_IMAGE_LIMITS);
+    const meta = await sharp(bytes).metadata();
+    expect(img.data.equals(bytes)).toBe(true);
+    expect([img.width, img.height]).toEqual([meta.width, meta.height]);
+    expect([img.width, img.height]).toEqual([123, 45]);
+  });
+
   it('downscales a 6000x4000 PNG to the max side', async () => {
     const img = await prepareImage(await solid(6000, 4000).png().toBuffer(), { ...DEFAULT_IMAGE_LIMITS, maxSide: 1568 });
     expect(Math.max(img.width!, img.height!)).toBe(1568);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readRegularFile } from './read.ts';
+import { imageSize } from 'image-size';
 import type { Metadata } from 'sharp';
 import { loadSharp } from './sharp.ts';
 import { ProviderError, type ImageLimits, type PreparedImage } from '../core/types.ts';
@@ -23,6 +24,8 @@ export async function prepareImage(bytes: Buffer, limits: ImageLimits, label = '
   if (bytes.length === 0) throw new ProviderError('image', `${label}: the file is empty (0 bytes)`);
   const type = sniffImageType(bytes);
   if (!type) throw new ProviderError('image', `${label}: not a recognised image format (${bytes.length} bytes)`);
+  const header = readHeader(bytes);
+  if (header && fits(bytes, type, header, limits)) return sendAsIs(bytes, type, header, label, knownSha256);
   const sharp = await loadSharp();
   let meta: Metadata;
   try {
@@ -30,19 +33,43 @@ export async function prepareImage(bytes: Buffer, limits: ImageLimits, label = '
   } catch (error) {
     throw new ProviderError('image', `${label}: cannot read the ${type} image: ${(error as Error).message}`);
   }
-  const width = meta.width ?? 0;
-  const height = meta.height ?? 0;
-  const rotated = (meta.orientation ?? 1) > 1;
-  const fits = limits.accepts.includes(type as PreparedImage['mime']) && !rotated && Math.max(width, height) <= limits.maxSide && bytes.length <= limits.maxBytes;
-  if (fits) {
-    // Metadata reads only the header; a truncated file would pass it and then fail at the API.
-    // Checking the format's end marker catches truncation without the cost of a full decode.
-    if (!hasEndMarker(bytes, type)) {
-      throw new ProviderError('image', `${label}: the ${type} image is truncated (no end marker)`);
-    }
-    return finish(bytes, type as PreparedImage['mime'], width, height, knownSha256);
-  }
+  const size = { width: meta.width ?? 0, height: meta.height ?? 0, orientation: meta.orientation };
+  if (fits(bytes, type, size, limits)) return sendAsIs(bytes, type, size, label, knownSha256);
   return reencode(bytes, limits, meta, label);
+}
+
+interface Header {
+  width: number;
+  height: number;
+  orientation?: number;
+}
+
+/**
+ * Size and orientation from the header alone, in JavaScript: most images are sent as they are, and
+ * asking sharp (libvips) for the same facts costs twenty times the CPU. Anything it cannot read
+ * goes to sharp, whose messages report what is wrong.
+ */
+function readHeader(bytes: Buffer): Header | undefined {
+  try {
+    const { width, height, orientation } = imageSize(bytes);
+    return width && height ? { width, height, orientation } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function fits(bytes: Buffer, type: string, { width, height, orientation }: Header, limits: ImageLimits): boolean {
+  const rotated = (orientation ?? 1) > 1;
+  return limits.accepts.includes(type as PreparedImage['mime']) && !rotated && Math.max(width, height) <= limits.maxSide && bytes.length <= limits.maxBytes;
+}
+
+function sendAsIs(bytes: Buffer, type: string, { width, height }: Header, label: string, knownSha256?: string): PreparedImage {
+  // The header alone says nothing of the rest; a truncated file would pass and then fail at the API.
+  // Checking the format's end marker catches truncation without the cost of a full decode.
+  if (!hasEndMarker(bytes, type)) {
+    throw new ProviderError('image', `${label}: the ${type} image is truncated (no end marker)`);
+  }
+  return finish(bytes, type as PreparedImage['mime'], width, height, knownSha256);
 }
 
 const PNG_IEND = Buffer.from([0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);

@@ -12,7 +12,6 @@ import { selectSamples } from '../datasets/select.ts';
 import { MethodError, setupAblation, setupMethod } from '../methods/registry.ts';
 import { CAPTION_PROMPT } from '../methods/ablations.ts';
 import { ImageCache, imageCacheBudget } from '../images/cache.ts';
-import { loadSharp } from '../images/sharp.ts';
 import { AwarenessProtocol } from '../protocols/awareness.ts';
 import { extractorOf, type ExtractionRule } from '../scoring/awareness.ts';
 import { ChoiceProtocol } from '../protocols/choice.ts';
@@ -119,8 +118,9 @@ export async function openRun(input: RunConfigInput | undefined, opts: SessionOp
   // The check goes to the API itself, never to the answer cache.
   const checks = opts.preflight && !opts.dryRun ? preflightTargets(config, raw, rawJudge) : [];
   checkKeys(checks, opts.apiKey);
-  // Load the SDK and the image library while the dataset is read, not after: first request sooner.
-  const warm = opts.dryRun ? undefined : Promise.all([provider.warmup?.(), provider.needsImages ? loadSharp() : undefined]).catch(() => undefined);
+  // Load the SDK while the dataset is read, not after: first request sooner. The image library is
+  // left to the first image that needs re-encoding: most are sent as they are, read by their header.
+  const warm = opts.dryRun ? undefined : Promise.resolve(provider.warmup?.()).catch(() => undefined);
   const { dataset, pool } = await loadData(config);
   if (opts.dryRun) return { dryRun: { runId, dataset, progress: emptyProgress(dataset), estimate: estimateRun(config, dataset, boundPrompt(config)) } };
   await warm;
