@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { displayUrl, downloadHubFile, downloadResumable, hubFileUrl } from '../src/datasets/download.ts';
+import { displayUrl } from '../src/core/display-url.ts';
+import { downloadHubFile, downloadResumable, hubFileUrl } from '../src/datasets/download.ts';
 
 // A loopback stand-in for the Hugging Face Hub: /datasets/<id>/resolve/<rev>/<file> answers a HEAD
 // with the commit and the file's sha256 and redirects to a "CDN" path that honours Range requests.

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DatasetError } from './errors.ts';
-import { displayUrl, unreachable } from './download.ts';
+import { displayUrl } from '../core/display-url.ts';
+import { unreachable } from './download.ts';
 
 // Downloading and unpacking a benchmark archive: untrusted input, so nothing lands outside its target.
 

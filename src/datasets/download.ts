@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync,
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { displayUrl } from '../core/display-url.ts';
 import { DatasetError } from './errors.ts';
 
 /**
@@ -48,19 +49,6 @@ async function mismatch(file: string, opts: DownloadOptions, digest: string): Pr
     if (blob !== opts.gitBlob) return `git blob ${blob}, expected ${opts.gitBlob}`;
   }
   return undefined;
-}
-
-/** A URL safe to print: no password, no query string (signed CDN URLs carry credentials there). */
-export function displayUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    u.username = '';
-    u.search = '';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
 }
 
 /** A download that never reached its server: the host and the socket's reason, and what to do. */

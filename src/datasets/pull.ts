@@ -6,7 +6,7 @@ import type { DataSource } from '../benchmarks/types.ts';
 import type { LoadedDataset } from '../core/types.ts';
 import { download, extract, findFolderWith } from './archive.ts';
 import { DatasetError } from './errors.ts';
-import { displayUrl } from './download.ts';
+import { displayUrl } from '../core/display-url.ts';
 import { fetchExtras } from './extras.ts';
 import { checkPin, type UpstreamPin } from '../upstream/template.ts';
 import { loadBenchmark } from './registry.ts';

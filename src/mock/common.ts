@@ -177,6 +177,7 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
   let requests = 0;
   let faultsInjected = 0;
   let firstRequestAt: number | undefined;
+  let lastRequestAt: number | undefined;
   const received: ParsedChatRequest[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -215,6 +216,7 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
     }
     const n = ++requests;
     firstRequestAt ??= Date.now();
+    lastRequestAt = Date.now();
     const req = format.parse(body, url, headers, Boolean(opts.record));
     if (opts.record) received.push(req);
     // A request the real API would refuse is refused here too, before any injected fault.
@@ -318,7 +320,7 @@ export async function startMockApi(format: WireFormat, opts: MockOptions = {}): 
     const method = req.method ?? 'GET';
     // Counters for benchmarks that run the mock in another process.
     if (method === 'GET' && url === '/__mock/stats') {
-      return send(res, 200, JSON.stringify({ requests, faultsInjected, firstRequestAt: firstRequestAt ?? null }));
+      return send(res, 200, JSON.stringify({ requests, faultsInjected, firstRequestAt: firstRequestAt ?? null, lastRequestAt: lastRequestAt ?? null }));
     }
     if (method === 'GET' && /\/models\/?(\?.*)?$/.test(url)) {
       return send(res, 200, JSON.stringify({ object: 'list', data: [{ id: 'mock-vlm', object: 'model', created: 0, owned_by: 'mmsafe' }] }));

@@ -41,13 +41,14 @@ export class AnthropicProvider implements Provider {
   }
 
   private sdk() {
-    this.client ??= import('@anthropic-ai/sdk').then(({ default: sdk }) => ({
+    this.client ??= Promise.all([import('@anthropic-ai/sdk'), import('./http.ts')]).then(([{ default: sdk }, { sdkFetch }]) => ({
       sdk,
       client: new sdk({
         apiKey: this.options.apiKey ?? process.env.ANTHROPIC_API_KEY ?? 'missing-key',
         baseURL: this.baseURL,
         maxRetries: 0,
         timeout: this.options.timeoutMs ?? 120_000,
+        fetch: sdkFetch,
       }),
     }));
     return this.client;
@@ -109,7 +110,7 @@ export class AnthropicProvider implements Provider {
       return classifyHttpError(
         error.status,
         { code: detail.details?.error_code, type: detail.type, message: detail.message ?? error.message },
-        { keyEnv: 'ANTHROPIC_API_KEY', provider: this.id, retryAfterMs: requestedWaitMs(error.status, (h) => error.headers?.get(h)) },
+        { keyEnv: 'ANTHROPIC_API_KEY', provider: this.id, retryAfterMs: requestedWaitMs(error.status, (h) => error.headers?.get(h)), location: error.headers?.get('location') },
       );
     }
     if (error instanceof SyntaxError) return unparsableReply(this.id, error);

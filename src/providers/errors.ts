@@ -1,3 +1,4 @@
+import { displayUrl } from '../core/display-url.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { forTerminal } from '../core/terminal.ts';
 import { ProviderError, type ProviderErrorKind } from '../core/types.ts';
@@ -135,12 +136,17 @@ export function parseRetryInfo(details: unknown): number | undefined {
 export function classifyHttpError(
   status: number | undefined,
   detail: { code?: string | null; type?: string | null; message?: string },
-  opts: { keyEnv?: string; retryAfterMs?: number; provider?: string } = {},
+  opts: { keyEnv?: string; retryAfterMs?: number; provider?: string; location?: string | null } = {},
 ): ProviderError {
   const text = `${detail.code ?? ''} ${detail.type ?? ''} ${detail.message ?? ''}`;
   const who = opts.provider ? `${opts.provider}: ` : '';
   const said = notJson(detail.message) ?? detail.message?.slice(0, 300);
   const message = `${who}HTTP ${status ?? '?'}${said ? `: ${said}` : ''}`;
+  if (status !== undefined && status >= 300 && status < 400) {
+    // The SDKs are given a fetch that does not follow redirects (./http.ts), as the Python SDKs do.
+    const to = opts.location ? ` to ${displayUrl(opts.location)}` : '';
+    return new ProviderError('bad_request', `${who}HTTP ${status}: the API redirects${to}; mmsafe does not follow redirects: use the address it names as --base-url`, { status });
+  }
   let kind: ProviderErrorKind;
   if (status === 429 && QUOTA.test(text)) kind = 'quota';
   else if (status === 429) kind = 'rate_limit';

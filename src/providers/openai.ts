@@ -60,7 +60,7 @@ export class OpenAIProvider implements Provider {
   }
 
   private sdk() {
-    this.client ??= import('openai').then(({ default: sdk }) => ({
+    this.client ??= Promise.all([import('openai'), import('./http.ts')]).then(([{ default: sdk }, { sdkFetch }]) => ({
       sdk,
       client: new sdk({
         // Local servers take any key; a placeholder keeps the SDK from refusing to start.
@@ -68,6 +68,7 @@ export class OpenAIProvider implements Provider {
         baseURL: this.baseURL,
         maxRetries: 0,
         timeout: this.options.timeoutMs ?? 120_000,
+        fetch: sdkFetch,
       }),
     }));
     return this.client;
@@ -160,7 +161,7 @@ export class OpenAIProvider implements Provider {
       return classifyHttpError(
         error.status,
         { code: error.code ?? detail.code, type: error.type ?? detail.type, message: detail.message ?? error.message },
-        { keyEnv: 'OPENAI_API_KEY', provider: this.id, retryAfterMs: requestedWaitMs(error.status, (h) => error.headers?.get(h)) },
+        { keyEnv: 'OPENAI_API_KEY', provider: this.id, retryAfterMs: requestedWaitMs(error.status, (h) => error.headers?.get(h)), location: error.headers?.get('location') },
       );
     }
     if (error instanceof SyntaxError) return unparsableReply(this.id, error);
