@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/data.ts';
-import { sweepClusters } from './helpers/postgres.ts';
+import { CLUSTER_PREFIX, sweepClusters } from './helpers/postgres.ts';
 
 const canStart = existsSync('/usr/lib/postgresql') && !process.env.MMSAFE_TEST_POSTGRES_URL;
 if (!canStart) console.warn('\n*** throwaway PostgreSQL cleanup test skipped: it needs the PostgreSQL binaries and no MMSAFE_TEST_POSTGRES_URL ***\n');
@@ -47,11 +47,11 @@ async function holder(env: NodeJS.ProcessEnv): Promise<{ url: string; pid: numbe
 
 /** The cluster directories that name `pid` as their owner. */
 const clustersOf = (pid: number) =>
-  readdirSync(os.tmpdir())
-    .filter((n) => n.startsWith('mmsafe-pg-') && !n.startsWith('mmsafe-pg-helper-'))
+  readdirSync(path.dirname(CLUSTER_PREFIX))
+    .filter((n) => n.startsWith(path.basename(CLUSTER_PREFIX)) && !n.startsWith('mmsafe-pg-helper-'))
     .filter((n) => {
       try {
-        return JSON.parse(readFileSync(path.join(os.tmpdir(), n, 'owner.json'), 'utf8')).pid === pid;
+        return JSON.parse(readFileSync(path.join(path.dirname(CLUSTER_PREFIX), n, 'owner.json'), 'utf8')).pid === pid;
       } catch {
         return false;
       }

@@ -1,10 +1,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { systemTmpdir } from './temp-root.ts';
 
 /**
  * A real PostgreSQL database for one test file, and how to drop it. `.ci/run` starts a server and
@@ -61,7 +61,9 @@ function throwawayCluster(): Promise<string | undefined> {
 }
 
 /** Where throwaway clusters live: one directory each, `<prefix>XXXXXX/{data,owner.json,log}`. */
-const CLUSTER_PREFIX = path.join(os.tmpdir(), 'mmsafe-pg-');
+// In the system's temporary folder, not the test run's: the postgres user must reach it, and the
+// sweep of a later run must find what a killed run left.
+export const CLUSTER_PREFIX = path.join(systemTmpdir(), 'mmsafe-pg-');
 const OWNER_FILE = 'owner.json';
 
 interface ClusterOwner {
