@@ -54,9 +54,11 @@ describe('AdaptiveLimiter (AIMD)', () => {
 
 describe('retry delay', () => {
   const policy = { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1000 };
-  it('grows exponentially with jitter between half and the full ceiling', async () => {
-    expect(retryDelayMs(new Error('x'), 1, policy, () => 0)).toBe(50);
+  it('grows exponentially with full jitter: anywhere from 0 to the ceiling', async () => {
+    expect(retryDelayMs(new Error('x'), 1, policy, () => 0)).toBe(0);
+    expect(retryDelayMs(new Error('x'), 1, policy, () => 0.25)).toBe(25);
     expect(retryDelayMs(new Error('x'), 1, policy, () => 1)).toBe(100);
+    expect(retryDelayMs(new Error('x'), 3, policy, () => 0.5)).toBe(200);
     expect(retryDelayMs(new Error('x'), 3, policy, () => 1)).toBe(400);
     expect(retryDelayMs(new Error('x'), 10, policy, () => 1)).toBe(1000);
   });

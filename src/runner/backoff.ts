@@ -21,15 +21,18 @@ export function isFatal(error: unknown): error is ProviderError {
 }
 
 /**
- * Exponential back-off with full jitter, so many workers hit by the same 429 burst do not retry in
- * lockstep. A server's Retry-After wins over our own guess (capped, so a hostile value cannot stall).
+ * Exponential back-off with full jitter (anywhere between 0 and the doubling ceiling), so many
+ * workers hit by the same 429 burst do not retry in lockstep, and a sample unlucky several times in
+ * a row on a server that answers everyone else waits half as long on average as with the ceiling's
+ * upper half (the samples that set a faulty run's end). A server's Retry-After wins over our own
+ * guess (capped, so a hostile value cannot stall).
  */
 export function retryDelayMs(error: unknown, attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
   if (error instanceof ProviderError && error.retryAfterMs !== undefined) {
     return Math.min(policy.maxDelayMs, Math.max(0, error.retryAfterMs));
   }
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(ceiling * (0.5 + random() * 0.5));
+  return Math.round(ceiling * random());
 }
 
 export function isRetryable(error: unknown): boolean {
