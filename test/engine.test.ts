@@ -135,6 +135,22 @@ describe('only rate limits slow the sender', () => {
     expect(Math.min(...widths)).toBe(16);
   });
 
+  it.each([
+    ['a server error', '500', ['e0', 'e1']],
+    ['a reset', 'reset', ['e0', 'e1']],
+    // Asked to wait, it waits in its slot: the next sample goes only after it.
+    ['a 429 naming its wait', '429', ['e0', 'e0']],
+  ] as const)('a sample backing off from %s gives its slot to the next sample, unless the server asked it to wait', async (_name, fault, order) => {
+    let failed = false;
+    const server = await mock({ record: true, retryAfterSeconds: 0.05, faults: (req) => (req.lastUserText.includes('sentence 0 ') && !failed ? ((failed = true), fault as FaultKind) : undefined) });
+    const s = store(`slot-${fault}`);
+    await evaluate({ benchmark: 'custom', data, model: 'openai:m', baseURL: server.url, concurrency: 1, limit: 3, maxAttempts: 3, retryBaseMs: 1 }, { store: s, runId: 'slot', apiKey: 'x' });
+    const asked = server.received.map((r) => /sentence (\d+) /.exec(r.lastUserText)?.[1]).map((n) => `e${n}`);
+    expect(asked.slice(0, 2)).toEqual(order);
+    expect(asked.sort()).toEqual(['e0', 'e0', 'e1', 'e2']);
+    expect((await s.results('slot')).filter((x) => x.status !== 'ok')).toEqual([]);
+  });
+
   it('a 429 that names its wait is waited out in its slot, without shrinking the concurrency', async () => {
     const server = await mock({ retryAfterSeconds: 0.05, faults: { rate: 0.2, kinds: ['429', '500', 'reset'], seed: 5 } });
     const widths: number[] = [];

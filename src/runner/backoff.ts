@@ -47,6 +47,8 @@ export interface RetryOptions {
   onFailure?: (error: unknown, attempt: number) => void;
   /** Called before waiting for the next attempt. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Runs the wait before the next attempt (the runner gives up its concurrency slot meanwhile). */
+  whileWaiting?: (error: unknown, wait: () => Promise<void>) => Promise<void>;
 }
 
 /**
@@ -64,7 +66,8 @@ export async function withRetry<T>(call: (attempt: number) => Promise<T>, policy
       if (opts.signal?.aborted || !isRetryable(error) || attempt - first + 1 >= policy.maxAttempts) throw error;
       const delay = retryDelayMs(error, attempt, policy);
       opts.onRetry?.(error, attempt, delay);
-      await sleep(delay, opts.signal);
+      const wait = () => sleep(delay, opts.signal);
+      await (opts.whileWaiting ? opts.whileWaiting(error, wait) : wait());
     }
   }
 }

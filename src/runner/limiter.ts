@@ -3,7 +3,8 @@
  * nothing about when to come back halves the width, a window of successes grows it by one, never
  * above the user's --concurrency. A 429 that names its wait (Retry-After, a rate-limit reset) does
  * not shrink the width: that request waits what the server asked, in its slot, which slows the
- * sender by exactly that. Server errors and resets never change the width: they are retried.
+ * sender by exactly that. Server errors and resets never change the width: they are retried, and
+ * while a sample waits to retry one, its slot goes to another sample (`awayWhile`).
  *
  * As in TCP, one burst is one signal: a 429 answering a request sent before the last decrease says
  * nothing new, so only requests sent at the current width (the current `epoch`) can halve it.
@@ -43,6 +44,19 @@ export class AdaptiveLimiter {
   release(): void {
     this.inFlight--;
     this.drain();
+  }
+
+  /**
+   * Gives the caller's slot up while `wait` runs and takes one again after (waiting its turn): a
+   * sample backing off from a server error must not hold back the samples the server would answer.
+   */
+  async awayWhile<T>(wait: () => Promise<T>): Promise<T> {
+    this.release();
+    try {
+      return await wait();
+    } finally {
+      await this.acquire();
+    }
   }
 
   onSuccess(): void {

@@ -425,7 +425,14 @@ async function askAndStore(run: RunControl, unit: Unit, pass: Pass, asked: Asked
       return send(run, request, signal);
     },
     run.retry,
-    { signal, firstAttempt: pass.attempts + 1, onRetry: () => (run.progress.retries++, run.report()) },
+    {
+      signal,
+      firstAttempt: pass.attempts + 1,
+      onRetry: () => (run.progress.retries++, run.report()),
+      // A wait the server asked for (a rate limit, Retry-After) is waited out in the slot: it slows
+      // the sender by what was asked. Any other back-off gives the slot to another sample meanwhile.
+      whileWaiting: (error, wait) => (serverAskedToWait(error) ? wait() : run.limiter.awayWhile(wait)),
+    },
   );
   // An answer from the cache took no time to think: its latency would skew every latency figure.
   const base = { ...rowBase(opts.runId, unit), ...asked.columns, response: response.text, latencyMs: response.details?.[CACHED_ANSWER] ? undefined : latencyMs, imageSha256: asked.sent?.sha256 ?? asked.image?.sha256, attempts: asked.attempts };
@@ -453,6 +460,8 @@ async function askAndStore(run: RunControl, unit: Unit, pass: Pass, asked: Asked
   });
   return true;
 }
+
+const serverAskedToWait = (error: unknown) => error instanceof ProviderError && (error.kind === 'rate_limit' || error.retryAfterMs !== undefined);
 
 /** The protocol's request for the sample, after methods and ablations. */
 async function buildRequest(opts: ExecuteOptions, { sample, repeat }: Unit, asked: Asked, signal: AbortSignal): Promise<GenerateRequest> {
