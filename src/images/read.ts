@@ -14,8 +14,8 @@ export class NotRegularFileError extends Error {
 }
 
 /**
- * Callbacks, not `fs/promises`: a run reads thousands of images, and the promise API's file handle
- * costs several times the CPU of the read itself on the thread every request shares.
+ * Callbacks, not a `fs/promises` file handle: a run reads thousands of images on the thread every
+ * request shares, and the handle adds promises and a chunked read loop to each of them.
  */
 export function readRegularFile(file: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
