@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { systemTmpdir } from './temp-root.ts';
+import { alive, systemTmpdir } from './temp-root.ts';
 
 /**
  * A real PostgreSQL database for one test file, and how to drop it. `.ci/run` starts a server and
@@ -119,15 +119,6 @@ function stopCluster(dir: string): void {
     // already stopped
   }
   rmSync(dir, { recursive: true, force: true });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -16,7 +16,8 @@ export function systemTmpdir(): string {
   return process.env[SYSTEM_TMPDIR] ?? os.tmpdir();
 }
 
-function alive(pid: number): boolean {
+/** Whether a process is running (EPERM: it is, under another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
