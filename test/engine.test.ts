@@ -136,19 +136,28 @@ describe('only rate limits slow the sender', () => {
   });
 
   it.each([
-    ['a server error', '500', ['e0', 'e1']],
-    ['a reset', 'reset', ['e0', 'e1']],
+    ['a server error', '500', ['e0', 'e1', 'e2']],
+    ['a reset', 'reset', ['e0', 'e1', 'e2']],
     // Asked to wait, it waits in its slot: the next sample goes only after it.
-    ['a 429 naming its wait', '429', ['e0', 'e0']],
-  ] as const)('a sample backing off from %s gives its slot to the next sample, unless the server asked it to wait', async (_name, fault, order) => {
+    ['a 429 naming its wait', '429', ['e0', 'e1', 'e1']],
+  ] as const)('a sample backing off from %s gives its slot to the next sample while others are answered, unless the server asked it to wait', async (_name, fault, order) => {
     let failed = false;
-    const server = await mock({ record: true, retryAfterSeconds: 0.05, faults: (req) => (req.lastUserText.includes('sentence 0 ') && !failed ? ((failed = true), fault as FaultKind) : undefined) });
+    // The second sample fails once, after the first was answered: the server answers others.
+    const server = await mock({ record: true, retryAfterSeconds: 0.05, faults: (req) => (req.lastUserText.includes('sentence 1 ') && !failed ? ((failed = true), fault as FaultKind) : undefined) });
     const s = store(`slot-${fault}`);
-    await evaluate({ benchmark: 'custom', data, model: 'openai:m', baseURL: server.url, concurrency: 1, limit: 3, maxAttempts: 3, retryBaseMs: 1 }, { store: s, runId: 'slot', apiKey: 'x' });
+    await evaluate({ benchmark: 'custom', data, model: 'openai:m', baseURL: server.url, concurrency: 1, limit: 4, maxAttempts: 3, retryBaseMs: 1 }, { store: s, runId: 'slot', apiKey: 'x' });
     const asked = server.received.map((r) => /sentence (\d+) /.exec(r.lastUserText)?.[1]).map((n) => `e${n}`);
-    expect(asked.slice(0, 2)).toEqual(order);
-    expect(asked.sort()).toEqual(['e0', 'e0', 'e1', 'e2']);
+    expect(asked.slice(0, 3)).toEqual(order);
+    expect(asked.sort()).toEqual(['e0', 'e1', 'e1', 'e2', 'e3']);
     expect((await s.results('slot')).filter((x) => x.status !== 'ok')).toEqual([]);
+  });
+
+  it('a sample backing off keeps its slot while nothing is answered: a server that is down gets no more samples at once', async () => {
+    const server = await mock({ record: true, faults: (req) => (req.lastUserText.includes('sentence 0 ') && server.received.length < 3 ? '500' : undefined) });
+    const s = store('slot-first');
+    await evaluate({ benchmark: 'custom', data, model: 'openai:m', baseURL: server.url, concurrency: 1, limit: 2, maxAttempts: 3, retryBaseMs: 1 }, { store: s, runId: 'slot', apiKey: 'x' });
+    const asked = server.received.map((r) => /sentence (\d+) /.exec(r.lastUserText)?.[1]).map((n) => `e${n}`);
+    expect(asked).toEqual(['e0', 'e0', 'e0', 'e1']);
   });
 
   it('a 429 that names its wait is waited out in its slot, without shrinking the concurrency', async () => {

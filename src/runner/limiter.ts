@@ -4,7 +4,8 @@
  * above the user's --concurrency. A 429 that names its wait (Retry-After, a rate-limit reset) does
  * not shrink the width: that request waits what the server asked, in its slot, which slows the
  * sender by exactly that. Server errors and resets never change the width: they are retried, and
- * while a sample waits to retry one, its slot goes to another sample (`awayWhile`).
+ * while a sample waits to retry one on a server that answers others, its slot goes to another
+ * sample (`awayWhile`).
  *
  * As in TCP, one burst is one signal: a 429 answering a request sent before the last decrease says
  * nothing new, so only requests sent at the current width (the current `epoch`) can halve it.

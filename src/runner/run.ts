@@ -430,8 +430,10 @@ async function askAndStore(run: RunControl, unit: Unit, pass: Pass, asked: Asked
       firstAttempt: pass.attempts + 1,
       onRetry: () => (run.progress.retries++, run.report()),
       // A wait the server asked for (a rate limit, Retry-After) is waited out in the slot: it slows
-      // the sender by what was asked. Any other back-off gives the slot to another sample meanwhile.
-      whileWaiting: (error, wait) => (serverAskedToWait(error) ? wait() : run.limiter.awayWhile(wait)),
+      // the sender by what was asked. Any other back-off gives the slot to another sample, but only
+      // while the server answers others (answers since this sample was sent): one that is down
+      // gets no more samples than before, and is found down as soon.
+      whileWaiting: (error, wait) => (serverAskedToWait(error) || run.answered <= pass.answeredAt ? wait() : run.limiter.awayWhile(wait)),
     },
   );
   // An answer from the cache took no time to think: its latency would skew every latency figure.
