@@ -62,6 +62,31 @@ describe.each(kinds)('--max-cost on a %s store shared by two processes', (name, 
   });
 });
 
+describe('--max-cost with a sample backing off from a server error', () => {
+  // The failing sample keeps a budget hold while it waits; were its slot given to another sample,
+  // that one could wait for the hold to settle while the first waits for the slot.
+  it.each([4, 5, 8, 20])('ends at a budget of %i dollars instead of hanging', async (maxCost) => {
+    // The second request fails, slowly: the other slot's answers arrive before it does.
+    let n = 0;
+    const server = await startMockOpenAI({
+      latencyMs: () => (n === 2 ? 60 : 5),
+      faults: () => (++n === 2 ? '500' : undefined),
+      respond: () => ({ text: 'No.', usage: { input: 1000, output: 100 } }),
+    });
+    servers.push(server);
+    const store = new SqliteStore(path.join(dir, `backoff-${maxCost}.db`));
+    try {
+      const run = evaluate({ benchmark: 'demo', data: dir, model: 'openai:pricey', baseURL: server.url, prices, maxCost, concurrency: 2, retryBaseMs: 200 }, { store, runId: 'b', apiKey: 'x' });
+      const hung = new Promise((resolve) => setTimeout(() => resolve('hung'), 15_000).unref());
+      const result = await Promise.race([run, hung]);
+      expect(result).not.toBe('hung');
+      expect((await store.spentUsd('b')) <= maxCost + 1e-9).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('an answer paid for before the run stopped', () => {
   it('is stored with its cost when the run stops while it is being judged', async () => {
     const controller = new AbortController();

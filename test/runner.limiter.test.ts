@@ -52,6 +52,23 @@ describe('AdaptiveLimiter (AIMD)', () => {
   });
 });
 
+describe('giving a slot away while waiting', () => {
+  it('frees the slot for another caller, counts the caller as away, and takes a slot again after', async () => {
+    const limiter = new AdaptiveLimiter(1);
+    await limiter.acquire();
+    let release!: () => void;
+    const away = limiter.awayWhile(() => new Promise<void>((r) => (release = r)));
+    expect([limiter.active, limiter.away]).toEqual([0, 1]);
+    await limiter.acquire(); // another sample takes the slot at once
+    release();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(limiter.away).toBe(1); // back from waiting, queued for a slot
+    limiter.release();
+    await away;
+    expect([limiter.active, limiter.away]).toEqual([1, 0]);
+  });
+});
+
 describe('retry delay', () => {
   const policy = { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1000 };
   it('grows exponentially with full jitter: anywhere from 0 to the ceiling', async () => {

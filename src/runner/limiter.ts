@@ -12,6 +12,7 @@
  */
 export class AdaptiveLimiter {
   private inFlight = 0;
+  private awayCount = 0;
   private width: number;
   private successes = 0;
   private epochValue = 0;
@@ -34,6 +35,11 @@ export class AdaptiveLimiter {
     return this.inFlight;
   }
 
+  /** Callers that gave their slot up for a while (`awayWhile`) and will take one again. */
+  get away(): number {
+    return this.awayCount;
+  }
+
   async acquire(): Promise<void> {
     if (this.inFlight < this.width) {
       this.inFlight++;
@@ -52,11 +58,13 @@ export class AdaptiveLimiter {
    * sample backing off from a server error must not hold back the samples the server would answer.
    */
   async awayWhile<T>(wait: () => Promise<T>): Promise<T> {
+    this.awayCount++;
     this.release();
     try {
       return await wait();
     } finally {
       await this.acquire();
+      this.awayCount--;
     }
   }
 

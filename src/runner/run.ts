@@ -419,9 +419,13 @@ async function askAndStore(run: RunControl, unit: Unit, pass: Pass, asked: Asked
     run.stopForBudget();
     return false;
   }
+  // The run's answer count when the last attempt went out: more since then, and the server is
+  // answering others.
+  let answeredWhenSent = run.answered;
   const { response, latencyMs } = await withRetry(
     async (attempt) => {
       asked.attempts = attempt;
+      answeredWhenSent = run.answered;
       return send(run, request, signal);
     },
     run.retry,
@@ -429,11 +433,7 @@ async function askAndStore(run: RunControl, unit: Unit, pass: Pass, asked: Asked
       signal,
       firstAttempt: pass.attempts + 1,
       onRetry: () => (run.progress.retries++, run.report()),
-      // A wait the server asked for (a rate limit, Retry-After) is waited out in the slot: it slows
-      // the sender by what was asked. Any other back-off gives the slot to another sample, but only
-      // while the server answers others (answers since this sample was sent): one that is down
-      // gets no more samples than before, and is found down as soon.
-      whileWaiting: (error, wait) => (serverAskedToWait(error) || run.answered <= pass.answeredAt ? wait() : run.limiter.awayWhile(wait)),
+      whileWaiting: (error, wait) => (givesSlotAway(run, error, answeredWhenSent) ? run.limiter.awayWhile(wait) : wait()),
     },
   );
   // An answer from the cache took no time to think: its latency would skew every latency figure.
@@ -463,7 +463,18 @@ async function askAndStore(run: RunControl, unit: Unit, pass: Pass, asked: Asked
   return true;
 }
 
-const serverAskedToWait = (error: unknown) => error instanceof ProviderError && (error.kind === 'rate_limit' || error.retryAfterMs !== undefined);
+/**
+ * Whether a sample backing off gives its concurrency slot to another sample meanwhile. Not when the
+ * server asked for the wait (a rate limit, Retry-After): waiting in the slot slows the sender by
+ * what was asked. Not when nothing was answered since the failed attempt went out: a server that
+ * is down gets no more samples at once, and is found down as soon. Not under --max-cost: the
+ * sample keeps its budget hold while away, and the one taking its slot could wait for that hold
+ * to settle while the first waits for the slot. And at most --concurrency samples away at once.
+ */
+function givesSlotAway(run: RunControl, error: unknown, answeredWhenSent: number): boolean {
+  const serverAskedToWait = error instanceof ProviderError && (error.kind === 'rate_limit' || error.retryAfterMs !== undefined);
+  return !serverAskedToWait && run.answered > answeredWhenSent && !run.opts.budget && run.limiter.away < run.limiter.max;
+}
 
 /** The protocol's request for the sample, after methods and ablations. */
 async function buildRequest(opts: ExecuteOptions, { sample, repeat }: Unit, asked: Asked, signal: AbortSignal): Promise<GenerateRequest> {
