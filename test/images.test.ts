@@ -97,8 +97,8 @@ describe('prepareImage', () => {
     expect(sniffImageType(converted.data)).toBe('image/jpeg');
   });
 
-  it('applies EXIF orientation', async () => {
-    const rotated = await solid(40, 20).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  it.each(['jpeg', 'png', 'webp'] as const)('applies EXIF orientation (%s)', async (format) => {
+    const rotated = await solid(40, 20).toFormat(format).withMetadata({ orientation: 6 }).toBuffer();
     const img = await prepareImage(rotated, DEFAULT_IMAGE_LIMITS);
     expect([img.width, img.height]).toEqual([20, 40]);
     expect((await sharp(img.data).metadata()).orientation ?? 1).toBe(1);

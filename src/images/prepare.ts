@@ -24,7 +24,7 @@ export async function prepareImage(bytes: Buffer, limits: ImageLimits, label = '
   if (bytes.length === 0) throw new ProviderError('image', `${label}: the file is empty (0 bytes)`);
   const type = sniffImageType(bytes);
   if (!type) throw new ProviderError('image', `${label}: not a recognised image format (${bytes.length} bytes)`);
-  const header = readHeader(bytes);
+  const header = readHeader(bytes, type);
   if (header && fits(bytes, type, header, limits)) return sendAsIs(bytes, type, header, label, knownSha256);
   const sharp = await loadSharp();
   let meta: Metadata;
@@ -47,9 +47,11 @@ interface Header {
 /**
  * Size and orientation from the header alone, in JavaScript: most images are sent as they are, and
  * asking sharp (libvips) for the same facts costs twenty times the CPU. Anything it cannot read
- * goes to sharp, whose messages report what is wrong.
+ * goes to sharp, whose messages report what is wrong; so do PNG and WebP files that may carry EXIF
+ * (an `eXIf` or `EXIF` chunk), whose orientation image-size reads only in JPEG.
  */
-function readHeader(bytes: Buffer): Header | undefined {
+function readHeader(bytes: Buffer, type: string): Header | undefined {
+  if ((type === 'image/png' && bytes.includes('eXIf')) || (type === 'image/webp' && bytes.includes('EXIF'))) return undefined;
   try {
     const { width, height, orientation } = imageSize(bytes);
     return width && height ? { width, height, orientation } : undefined;
