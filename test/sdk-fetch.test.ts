@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../src/core/types.ts';
 import { sdkFetch } from '../src/providers/http.ts';
@@ -49,6 +50,26 @@ describe('sdkFetch: the fetch the SDKs send with', () => {
     expect(await res.json()).toEqual({ got: body });
     expect(seen[0]).toMatchObject({ method: 'POST', url: '/v1/x', body });
     expect(seen[0].headers.authorization).toBe('Bearer k');
+  });
+
+  it.each([
+    ['gzip', gzipSync],
+    ['br', brotliCompressSync],
+  ] as const)('decodes a %s answer, as fetch does', async (encoding, compress) => {
+    const json = JSON.stringify({ text: 'compressed ✓'.repeat(50) });
+    route = (_q, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding }).end(compress(Buffer.from(json)));
+    const res = await sdkFetch(`${base}/z`, { method: 'POST', body: '{}' });
+    expect(await res.text()).toBe(json);
+    expect(res.headers.get('content-encoding')).toBeNull();
+  });
+
+  it('leaves out the connection headers fetch forbids, instead of failing', async () => {
+    seen.length = 0;
+    route = (_q, res) => res.end('{}');
+    const res = await sdkFetch(`${base}/h`, { method: 'POST', body: '{}', headers: { connection: 'upgrade', upgrade: 'websocket', 'x-kept': 'yes' } });
+    expect(res.status).toBe(200);
+    expect(seen[0].headers['x-kept']).toBe('yes');
+    expect(seen[0].headers.upgrade).toBeUndefined();
   });
 
   it('answers 204 with no body', async () => {

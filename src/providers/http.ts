@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 
 /**
@@ -46,11 +47,37 @@ export async function sdkFetch(input: string | URL | Request, init: RequestInit 
   }
   const status = answer.statusCode;
   if (status < 200 || status > 599) throw new TypeError('fetch failed', { cause: new Error(`the server answered with HTTP status ${status}`) });
-  return new Response(NULL_BODY.has(status) ? null : bytes, { status, headers });
+  let content = bytes;
+  const encoding = headers.get('content-encoding')?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity' && content.byteLength > 0) {
+    try {
+      const decoded = decode(new Uint8Array(bytes), encoding);
+      content = decoded.buffer.slice(decoded.byteOffset, decoded.byteOffset + decoded.byteLength) as ArrayBuffer;
+    } catch (error) {
+      throw new TypeError('fetch failed', { cause: new Error(`cannot decode the ${encoding} answer: ${(error as Error).message}`) });
+    }
+    // What the SDK reads is the decoded body, as the global fetch gives it.
+    headers.delete('content-encoding');
+    headers.delete('content-length');
+  }
+  return new Response(NULL_BODY.has(status) ? null : content, { status, headers });
 }
+
+/** A compressed answer (a proxy may compress whatever it is asked), decoded as `fetch` would. */
+function decode(body: Uint8Array, encoding: string): Uint8Array {
+  if (encoding === 'gzip' || encoding === 'x-gzip') return gunzipSync(body);
+  if (encoding === 'deflate') return inflateSync(body);
+  if (encoding === 'br') return brotliDecompressSync(body);
+  throw new Error('unknown content encoding');
+}
+
+/** Headers `fetch` forbids a caller to set and undici's `request` refuses: the connection's own. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect']);
 
 function headersOf(headers: RequestInit['headers']): Record<string, string> {
   const out: Record<string, string> = {};
-  (headers instanceof Headers ? headers : new Headers(headers)).forEach((value, name) => (out[name] = value));
+  (headers instanceof Headers ? headers : new Headers(headers)).forEach((value, name) => {
+    if (!HOP_BY_HOP.has(name)) out[name] = value;
+  });
   return out;
 }
