@@ -234,6 +234,8 @@ class RunControl {
   readonly progress: RunProgress;
   /** Answers stored by this process: a sample may go round again only while this grows. */
   answered = 0;
+  /** When the last of them was stored (performance.now()). */
+  lastAnsweredAt = -Infinity;
   unreachable?: string;
   private readonly internal = new AbortController();
   private fatal?: FatalRunError;
@@ -318,6 +320,7 @@ class RunControl {
     this.limiter.onSuccess();
     this.connectFailuresInARow = 0;
     this.answered++;
+    this.lastAnsweredAt = performance.now();
     this.progress.done++;
   }
 
@@ -419,13 +422,9 @@ async function askAndStore(run: RunControl, unit: Unit, pass: Pass, asked: Asked
     run.stopForBudget();
     return false;
   }
-  // The run's answer count when the last attempt went out: more since then, and the server is
-  // answering others.
-  let answeredWhenSent = run.answered;
   const { response, latencyMs } = await withRetry(
     async (attempt) => {
       asked.attempts = attempt;
-      answeredWhenSent = run.answered;
       return send(run, request, signal);
     },
     run.retry,
@@ -433,7 +432,7 @@ async function askAndStore(run: RunControl, unit: Unit, pass: Pass, asked: Asked
       signal,
       firstAttempt: pass.attempts + 1,
       onRetry: () => (run.progress.retries++, run.report()),
-      whileWaiting: (error, wait) => (givesSlotAway(run, error, answeredWhenSent) ? run.limiter.awayWhile(wait) : wait()),
+      whileWaiting: (error, wait) => (givesSlotAway(run, error) ? run.limiter.awayWhile(wait) : wait()),
     },
   );
   // An answer from the cache took no time to think: its latency would skew every latency figure.
@@ -463,17 +462,21 @@ async function askAndStore(run: RunControl, unit: Unit, pass: Pass, asked: Asked
   return true;
 }
 
+/** How recent an answer must be for the server to count as answering others. */
+const ANSWERING_WITHIN_MS = 1000;
+
 /**
  * Whether a sample backing off gives its concurrency slot to another sample meanwhile. Not when the
  * server asked for the wait (a rate limit, Retry-After): waiting in the slot slows the sender by
- * what was asked. Not when nothing was answered since the failed attempt went out: a server that
- * is down gets no more samples at once, and is found down as soon. Not under --max-cost: the
- * sample keeps its budget hold while away, and the one taking its slot could wait for that hold
- * to settle while the first waits for the slot. And at most --concurrency samples away at once.
+ * what was asked. Not unless the server answered someone in the last second: one that is down gets
+ * no more samples at once, and is found down as soon. Not under --max-cost: the sample keeps its
+ * budget hold while away, and the one taking its slot could wait for that hold to settle while the
+ * first waits for the slot. And at most --concurrency samples away at once.
  */
-function givesSlotAway(run: RunControl, error: unknown, answeredWhenSent: number): boolean {
+function givesSlotAway(run: RunControl, error: unknown): boolean {
   const serverAskedToWait = error instanceof ProviderError && (error.kind === 'rate_limit' || error.retryAfterMs !== undefined);
-  return !serverAskedToWait && run.answered > answeredWhenSent && !run.opts.budget && run.limiter.away < run.limiter.max;
+  const answering = performance.now() - run.lastAnsweredAt < ANSWERING_WITHIN_MS;
+  return !serverAskedToWait && answering && !run.opts.budget && run.limiter.away < run.limiter.max;
 }
 
 /** The protocol's request for the sample, after methods and ablations. */
