@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../src/core/types.ts';
 import { sdkFetch } from '../src/providers/http.ts';
 import { createProvider } from '../src/providers/registry.ts';
+import { closedPort } from './helpers/net.ts';
 
 /** A loopback server whose routes each test sets; it records what arrived. */
 let server: http.Server;
@@ -89,11 +90,7 @@ describe('sdkFetch: the fetch the SDKs send with', () => {
   });
 
   it('fails like fetch when nothing listens: a TypeError whose cause is the socket error', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    const error = await sdkFetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' }).catch((e: unknown) => e);
+    const error = await sdkFetch(`http://127.0.0.1:${await closedPort()}/`, { method: 'POST', body: '{}' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TypeError);
     expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
   });

@@ -143,7 +143,8 @@ export function classifyHttpError(
   const said = notJson(detail.message) ?? detail.message?.slice(0, 300);
   const message = `${who}HTTP ${status ?? '?'}${said ? `: ${said}` : ''}`;
   if (status !== undefined && status >= 300 && status < 400) {
-    // The SDKs are given a fetch that does not follow redirects (./http.ts), as the Python SDKs do.
+    // The OpenAI and Anthropic SDKs send with a fetch that does not follow redirects (./http.ts), as
+    // the Python SDKs do; Gemini's follows them, so it never sees a 3xx.
     const to = opts.location ? ` to ${displayUrl(opts.location)}` : '';
     return new ProviderError('bad_request', `${who}HTTP ${status}: the API redirects${to}; mmsafe does not follow redirects: use the address it names as --base-url`, { status });
   }
